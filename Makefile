@@ -1,0 +1,185 @@
+# One non-recursive Makefile (git model). All outputs go under $(B)/.
+#   make                      build the three services
+#   make check                unit tests, then the end-to-end suites against real servers
+#   make SANITIZE=address,undefined check   the same under ASan/UBSan (outputs in build-asan/)
+#   make run / stop / logs    the local stack (scripts/run.sh)
+# Knobs: O= (optimisation level), V=1 (verbose), CC=clang, SANITIZE=...
+
+CC ?= cc
+O ?= 2
+SANITIZE ?=
+
+ifeq ($(SANITIZE),)
+B := build
+SANFLAGS :=
+else
+B := build-asan
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+ifneq ($(V),1)
+Q := @
+endif
+
+PKGS_ALL := libmicrohttpd libpq jansson hiredis
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wvla -Wformat=2 -Wno-unused-parameter
+HARDEN := -fstack-protector-strong
+ifeq ($(SANITIZE),)
+HARDEN += -D_FORTIFY_SOURCE=2
+endif
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka 2>/dev/null)
+CFLAGS_ALL := -std=c11 -O$(O) -g $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
+
+LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+LIBS_PQ := $(shell pkg-config --libs libpq 2>/dev/null)
+LIBS_JANSSON := $(shell pkg-config --libs jansson 2>/dev/null)
+LIBS_HIREDIS := $(shell pkg-config --libs hiredis 2>/dev/null)
+LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+LIBS_SYS := -lpthread -lm
+
+SHARED_SRCS := \
+	shared/buf.c \
+	shared/config.c \
+	shared/csv.c \
+	shared/db.c \
+	shared/err.c \
+	shared/http.c \
+	shared/jx.c \
+	shared/kv.c \
+	shared/log.c \
+	shared/multipart.c \
+	shared/router.c \
+	shared/shortcode.c \
+	shared/signals.c \
+	shared/timefmt.c \
+	shared/validate.c
+
+WRITE_SRCS := \
+	write-svc/main.c \
+	write-svc/routes.c \
+	write-svc/h_health.c \
+	write-svc/h_users.c \
+	write-svc/h_bulk.c \
+	write-svc/h_urls.c \
+	write-svc/h_events.c \
+	write-svc/reply.c \
+	write-svc/store_users.c \
+	write-svc/store_urls.c \
+	write-svc/store_events.c \
+	write-svc/readmodel.c
+
+REDIRECT_SRCS := \
+	redirect-svc/main.c
+
+WORKER_SRCS := \
+	event-worker/main.c
+
+UNIT_TESTS := \
+	buf \
+	config \
+	csv \
+	http \
+	jx \
+	log \
+	multipart \
+	router \
+	shortcode \
+	timefmt \
+	validate
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+SHARED_OBJS := $(call obj,$(SHARED_SRCS))
+WRITE_OBJS := $(call obj,$(WRITE_SRCS))
+REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
+WORKER_OBJS := $(call obj,$(WORKER_SRCS))
+UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
+E2E_BIN := $(B)/tests/e2e/test_api
+BINS := $(B)/bin/write-svc $(B)/bin/redirect-svc $(B)/bin/event-worker
+
+.PHONY: all check check-unit check-e2e tests clean run stop logs deps format format-check \
+	check-headers
+
+all: $(BINS)
+
+# Rebuild everything when the effective flags change (git's GIT-CFLAGS trick).
+FLAGS_NOW := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+$(B)/CFLAGS.stamp: FORCE
+	@mkdir -p $(B)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
+FORCE:
+
+$(B)/obj/%.o: %.c $(B)/CFLAGS.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+$(B)/libshared.a: $(SHARED_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/write-svc: $(WRITE_OBJS) $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+# redirect-svc never links libpq.
+$(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+$(B)/bin/event-worker: $(WORKER_OBJS) $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+$(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+$(E2E_BIN): $(B)/obj/tests/e2e/test_api.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_SYS)
+
+tests: $(UNIT_BINS) $(E2E_BIN)
+
+check: check-unit check-e2e
+
+check-unit: $(UNIT_BINS)
+	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+
+check-e2e: $(BINS) $(E2E_BIN)
+	$(Q)B=$(B) tests/e2e/run.sh
+
+run: $(BINS)
+	$(Q)B=$(B) scripts/run.sh
+
+stop:
+	$(Q)scripts/stop.sh
+
+logs:
+	$(Q)tail -F .run/logs/*.log
+
+deps:
+	$(Q)scripts/deps.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+check-headers:
+	$(Q)for h in shared/*.h write-svc/*.h; do \
+		echo '#include "'$$h'"' | $(CC) $(CPPFLAGS_ALL) -I. -std=c11 -fsyntax-only -x c - || exit 1; \
+	done
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

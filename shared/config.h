@@ -1,0 +1,60 @@
+/*
+ * config.h - table-driven configuration from environment variables
+ * (after Redis's static_configs).
+ *
+ * Each service declares an array of struct cfg_entry. cfg_load() walks it,
+ * parses every variable with full range checks, and reports ALL errors at once
+ * (one line each in the caller's buffer) instead of stopping at the first.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdio.h>
+
+#include "common.h"
+
+enum cfg_type {
+    CFG_INT,    /* dest: long *; decimal, checked against [min, max] */
+    CFG_BOOL,   /* dest: int *; true/false/1/0/yes/no/on/off, case-insensitive */
+    CFG_STRING, /* dest: const char **; any non-empty value (min/max bound its length if max > 0) */
+    CFG_URL,    /* dest: const char **; must contain "://" */
+    CFG_ENUM,   /* dest: const char **; one of the '|'-separated `choices` */
+};
+
+struct cfg_entry {
+    const char *name;    /* the environment variable, e.g. "PORT" */
+    enum cfg_type type;
+    const char *def;     /* default as text, or NULL for none */
+    long min, max;       /* CFG_INT range; CFG_STRING length range when max > 0 */
+    int required;        /* 1: must be set (a default does not count) */
+    int secret;          /* 1: never printed in clear (URL passwords are masked) */
+    const char *choices; /* CFG_ENUM: "debug|info|warn|error" */
+    const char *help;    /* one line for --help and env.example */
+    void *dest;          /* where the parsed value goes (see cfg_type) */
+};
+
+/*
+ * Loads every entry of tab from the environment (or its default). String
+ * results point into the environment or at the default literal (borrowed,
+ * valid for the life of the process). On failure returns ERR_INVALID and
+ * writes one "NAME: reason" line per bad entry into errs (NUL-terminated,
+ * truncated to errlen). Returns 0 when all entries are valid.
+ */
+int cfg_load(const struct cfg_entry *tab, size_t n, char *errs, size_t errlen) ATTR_WARN_UNUSED;
+
+/* Prints the table as help text: name, type, default, range, description. */
+void cfg_print_help(FILE *out, const struct cfg_entry *tab, size_t n);
+
+/* Prints the table in env.example form: "# help\n# NAME=default\n" per entry. */
+void cfg_print_env_example(FILE *out, const struct cfg_entry *tab, size_t n);
+
+/* Logs the effective configuration at info level, secrets masked. */
+void cfg_log_effective(const struct cfg_entry *tab, size_t n);
+
+/*
+ * Copies url into out with any password masked ("redis://:***@host",
+ * "postgres://user:***@host/db", "password=***" in key=value form).
+ */
+void cfg_mask_secret(const char *url, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * db.h - libpq handles and a small connection pool.
+ *
+ * A struct db is one PostgreSQL connection that connects lazily, prepares
+ * each named statement once per connection, applies statement_timeout, and
+ * keeps the last error (code and text) on the handle. After a connection
+ * error the handle is marked broken and the next use reconnects. A pool hands
+ * handles to threads with a bounded wait.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+struct pg_result; /* libpq's PGresult */
+struct db;
+struct db_pool;
+
+#define DB_ERR_MAX 256
+
+/*
+ * A new handle for conninfo (a postgres:// URL or key=value string, copied).
+ * Nothing is connected until the first use. NULL only when out of memory.
+ */
+struct db *db_new(const char *conninfo, int statement_timeout_ms);
+
+/* Closes and frees. Accepts NULL. */
+void db_free(struct db *db);
+
+/* Connects if not connected (or broken). 0 or ERR_DB. */
+int db_connect(struct db *db) ATTR_WARN_UNUSED;
+
+/*
+ * Runs a statement with text parameters (params[i] NULL means SQL NULL).
+ * With a non-NULL `name`, the statement is prepared once per connection under
+ * that name and executed as prepared; with NULL it is sent as is.
+ * On success returns 0 and, when out is not NULL, a new PGresult (caller
+ * PQclear()s it). Errors: ERR_CONFLICT (unique violation, SQLSTATE 23505),
+ * ERR_NOT_FOUND (foreign-key violation, 23503), ERR_TIMEOUT (57014),
+ * ERR_DB (anything else; a lost connection marks the handle broken).
+ * A lost connection outside a transaction is retried once transparently.
+ */
+int db_exec(struct db *db, const char *name, const char *sql, int nparams,
+            const char *const *params, struct pg_result **out) ATTR_WARN_UNUSED;
+
+/* BEGIN / COMMIT / ROLLBACK. rollback never fails visibly (a broken handle is reset). */
+int db_begin(struct db *db) ATTR_WARN_UNUSED;
+int db_commit(struct db *db) ATTR_WARN_UNUSED;
+void db_rollback(struct db *db);
+
+/* The last error text (borrowed, valid until the next call on db) and SQLSTATE ("" if none). */
+const char *db_errmsg(const struct db *db);
+const char *db_sqlstate(const struct db *db);
+
+/* 1 while a transaction is open on the handle. */
+int db_in_tx(const struct db *db);
+
+/* A pool of `size` handles on conninfo; waits at most acquire_timeout_ms in acquire. */
+struct db_pool *db_pool_new(const char *conninfo, int size, int statement_timeout_ms,
+                            int acquire_timeout_ms);
+void db_pool_free(struct db_pool *pool);
+
+/* A borrowed handle, or NULL when none freed up in time. Give it back with db_pool_release. */
+struct db *db_pool_acquire(struct db_pool *pool);
+void db_pool_release(struct db_pool *pool, struct db *db);
+
+/* Handles currently lent out, and the pool size. */
+int db_pool_in_use(struct db_pool *pool);
+int db_pool_size(const struct db_pool *pool);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * http.h - the libmicrohttpd glue: a thin adapter between MHD and handlers
+ * that take a plain struct http_req and fill a struct http_resp.
+ *
+ * The glue owns: the per-request state (one struct hanging off MHD's
+ * req_cls, freed in the completion callback), body accumulation with a cap
+ * (413 JSON above it, decided from Content-Length up front or while reading),
+ * routing with 404/405 JSON answers, the request id (taken from a well-formed
+ * X-Request-Id or generated, and echoed), one access log line per request,
+ * and queueing the response on the second call of the access handler so MHD
+ * keeps connections alive (PERFORMANCE.md).
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+#include "router.h"
+
+#define HTTP_MAX_QUERY 16
+#define HTTP_REQ_ID_MAX 64
+
+struct http_query_arg {
+    const char *key;   /* borrowed from MHD, valid during the request */
+    const char *value; /* may be NULL for "?flag" */
+};
+
+struct http_req {
+    enum http_method method;
+    const char *method_str;       /* borrowed */
+    const char *path;             /* borrowed, without the query string */
+    const char *body;             /* borrowed, NUL-terminated; "" when none */
+    size_t body_len;
+    const char *content_type;     /* header value or NULL (borrowed) */
+    const char *user_agent;       /* header value or NULL (borrowed) */
+    const char *referer;          /* header value or NULL (borrowed) */
+    char req_id[HTTP_REQ_ID_MAX]; /* the request id, NUL-terminated */
+    int nquery;
+    struct http_query_arg query[HTTP_MAX_QUERY];
+    int query_overflow;           /* 1 when more than HTTP_MAX_QUERY args were sent */
+    struct route_match match;     /* route and path parameters */
+    void *app;                    /* the service's context, from http_server_cfg.app */
+};
+
+struct http_resp {
+    int status;
+    char *body;               /* owned by the response; freed by the glue (free()) */
+    size_t body_len;
+    const char *content_type; /* static string; "application/json" by default */
+    char *location;           /* owned; Location header, or NULL */
+    const char *cache_control; /* static string, or NULL */
+};
+
+/* Value of query argument `key` (first occurrence), or NULL. Borrowed. */
+const char *http_req_query(const struct http_req *req, const char *key);
+
+/* Sets a JSON body (takes ownership of body, a malloc'd string) and the status. Returns status. */
+int http_reply_json(struct http_resp *resp, int status, char *body, size_t len);
+
+/* Sets {"error": msg} with the status. Returns status. */
+int http_reply_error(struct http_resp *resp, int status, const char *msg);
+
+/* Sets {"error": msg, "details": {field: why}}. Returns status. */
+int http_reply_error_field(struct http_resp *resp, int status, const char *msg, const char *field,
+                           const char *why);
+
+/* Sets an empty body (e.g. 204). Returns status. */
+int http_reply_empty(struct http_resp *resp, int status);
+
+/* Sets {"error": ...} for an ERR_* code via err_to_http_status(). Returns the status. */
+int http_reply_err(struct http_resp *resp, int err_code);
+
+/* Frees what the response owns and resets it. */
+void http_resp_release(struct http_resp *resp);
+
+/*
+ * Generates a fresh request id (32 hex chars from getrandom) into out.
+ * Or validates a client-sent one: 1..HTTP_REQ_ID_MAX-1 chars of
+ * [A-Za-z0-9._:-]; returns 1 if acceptable.
+ */
+void http_req_id_generate(char out[HTTP_REQ_ID_MAX]);
+int http_req_id_valid(const char *s);
+
+struct http_server_cfg {
+    const char *svc;           /* service name for errors; borrowed */
+    const char *bind_addr;     /* "127.0.0.1", "0.0.0.0" or "::"; borrowed */
+    int port;                  /* 0 picks a free port (see http_server_port) */
+    int threads;               /* MHD internal thread pool size */
+    int conn_limit;            /* MHD connection limit */
+    int timeout_s;             /* idle connection timeout */
+    size_t body_max;           /* request body cap in bytes */
+    const struct route *routes; /* borrowed; must outlive the server */
+    size_t nroutes;
+    void *app;                 /* passed to handlers as req->app */
+    int access_log;            /* 1: one access line per request */
+};
+
+struct http_server;
+
+/* Starts serving; returns a new server or NULL (reason written to err). */
+struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err,
+                                      size_t errlen);
+
+/* The port actually bound. */
+int http_server_port(const struct http_server *srv);
+
+/* Requests currently being handled (for /metrics and draining). */
+long http_server_in_flight(const struct http_server *srv);
+
+/* Stops accepting, finishes in-flight requests, frees the server. Accepts NULL. */
+void http_server_stop(struct http_server *srv);
+
+/*
+ * Runs one request through routing and the handler with no MHD involved:
+ * used by the glue itself, by handler unit tests and by fuzzers. Fills resp
+ * (404/405 JSON when no route fits).
+ */
+int http_dispatch(const struct route *routes, size_t nroutes, struct http_req *req,
+                  struct http_resp *resp);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * kv.h - a hiredis handle with connect/command timeouts and reconnect.
+ *
+ * Connects lazily to a redis://[:password@]host[:port][/db] URL. After an
+ * I/O or protocol error the handle is marked broken and the next command
+ * reconnects. The last error is kept on the handle. Not thread-safe: one
+ * handle per thread (or behind a pool).
+ */
+#ifndef KV_H
+#define KV_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+struct redisReply;
+struct kv;
+
+#define KV_ERR_MAX 256
+
+/* A new handle (url copied); nothing connected yet. NULL on a malformed URL or OOM. */
+struct kv *kv_new(const char *url, int timeout_ms);
+void kv_free(struct kv *kv);
+
+/* Connects (AUTH, SELECT) if not connected or broken. 0 or ERR_KV. */
+int kv_connect(struct kv *kv) ATTR_WARN_UNUSED;
+
+/*
+ * Runs one command given as argv/lens (lens may be NULL for C strings).
+ * On success returns 0 and a new reply in *out (caller freeReplyObject()s it;
+ * out may be NULL to discard). A Redis error reply gives ERR_KV with the text
+ * kept on the handle (the handle stays usable); an I/O error gives ERR_KV and
+ * marks the handle broken. A broken handle is reconnected once before sending.
+ */
+int kv_command(struct kv *kv, int argc, const char **argv, const size_t *lens,
+               struct redisReply **out) ATTR_WARN_UNUSED;
+
+/* Pipelining: queue commands with kv_append, then read each reply with kv_read_reply. */
+int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens) ATTR_WARN_UNUSED;
+int kv_read_reply(struct kv *kv, struct redisReply **out) ATTR_WARN_UNUSED;
+
+/* The last error text, borrowed. */
+const char *kv_errmsg(const struct kv *kv);
+
+/* 1 when the last failure was an I/O error (handle broken), 0 otherwise. */
+int kv_is_broken(const struct kv *kv);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * validate.h - the input rules of API.md section 5, as pure functions.
+ *
+ * Each validator returns 0 when the value is acceptable, or ERR_INVALID and
+ * points *why at a static, client-safe reason ("must not be empty", ...).
+ * Values are checked byte-exact: nothing is trimmed or rewritten.
+ */
+#ifndef VALIDATE_H
+#define VALIDATE_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+#define VALIDATE_USERNAME_MAX 150
+#define VALIDATE_EMAIL_MAX 254
+#define VALIDATE_URL_MAX 2048
+#define VALIDATE_TITLE_MAX 255
+#define VALIDATE_EVENT_TYPE_MAX 50
+#define VALIDATE_PER_PAGE_MAX 100
+
+/* 1..150 bytes of [A-Za-z0-9_.-]; empty or whitespace-only is refused. */
+int validate_username(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/* <= 254 bytes, exactly one '@', non-empty local part, a domain of non-empty
+ * dot-separated labels with at least one dot, no whitespace or control bytes. */
+int validate_email(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/* <= 2048 bytes, scheme http:// or https:// (case-insensitive), a non-empty
+ * host that contains a dot or is "localhost" or a bracketed IPv6 literal,
+ * optional :port of 1..5 digits, no whitespace or control bytes anywhere. */
+int validate_url(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/* <= 255 bytes, no control bytes other than none at all (tabs/newlines refused). */
+int validate_title(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/* 1..50 bytes, not whitespace-only, no control bytes. */
+int validate_event_type(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/* 1..16 bytes of [A-Za-z0-9]. */
+int validate_short_code(const char *s, size_t len) ATTR_WARN_UNUSED;
+
+/*
+ * Query-string id: 1 to 18 decimal digits, value >= 1, nothing else (no sign,
+ * no spaces). Returns 0 and sets *out, or ERR_INVALID.
+ */
+int validate_query_id(const char *s, long long *out) ATTR_WARN_UNUSED;
+
+/* Query-string bool: true/false/1/0, case-insensitive. 0 and *out = 1/0, or ERR_INVALID. */
+int validate_query_bool(const char *s, int *out) ATTR_WARN_UNUSED;
+
+/*
+ * Pagination from the raw page/per_page query values (either may be NULL).
+ * When neither is given, *paginate = 0 (return every row). Otherwise
+ * *paginate = 1, page is clamped to >= 1 (garbage -> 1), per_page to
+ * [1, 100] (garbage -> 20 when page alone is given), and *limit/*offset are
+ * set. Never fails; offsets cannot overflow.
+ */
+void validate_pagination(const char *page, const char *per_page, int *paginate, long *limit,
+                         long *offset);
+
+#endif
