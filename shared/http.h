@@ -49,6 +49,7 @@ struct http_resp {
     const char *content_type; /* static string; "application/json" by default */
     char *location;           /* owned; Location header, or NULL */
     const char *cache_control; /* static string, or NULL */
+    unsigned allow;            /* for 405: the methods the path accepts (Allow header) */
 };
 
 /* Value of query argument `key` (first occurrence), or NULL. Borrowed. */

@@ -1,0 +1,466 @@
+/*
+ * http.c - the libmicrohttpd glue (see http.h for what it owns).
+ *
+ * Life of a request, in MHD's three kinds of calls to http_access():
+ *   1. first call (headers read): allocate the per-request struct http_ctx,
+ *      decide 413 from Content-Length, return MHD_YES without queueing
+ *      (queueing now would make MHD close the connection: PERFORMANCE.md);
+ *   2. calls with upload data: append to the capped body buffer, or discard
+ *      once the cap is passed (so the client can read our 413 instead of a
+ *      reset connection);
+ *   3. final call: build a struct http_req, dispatch, queue the response.
+ * http_completed() frees the struct and writes the access line.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "timefmt.h"
+#include "banned.h"
+
+/* Bodies larger than this are refused without reading them at all. */
+#define HTTP_DRAIN_MAX (16u * 1024 * 1024)
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_cfg cfg;
+    int port;
+    atomic_long in_flight;
+};
+
+struct http_ctx {
+    struct buf body;        /* owned: the request body, capped at cfg.body_max */
+    int too_big;            /* 1 once the body passed the cap */
+    int status;             /* the status answered, for the access log */
+    int64_t start_us;       /* monotonic start in microseconds, for dur_ms */
+    char req_id[HTTP_REQ_ID_MAX];
+    char method[16];        /* copies for the access line (MHD's strings die first) */
+    char path[256];
+};
+
+static int64_t http_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void http_resp_release(struct http_resp *resp)
+{
+    free(resp->body);
+    free(resp->location);
+    memset(resp, 0, sizeof(*resp));
+}
+
+int http_reply_json(struct http_resp *resp, int status, char *body, size_t len)
+{
+    free(resp->body);
+    resp->body = body;
+    resp->body_len = len;
+    resp->status = status;
+    resp->content_type = "application/json";
+    return status;
+}
+
+int http_reply_error_field(struct http_resp *resp, int status, const char *msg, const char *field,
+                           const char *why)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    int rc = buf_puts(&b, "{\"error\":");
+    if (!rc)
+        rc = buf_append_json_str(&b, msg, strlen(msg));
+    if (!rc && field) {
+        rc = buf_puts(&b, ",\"details\":{");
+        if (!rc)
+            rc = buf_append_json_str(&b, field, strlen(field));
+        if (!rc)
+            rc = buf_putc(&b, ':');
+        if (!rc)
+            rc = buf_append_json_str(&b, why ? why : "invalid", strlen(why ? why : "invalid"));
+        if (!rc)
+            rc = buf_putc(&b, '}');
+    }
+    if (!rc)
+        rc = buf_putc(&b, '}');
+    if (rc) {
+        buf_release(&b);
+        return http_reply_json(resp, status, NULL, 0);
+    }
+    size_t len;
+    char *body = buf_detach(&b, &len);
+    return http_reply_json(resp, status, body, body ? len : 0);
+}
+
+int http_reply_error(struct http_resp *resp, int status, const char *msg)
+{
+    return http_reply_error_field(resp, status, msg, NULL, NULL);
+}
+
+int http_reply_empty(struct http_resp *resp, int status)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+    resp->content_type = NULL;
+    resp->status = status;
+    return status;
+}
+
+int http_reply_err(struct http_resp *resp, int err_code)
+{
+    int status = err_to_http_status(err_code);
+    const char *msg;
+    switch (status) {
+    case 404: msg = "Not found"; break;
+    case 409: msg = "Conflict"; break;
+    case 413: msg = "Request body too large"; break;
+    case 503: msg = "Service unavailable"; break;
+    default: msg = status < 500 ? "Invalid request" : "Internal error";
+    }
+    return http_reply_error(resp, status, msg);
+}
+
+const char *http_req_query(const struct http_req *req, const char *key)
+{
+    for (int i = 0; i < req->nquery; i++)
+        if (strcmp(req->query[i].key, key) == 0)
+            return req->query[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request ids                                                               */
+/* ------------------------------------------------------------------------ */
+
+void http_req_id_generate(char out[HTTP_REQ_ID_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        /* Not secret, only unique enough: fall back to time and address. */
+        int64_t t = timefmt_mono_ms();
+        memcpy(raw, &t, sizeof(t));
+        memcpy(raw + 8, &out, sizeof(void *) < 8 ? sizeof(void *) : 8);
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof(raw)] = '\0';
+}
+
+int http_req_id_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok || n >= HTTP_REQ_ID_MAX - 1)
+            return 0;
+    }
+    return n > 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch (no MHD here: unit tests and fuzzers call it directly)           */
+/* ------------------------------------------------------------------------ */
+
+int http_dispatch(const struct route *routes, size_t nroutes, struct http_req *req,
+                  struct http_resp *resp)
+{
+    unsigned allowed = 0;
+    enum router_result r =
+        router_match(routes, nroutes, req->method, req->path, &req->match, &allowed);
+    if (r == ROUTER_NOT_FOUND)
+        return http_reply_error(resp, 404, "Not found");
+    if (r == ROUTER_METHOD_NOT_ALLOWED) {
+        resp->allow = allowed;
+        return http_reply_error(resp, 405, "Method not allowed");
+    }
+    int status = req->match.route->fn(req, resp);
+    if (status != resp->status)
+        BUG("handler returned a status it did not set");
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MHD callbacks                                                             */
+/* ------------------------------------------------------------------------ */
+
+static enum MHD_Result http_collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value)
+{
+    struct http_req *req = cls;
+    (void)kind;
+    if (req->nquery >= HTTP_MAX_QUERY) {
+        req->query_overflow = 1;
+        return MHD_NO;
+    }
+    req->query[req->nquery].key = key;
+    req->query[req->nquery].value = value;
+    req->nquery++;
+    return MHD_YES;
+}
+
+static const char *http_header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Builds the MHD response for resp; NULL when out of memory. Takes resp's body. */
+static struct MHD_Response *http_build_response(struct http_resp *resp, const char *req_id)
+{
+    struct MHD_Response *r;
+    if (resp->body && resp->body_len) {
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            resp->body = NULL; /* now MHD's */
+    } else {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r)
+        return NULL;
+    if (resp->content_type && resp->status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    if (resp->location)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (resp->cache_control)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
+    if (resp->status == 405 && resp->allow) {
+        char allow[96];
+        router_methods_str(resp->allow, allow, sizeof(allow));
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    MHD_add_response_header(r, "X-Request-Id", req_id);
+    return r;
+}
+
+static enum MHD_Result http_queue(struct MHD_Connection *c, struct http_ctx *ctx,
+                                  struct http_resp *resp)
+{
+    struct MHD_Response *r = http_build_response(resp, ctx->req_id);
+    if (!r) {
+        http_resp_release(resp);
+        return MHD_NO;
+    }
+    ctx->status = resp->status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    http_resp_release(resp);
+    return ok;
+}
+
+static enum MHD_Result http_queue_error(struct MHD_Connection *c, struct http_ctx *ctx,
+                                        int status, const char *msg)
+{
+    struct http_resp resp = {0};
+    http_reply_error(&resp, status, msg);
+    return http_queue(c, ctx, &resp);
+}
+
+/* First call: set up the per-request state; maybe refuse a declared-too-big body. */
+static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection *c,
+                                  const char *url, const char *method, void **req_cls)
+{
+    struct http_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return MHD_NO;
+    snprintf(ctx->method, sizeof(ctx->method), "%s", method);
+    snprintf(ctx->path, sizeof(ctx->path), "%s", url);
+    buf_init(&ctx->body, srv->cfg.body_max);
+    ctx->start_us = http_now_us();
+    const char *rid = http_header(c, "X-Request-Id");
+    if (rid && http_req_id_valid(rid))
+        snprintf(ctx->req_id, sizeof(ctx->req_id), "%s", rid);
+    else
+        http_req_id_generate(ctx->req_id);
+    *req_cls = ctx;
+    atomic_fetch_add(&srv->in_flight, 1);
+
+    const char *cl = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || end == cl || *end || n > srv->cfg.body_max) {
+            ctx->too_big = 1;
+            /* Answer at once when the client waits for 100-continue or the body is huge. */
+            const char *expect = http_header(c, MHD_HTTP_HEADER_EXPECT);
+            if (expect || errno || n > HTTP_DRAIN_MAX)
+                return http_queue_error(c, ctx, 413, "Request body too large");
+        }
+    }
+    return MHD_YES;
+}
+
+static void http_fill_req(struct http_server *srv, struct MHD_Connection *c,
+                          struct http_ctx *ctx, const char *url, const char *method,
+                          struct http_req *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->method = router_method_parse(method);
+    req->method_str = method;
+    req->path = url;
+    req->body = buf_cstr(&ctx->body);
+    req->body_len = ctx->body.len;
+    req->content_type = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    req->user_agent = http_header(c, MHD_HTTP_HEADER_USER_AGENT);
+    req->referer = http_header(c, MHD_HTTP_HEADER_REFERER);
+    memcpy(req->req_id, ctx->req_id, sizeof(req->req_id));
+    req->app = srv->cfg.app;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_collect_query, req);
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **req_cls)
+{
+    struct http_server *srv = cls;
+    struct http_ctx *ctx = *req_cls;
+    (void)version;
+
+    if (!ctx)
+        return http_begin(srv, c, url, method, req_cls);
+    if (ctx->status) /* already answered (413 on the first call) */
+        return MHD_YES;
+    if (*upload_data_size) {
+        if (!ctx->too_big && buf_append(&ctx->body, upload_data, *upload_data_size) != 0)
+            ctx->too_big = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->too_big)
+        return http_queue_error(c, ctx, 413, "Request body too large");
+
+    struct http_req req;
+    struct http_resp resp = {0};
+    http_fill_req(srv, c, ctx, url, method, &req);
+    http_dispatch(srv->cfg.routes, srv->cfg.nroutes, &req, &resp);
+    return http_queue(c, ctx, &resp);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_ctx *ctx = *req_cls;
+    if (!ctx)
+        return;
+    (void)c;
+    (void)toe;
+    if (srv->cfg.access_log) {
+        double dur = (double)(http_now_us() - ctx->start_us) / 1000.0;
+        log_access(ctx->req_id, ctx->method, ctx->path, ctx->status, dur);
+    }
+    buf_release(&ctx->body);
+    free(ctx);
+    *req_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server lifecycle                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int http_bind_addr(const char *addr, int port, struct sockaddr_storage *ss,
+                          unsigned *flags)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *flags |= MHD_USE_IPv6;
+        return 0;
+    }
+    return ERR_INVALID;
+}
+
+struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err,
+                                      size_t errlen)
+{
+    struct sockaddr_storage ss;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (http_bind_addr(cfg->bind_addr, cfg->port, &ss, &flags)) {
+        snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind_addr);
+        return NULL;
+    }
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = *cfg;
+    atomic_init(&srv->in_flight, 0);
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, http_access, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%d", cfg->bind_addr, cfg->port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : cfg->port;
+    return srv;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+long http_server_in_flight(const struct http_server *srv)
+{
+    return atomic_load(&((struct http_server *)srv)->in_flight);
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_quiesce_daemon(srv->daemon);
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

@@ -1,0 +1,218 @@
+/*
+ * kv.c - a hiredis handle with timeouts and reconnect (see kv.h).
+ */
+#include "kv.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "banned.h"
+
+struct kv {
+    char *host;       /* owned */
+    int port;
+    char *password;   /* owned, or NULL */
+    long dbnum;
+    int timeout_ms;
+    redisContext *ctx; /* owned; NULL until connected */
+    int broken;
+    char errmsg[KV_ERR_MAX];
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db] into kv. 0 or ERR_INVALID. */
+static int kv_parse_url(struct kv *kv, const char *url)
+{
+    const char *p = url;
+    if (strncmp(p, "redis://", 8) != 0)
+        return ERR_INVALID;
+    p += 8;
+    const char *at = strchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        kv->password = strndup(pw, (size_t)(at - pw));
+        if (!kv->password)
+            return ERR_NOMEM;
+        p = at + 1;
+    }
+    size_t hlen = strcspn(p, ":/");
+    if (hlen == 0)
+        return ERR_INVALID;
+    kv->host = strndup(p, hlen);
+    if (!kv->host)
+        return ERR_NOMEM;
+    p += hlen;
+    kv->port = 6379;
+    char *end;
+    if (*p == ':') {
+        errno = 0;
+        long port = strtol(p + 1, &end, 10);
+        if (errno || end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
+            return ERR_INVALID;
+        kv->port = (int)port;
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        errno = 0;
+        kv->dbnum = strtol(p + 1, &end, 10);
+        if (errno || *end || kv->dbnum < 0)
+            return ERR_INVALID;
+    }
+    return 0;
+}
+
+struct kv *kv_new(const char *url, int timeout_ms)
+{
+    struct kv *kv = calloc(1, sizeof(*kv));
+    if (!kv)
+        return NULL;
+    kv->timeout_ms = timeout_ms;
+    if (kv_parse_url(kv, url) != 0) {
+        kv_free(kv);
+        return NULL;
+    }
+    return kv;
+}
+
+static void kv_disconnect(struct kv *kv)
+{
+    if (kv->ctx)
+        redisFree(kv->ctx);
+    kv->ctx = NULL;
+    kv->broken = 0;
+}
+
+void kv_free(struct kv *kv)
+{
+    if (!kv)
+        return;
+    kv_disconnect(kv);
+    free(kv->host);
+    free(kv->password);
+    free(kv);
+}
+
+static void kv_set_error(struct kv *kv, const char *what, const char *detail)
+{
+    snprintf(kv->errmsg, sizeof(kv->errmsg), "%s: %s", what, detail ? detail : "unknown");
+}
+
+/* Runs a command during connect (AUTH/SELECT); 0 or ERR_KV. */
+static int kv_setup_command(struct kv *kv, const char *what, int argc, const char **argv)
+{
+    redisReply *r = redisCommandArgv(kv->ctx, argc, argv, NULL);
+    int rc = 0;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        kv_set_error(kv, what, r ? r->str : kv->ctx->errstr);
+        rc = ERR_KV;
+    }
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+int kv_connect(struct kv *kv)
+{
+    if (kv->ctx && !kv->broken)
+        return 0;
+    kv_disconnect(kv);
+    struct timeval tv = {kv->timeout_ms / 1000, (kv->timeout_ms % 1000) * 1000};
+    kv->ctx = redisConnectWithTimeout(kv->host, kv->port, tv);
+    if (!kv->ctx || kv->ctx->err) {
+        kv_set_error(kv, "connect", kv->ctx ? kv->ctx->errstr : "out of memory");
+        goto fail;
+    }
+    if (redisSetTimeout(kv->ctx, tv) != REDIS_OK) {
+        kv_set_error(kv, "set timeout", kv->ctx->errstr);
+        goto fail;
+    }
+    redisEnableKeepAlive(kv->ctx);
+    if (kv->password) {
+        const char *argv[] = {"AUTH", kv->password};
+        if (kv_setup_command(kv, "auth", 2, argv))
+            goto fail;
+    }
+    if (kv->dbnum) {
+        char num[24];
+        snprintf(num, sizeof(num), "%ld", kv->dbnum);
+        const char *argv[] = {"SELECT", num};
+        if (kv_setup_command(kv, "select", 2, argv))
+            goto fail;
+    }
+    return 0;
+fail:
+    if (kv->ctx)
+        redisFree(kv->ctx);
+    kv->ctx = NULL;
+    return ERR_KV;
+}
+
+/* Checks a reply: NULL means an I/O error (handle broken), an error reply keeps it usable. */
+static int kv_check_reply(struct kv *kv, redisReply *r, struct redisReply **out)
+{
+    if (!r) {
+        kv_set_error(kv, "io", kv->ctx->errstr[0] ? kv->ctx->errstr : "connection lost");
+        kv->broken = 1;
+        return ERR_KV;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        kv_set_error(kv, "reply", r->str);
+        freeReplyObject(r);
+        return ERR_KV;
+    }
+    if (out)
+        *out = r;
+    else
+        freeReplyObject(r);
+    return 0;
+}
+
+int kv_command(struct kv *kv, int argc, const char **argv, const size_t *lens,
+               struct redisReply **out)
+{
+    int rc = kv_connect(kv);
+    if (rc)
+        return rc;
+    redisReply *r = redisCommandArgv(kv->ctx, argc, argv, lens);
+    return kv_check_reply(kv, r, out);
+}
+
+int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens)
+{
+    int rc = kv_connect(kv);
+    if (rc)
+        return rc;
+    if (redisAppendCommandArgv(kv->ctx, argc, argv, lens) != REDIS_OK) {
+        kv_set_error(kv, "append", kv->ctx->errstr);
+        kv->broken = 1;
+        return ERR_KV;
+    }
+    return 0;
+}
+
+int kv_read_reply(struct kv *kv, struct redisReply **out)
+{
+    if (!kv->ctx) {
+        kv_set_error(kv, "read", "not connected");
+        return ERR_KV;
+    }
+    void *r = NULL;
+    if (redisGetReply(kv->ctx, &r) != REDIS_OK)
+        r = NULL;
+    return kv_check_reply(kv, r, out);
+}
+
+const char *kv_errmsg(const struct kv *kv)
+{
+    return kv->errmsg;
+}
+
+int kv_is_broken(const struct kv *kv)
+{
+    return kv->broken || !kv->ctx;
+}
