@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# scripts/lib.sh - helpers shared by the ops scripts (run.sh, stop.sh, tests/harness.sh, ...).
+# Source it; it defines functions only and changes no shell option of its caller.
+#
+#   REPO_ROOT            absolute path of the checkout (set on sourcing)
+#   say / warn / die     messages on stderr, prefixed with the calling script's name
+#   pg_bindir            directory of initdb/pg_ctl/postgres (highest installed version)
+#   pg_os_user           the unprivileged OS user PostgreSQL runs as (created when missing)
+#   as_pg CMD...         run CMD as that user (PostgreSQL refuses to run as root)
+#   port_busy PORT       true when something accepts TCP connections on 127.0.0.1:PORT
+#   pick_free_port       print a port in 20000-31999 (below Linux's ephemeral range) nobody uses
+#   wait_until SECS CMD  poll CMD every 0.1 s until it succeeds or SECS elapse
+#   redis_ping PORT      true when a Redis on 127.0.0.1:PORT answers PONG
+#   pid_alive FILE       true when FILE holds the pid of a live process
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
+die() {
+    printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+    exit 1
+}
+
+# The PostgreSQL server binaries are not on PATH on Debian; take the highest version installed.
+pg_bindir() {
+    local dir
+    dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null |
+        sort -V | tail -n 1)
+    [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/initdb" ] || return 1
+    printf '%s\n' "$dir"
+}
+
+# PostgreSQL refuses to run as root. As root we use the Debian 'postgres' user, or create a
+# dedicated system user when the package did not; as anyone else we run as ourselves.
+pg_os_user() {
+    if [ "$(id -u)" != 0 ]; then
+        id -un
+    elif getent passwd postgres >/dev/null; then
+        printf 'postgres\n'
+    else
+        getent passwd shortener-pg >/dev/null ||
+            useradd --system --no-create-home --shell /usr/sbin/nologin shortener-pg
+        printf 'shortener-pg\n'
+    fi
+}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u "$(pg_os_user)" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# bash's /dev/tcp: the connect is refused at once on loopback when nothing listens.
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Free now; the caller still retries with another port if the bind loses a race.
+pick_free_port() {
+    local port tries
+    for tries in $(seq 1 50); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM + tries) % 12000))
+        port_busy "$port" || {
+            printf '%s\n' "$port"
+            return 0
+        }
+    done
+    return 1
+}
+
+wait_until() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+redis_ping() {
+    [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+pid_alive() {
+    local pid
+    [ -s "$1" ] && pid=$(head -n 1 "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}

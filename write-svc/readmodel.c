@@ -1,0 +1,270 @@
+/*
+ * readmodel.c - keeps the Redis read model in step with PostgreSQL (see readmodel.h).
+ */
+#include "readmodel.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "db.h"
+#include "err.h"
+#include "kv.h"
+#include "log.h"
+#include "shortcode.h"
+#include "store.h"
+#include "timefmt.h"
+#include "banned.h"
+
+#define READMODEL_BATCH 1000
+
+/* This thread's Redis handle (owned by app->kvs, freed by readmodel_release). */
+static __thread struct kv *readmodel_tls_kv;
+
+static struct kv *readmodel_kv(struct app *app)
+{
+    if (readmodel_tls_kv)
+        return readmodel_tls_kv;
+    struct kv *kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
+    if (!kv)
+        return NULL;
+    pthread_mutex_lock(&app->kv_lock);
+    if (app->nkv >= APP_MAX_KV) {
+        pthread_mutex_unlock(&app->kv_lock);
+        kv_free(kv);
+        log_error("too many threads asked for a redis handle (max %d)", APP_MAX_KV);
+        return NULL;
+    }
+    app->kvs[app->nkv++] = kv;
+    pthread_mutex_unlock(&app->kv_lock);
+    readmodel_tls_kv = kv;
+    return kv;
+}
+
+void readmodel_release(struct app *app)
+{
+    pthread_mutex_lock(&app->kv_lock);
+    for (int i = 0; i < app->nkv; i++)
+        kv_free(app->kvs[i]);
+    app->nkv = 0;
+    pthread_mutex_unlock(&app->kv_lock);
+    readmodel_tls_kv = NULL;
+}
+
+/* Runs one idempotent command, retrying once on a stale connection. */
+static int readmodel_cmd(struct app *app, int argc, const char **argv, const size_t *lens,
+                         struct redisReply **out)
+{
+    struct kv *kv = readmodel_kv(app);
+    if (!kv)
+        return ERR_KV;
+    int rc = kv_command(kv, argc, argv, lens, out);
+    if (rc && kv_is_broken(kv))
+        rc = kv_command(kv, argc, argv, lens, out);
+    if (rc)
+        log_error("redis %s failed: %s", argv[0], kv_errmsg(kv));
+    return rc;
+}
+
+static int readmodel_key(struct app *app, const char *code, char key[SHORTCODE_KEY_MAX])
+{
+    int n = shortcode_link_key(code, strlen(code), (unsigned)app->cfg.stream_shards, key);
+    return n < 0 ? ERR_INVALID : 0;
+}
+
+/* Appends or runs the HSET of one link; `pipeline` queues it instead of waiting. */
+static int readmodel_hset(struct app *app, const struct store_url *u, int pipeline)
+{
+    char key[SHORTCODE_KEY_MAX], id[24], uid[24] = "";
+    if (readmodel_key(app, u->short_code, key))
+        return ERR_INVALID;
+    store_fmt_id(id, u->id);
+    if (u->user_id)
+        store_fmt_id(uid, u->user_id);
+    const char *argv[] = {"HSET", key, "id", id, "uid", uid, "url", u->original_url};
+    if (pipeline)
+        return kv_append(readmodel_kv(app), (int)ARRAY_SIZE(argv), argv, NULL);
+    return readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, NULL);
+}
+
+int readmodel_put(struct app *app, const struct store_url *u)
+{
+    return readmodel_hset(app, u, 0);
+}
+
+int readmodel_del(struct app *app, const char *code)
+{
+    char key[SHORTCODE_KEY_MAX];
+    if (readmodel_key(app, code, key))
+        return ERR_INVALID;
+    const char *argv[] = {"UNLINK", key};
+    return readmodel_cmd(app, 2, argv, NULL, NULL);
+}
+
+int readmodel_complete(struct app *app)
+{
+    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    struct redisReply *r = NULL;
+    int rc = readmodel_cmd(app, 2, argv, NULL, &r);
+    if (rc)
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return rc;
+}
+
+int readmodel_ping(struct app *app)
+{
+    const char *argv[] = {"PING"};
+    return readmodel_cmd(app, 1, argv, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rebuild                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Removes every "url:*" key (stale links of a model that is being rebuilt). */
+static int readmodel_clear_links(struct app *app)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", "url:*", "COUNT", "1000"};
+        struct redisReply *r = NULL;
+        int rc = readmodel_cmd(app, 6, argv, NULL, &r);
+        if (rc)
+            return rc;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            return ERR_KV;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        struct redisReply *keys = r->element[1];
+        for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
+            const char *del[] = {"UNLINK", keys->element[i]->str};
+            rc = readmodel_cmd(app, 2, del, NULL, NULL);
+        }
+        freeReplyObject(r);
+        if (rc)
+            return rc;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+static int readmodel_queue_link(void *arg, const struct store_url *u)
+{
+    return readmodel_hset(arg, u, 1);
+}
+
+/* Loads every active URL, one pipelined batch per page. *loaded counts the links. */
+static int readmodel_load(struct app *app, struct db *db, long *loaded)
+{
+    long long after = 0;
+    for (;;) {
+        int count = 0;
+        int rc = store_urls_each_active(db, after, READMODEL_BATCH, readmodel_queue_link, app,
+                                        &after, &count);
+        for (int i = 0; i < count; i++) {
+            int rrc = kv_read_reply(readmodel_kv(app), NULL);
+            if (rc == 0)
+                rc = rrc;
+        }
+        if (rc)
+            return rc;
+        *loaded += count;
+        if (count < READMODEL_BATCH)
+            return 0;
+    }
+}
+
+static int readmodel_advisory(struct db *db, const char *fn)
+{
+    char key[24], sql[80];
+    const char *params[] = {store_fmt_id(key, STORE_READMODEL_LOCK)};
+    snprintf(sql, sizeof(sql), "SELECT %s($1::bigint)", fn);
+    return db_exec(db, NULL, sql, 1, params, NULL);
+}
+
+/* The rebuild proper, holding the exclusive lock. */
+static int readmodel_rebuild(struct app *app, struct db *db)
+{
+    int64_t t0 = timefmt_mono_ms();
+    long loaded = 0;
+    int rc = readmodel_complete(app);
+    if (rc == 1)
+        return 0; /* another instance finished it while we waited */
+    if (rc < 0 || (rc = readmodel_clear_links(app)) || (rc = readmodel_load(app, db, &loaded)))
+        return rc;
+    const char *argv[] = {"SET", SHORTCODE_MARKER_KEY, "1"};
+    rc = readmodel_cmd(app, 3, argv, NULL, NULL);
+    if (rc == 0)
+        log_info("read model rebuilt: %ld active links in %lld ms", loaded,
+                 (long long)(timefmt_mono_ms() - t0));
+    return rc;
+}
+
+int readmodel_rebuild_if_needed(struct app *app)
+{
+    int rc = readmodel_complete(app);
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        return rc;
+    struct db *db = db_pool_acquire(app->pool);
+    if (!db)
+        return ERR_UNAVAILABLE;
+    rc = readmodel_advisory(db, "pg_advisory_lock");
+    if (rc) {
+        log_error("cannot take the read-model lock: %s", db_errmsg(db));
+        goto out;
+    }
+    rc = readmodel_rebuild(app, db);
+    if (readmodel_advisory(db, "pg_advisory_unlock"))
+        log_error("cannot release the read-model lock: %s", db_errmsg(db));
+out:
+    db_pool_release(app->pool, db);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The watcher thread                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void *readmodel_watch(void *arg)
+{
+    struct app *app = arg;
+    int was_ok = 1;
+    while (!atomic_load(&app->stopping)) {
+        int rc = readmodel_rebuild_if_needed(app);
+        if (rc && was_ok)
+            log_warn("read model not complete yet (%s); retrying every %ld ms", err_str(rc),
+                     app->cfg.readmodel_check_ms);
+        else if (!rc && !was_ok)
+            log_info("read model complete again");
+        was_ok = rc == 0;
+        for (long slept = 0; slept < app->cfg.readmodel_check_ms && !atomic_load(&app->stopping);
+             slept += 50) {
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+int readmodel_watcher_start(struct app *app)
+{
+    if (pthread_create(&app->watcher, NULL, readmodel_watch, app) != 0)
+        return ERR_SYS;
+    app->watcher_started = 1;
+    return 0;
+}
+
+void readmodel_watcher_stop(struct app *app)
+{
+    atomic_store(&app->stopping, 1);
+    if (app->watcher_started)
+        pthread_join(app->watcher, NULL);
+    app->watcher_started = 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * readmodel.h - write-svc's side of the Redis read model (ARCHITECTURE.md).
+ *
+ * Each active URL is a hash at "url:{s}:<code>" with fields
+ *   id  - the URL id (decimal)
+ *   uid - the owner's id (decimal) or "" when the URL has no owner
+ *   url - original_url, byte-exact
+ * Inactive and deleted URLs have no key. The key "readmodel:complete" says the
+ * model holds every active URL; redirect-svc answers 503 while it is missing.
+ *
+ * Writes happen inside the PostgreSQL transaction that changes the URL, before
+ * COMMIT (consistency rule 1). Each thread uses its own Redis handle; a
+ * command that fails on a stale connection is retried once (the commands here
+ * are idempotent).
+ */
+#ifndef READMODEL_H
+#define READMODEL_H
+
+#include "common.h"
+
+struct app;
+struct store_url;
+
+/* Writes (or overwrites) the link of an active URL. 0 or ERR_KV. */
+int readmodel_put(struct app *app, const struct store_url *u) ATTR_WARN_UNUSED;
+
+/* Removes a link. 0 or ERR_KV. */
+int readmodel_del(struct app *app, const char *code) ATTR_WARN_UNUSED;
+
+/* 1 when the marker key exists, 0 when not, ERR_KV when Redis is unreachable. */
+int readmodel_complete(struct app *app) ATTR_WARN_UNUSED;
+
+/* PING; 0 or ERR_KV. */
+int readmodel_ping(struct app *app) ATTR_WARN_UNUSED;
+
+/*
+ * Rebuilds the model from PostgreSQL when the marker is missing: takes the
+ * read-model advisory lock exclusively (so no URL write runs meanwhile and
+ * only one instance rebuilds), removes stale links, loads every active URL in
+ * pipelined batches, then sets the marker. 0 when the model is complete.
+ */
+int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
+
+/* Starts/stops the thread that checks the marker every cfg.readmodel_check_ms. */
+int readmodel_watcher_start(struct app *app) ATTR_WARN_UNUSED;
+void readmodel_watcher_stop(struct app *app);
+
+/* Frees every per-thread Redis handle (at shutdown, after the HTTP server stopped). */
+void readmodel_release(struct app *app);
+
+#endif

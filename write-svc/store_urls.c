@@ -1,0 +1,209 @@
+/*
+ * store_urls.c - SQL for the urls table.
+ */
+#include "store.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "banned.h"
+
+#define URL_JSON                                                                                   \
+    "json_build_object('id', id, 'user_id', user_id, 'short_code', short_code,"                  \
+    " 'original_url', original_url, 'title', title, 'is_active', is_active,"                     \
+    " 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"                           \
+    " 'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'))"
+
+/* The columns store_url_from_row() reads, in order. */
+#define URL_COLS "id, coalesce(user_id, 0), short_code, original_url, title, is_active"
+
+void store_url_release(struct store_url *u)
+{
+    free(u->short_code);
+    free(u->original_url);
+    free(u->title);
+    memset(u, 0, sizeof(*u));
+}
+
+/* Fills *u from row `row` of a result selected with URL_COLS. */
+static int store_url_from_row(PGresult *res, int row, struct store_url *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    u->user_id = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+    u->short_code = strdup(PQgetvalue(res, row, 2));
+    u->original_url = strdup(PQgetvalue(res, row, 3));
+    u->title = PQgetisnull(res, row, 4) ? NULL : strdup(PQgetvalue(res, row, 4));
+    u->is_active = PQgetvalue(res, row, 5)[0] == 't';
+    if (!u->short_code || !u->original_url || (!u->title && !PQgetisnull(res, row, 4))) {
+        store_url_release(u);
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+int store_urls_get(struct db *db, long long id, char **json)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    return store_query_json(db, "urls_get",
+                            "SELECT " URL_JSON "::text FROM urls WHERE id = $1::bigint", 1,
+                            params, json);
+}
+
+int store_urls_list(struct db *db, const struct store_page *pg, long long user_id, int is_active,
+                    char **json)
+{
+    char uid[24], lim[24], off[24];
+    const char *params[] = {
+        user_id ? store_fmt_id(uid, user_id) : NULL,
+        is_active < 0 ? NULL : (is_active ? "true" : "false"),
+        pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
+        store_fmt_id(off, pg->paginate ? pg->offset : 0),
+    };
+    return store_query_json(
+        db, "urls_list",
+        "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
+        " SELECT id, " URL_JSON " AS j FROM urls"
+        " WHERE ($1::bigint IS NULL OR user_id = $1::bigint)"
+        " AND ($2::boolean IS NULL OR is_active = $2::boolean)"
+        " ORDER BY id LIMIT $3::bigint OFFSET $4::bigint) s",
+        4, params, json);
+}
+
+int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
+                      const char *title, int is_active, long long *id, char **json)
+{
+    char uid[24];
+    const char *params[] = {user_id ? store_fmt_id(uid, user_id) : NULL, code, url, title,
+                            is_active ? "true" : "false"};
+    PGresult *res = NULL;
+    int rc = db_exec(db, "urls_insert",
+                     "WITH u AS (INSERT INTO urls (user_id, short_code, original_url, title,"
+                     " is_active) VALUES ($1::bigint, $2, $3, $4, $5::boolean)"
+                     " ON CONFLICT (short_code) DO NOTHING RETURNING *),"
+                     " e AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\","
+                     " details) SELECT id, user_id, 'created', created_at,"
+                     " jsonb_build_object('short_code', short_code, 'original_url',"
+                     " original_url) FROM u)"
+                     " SELECT id, " URL_JSON "::text FROM u",
+                     5, params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    if (PQntuples(res) < 1) {
+        rc = ERR_CONFLICT; /* the code is taken */
+        goto out;
+    }
+    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *json = strdup(PQgetvalue(res, 0, 1));
+    if (!*json)
+        rc = ERR_NOMEM;
+out:
+    PQclear(res);
+    return rc;
+}
+
+int store_urls_lock(struct db *db, long long id, struct store_url *out)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    PGresult *res = NULL;
+    int rc = db_exec(db, "urls_lock",
+                     "SELECT " URL_COLS " FROM urls WHERE id = $1::bigint FOR UPDATE", 1, params,
+                     (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    rc = PQntuples(res) < 1 ? ERR_NOT_FOUND : store_url_from_row(res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+int store_urls_update(struct db *db, const struct store_url *u, char **json)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, u->id), u->original_url, u->title,
+                            u->is_active ? "true" : "false"};
+    return store_query_json(db, "urls_update",
+                            "UPDATE urls SET original_url = $2, title = $3,"
+                            " is_active = $4::boolean, updated_at = now() AT TIME ZONE 'UTC'"
+                            " WHERE id = $1::bigint RETURNING " URL_JSON "::text",
+                            4, params, json);
+}
+
+int store_urls_delete(struct db *db, long long id)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    return db_exec(db, "urls_delete", "DELETE FROM urls WHERE id = $1::bigint", 1, params, NULL);
+}
+
+/* Calls fn on every row of res (URL_COLS); stops at the first non-zero return. */
+static int store_urls_each_row(PGresult *res, int (*fn)(void *arg, const struct store_url *u),
+                               void *arg)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        struct store_url u;
+        rc = store_url_from_row(res, i, &u);
+        if (rc == 0)
+            rc = fn(arg, &u);
+        store_url_release(&u);
+    }
+    return rc;
+}
+
+int store_urls_each_active_of_user(struct db *db, long long user_id,
+                                   int (*fn)(void *arg, const struct store_url *u), void *arg)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, user_id)};
+    PGresult *res = NULL;
+    int rc = db_exec(db, "urls_active_of_user",
+                     "SELECT " URL_COLS " FROM urls WHERE user_id = $1::bigint AND is_active"
+                     " ORDER BY id FOR UPDATE",
+                     1, params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    rc = store_urls_each_row(res, fn, arg);
+    PQclear(res);
+    return rc;
+}
+
+int store_urls_each_active(struct db *db, long long after, int limit,
+                           int (*fn)(void *arg, const struct store_url *u), void *arg,
+                           long long *last_id, int *count)
+{
+    char a[24], l[24];
+    const char *params[] = {store_fmt_id(a, after), store_fmt_id(l, limit)};
+    PGresult *res = NULL;
+    int rc = db_exec(db, "urls_active_page",
+                     "SELECT " URL_COLS " FROM urls WHERE is_active AND id > $1::bigint"
+                     " ORDER BY id LIMIT $2::bigint",
+                     2, params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    *count = PQntuples(res);
+    if (*count > 0)
+        *last_id = strtoll(PQgetvalue(res, *count - 1, 0), NULL, 10);
+    rc = store_urls_each_row(res, fn, arg);
+    PQclear(res);
+    return rc;
+}
+
+int store_urls_stats(struct db *db, long long id, char **json)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    return store_query_json(
+        db, "urls_stats",
+        "SELECT json_build_object('id', u.id, 'short_code', u.short_code,"
+        " 'original_url', u.original_url, 'total_events', count(e.id),"
+        " 'total_clicks', count(e.id) FILTER (WHERE e.event_type = 'click'),"
+        " 'last_visited', to_char(max(e.\"timestamp\") FILTER (WHERE e.event_type = 'click'),"
+        " 'YYYY-MM-DD\"T\"HH24:MI:SS'))::text"
+        " FROM urls u LEFT JOIN events e ON e.url_id = u.id WHERE u.id = $1::bigint"
+        " GROUP BY u.id",
+        1, params, json);
+}
