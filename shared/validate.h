@@ -53,7 +53,7 @@ int validate_query_bool(const char *s, int *out) ATTR_WARN_UNUSED;
  * Pagination from the raw page/per_page query values (either may be NULL).
  * When neither is given, *paginate = 0 (return every row). Otherwise
  * *paginate = 1, page is clamped to >= 1 (garbage -> 1), per_page to
- * [1, 100] (garbage -> 20 when page alone is given), and *limit/*offset are
+ * [1, 100] (garbage -> 20 when page alone is given), and *limit and *offset are
  * set. Never fails; offsets cannot overflow.
  */
 void validate_pagination(const char *page, const char *per_page, int *paginate, long *limit,
