@@ -24,7 +24,7 @@
 /* This thread's Redis handle (owned by app->kvs, freed by readmodel_release). */
 static __thread struct kv *readmodel_tls_kv;
 
-static struct kv *readmodel_kv(struct app *app)
+struct kv *readmodel_kv(struct app *app)
 {
     if (readmodel_tls_kv)
         return readmodel_tls_kv;

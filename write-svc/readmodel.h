@@ -19,6 +19,7 @@
 #include "common.h"
 
 struct app;
+struct kv;
 struct store_url;
 
 /* Writes (or overwrites) the link of an active URL. 0 or ERR_KV. */
@@ -44,6 +45,13 @@ int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 /* Starts/stops the thread that checks the marker every cfg.readmodel_check_ms. */
 int readmodel_watcher_start(struct app *app) ATTR_WARN_UNUSED;
 void readmodel_watcher_stop(struct app *app);
+
+/*
+ * This thread's Redis handle (borrowed: owned by app, freed by
+ * readmodel_release), created on first use; NULL when out of memory or when
+ * more than APP_MAX_KV threads asked.
+ */
+struct kv *readmodel_kv(struct app *app);
 
 /* Frees every per-thread Redis handle (at shutdown, after the HTTP server stopped). */
 void readmodel_release(struct app *app);

@@ -48,7 +48,7 @@ int store_query_json(struct db *db, const char *name, const char *sql, int npara
 /* pg_advisory_xact_lock_shared(STORE_READMODEL_LOCK), in the caller's transaction. */
 int store_lock_readmodel_shared(struct db *db) ATTR_WARN_UNUSED;
 
-/* 1 when a row with this id exists in `table` ("users"/"urls"), 0 when not, or ERR_*. */
+/* 1 when a row with this id exists in `table` ("users"/"urls"/"events"), 0 when not, or ERR_*. */
 int store_exists(struct db *db, const char *table, long long id) ATTR_WARN_UNUSED;
 
 /* --- users --- */

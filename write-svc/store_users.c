@@ -55,14 +55,22 @@ int store_lock_readmodel_shared(struct db *db)
 
 int store_exists(struct db *db, const char *table, long long id)
 {
+    static const struct {
+        const char *table, *stmt, *sql;
+    } q[] = {
+        {"users", "users_exists", "SELECT 1 FROM users WHERE id = $1::bigint"},
+        {"urls", "urls_exists", "SELECT 1 FROM urls WHERE id = $1::bigint"},
+        {"events", "events_exists", "SELECT 1 FROM events WHERE id = $1::bigint"},
+    };
+    size_t i = 0;
+    while (i < ARRAY_SIZE(q) && strcmp(q[i].table, table) != 0)
+        i++;
+    if (i == ARRAY_SIZE(q))
+        BUG("store_exists: unknown table");
     char idb[24];
     const char *params[] = {store_fmt_id(idb, id)};
     PGresult *res = NULL;
-    int users = strcmp(table, "users") == 0;
-    int rc = db_exec(db, users ? "users_exists" : "urls_exists",
-                     users ? "SELECT 1 FROM users WHERE id = $1::bigint"
-                           : "SELECT 1 FROM urls WHERE id = $1::bigint",
-                     1, params, (struct pg_result **)&res);
+    int rc = db_exec(db, q[i].stmt, q[i].sql, 1, params, (struct pg_result **)&res);
     if (rc)
         return rc;
     rc = PQntuples(res) > 0;

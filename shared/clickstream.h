@@ -1,0 +1,38 @@
+/*
+ * clickstream.h - the click stream protocol shared by redirect-svc (producer),
+ * event-worker (consumer) and write-svc (read-your-writes wait).
+ *
+ * Each shard s has a stream "clicks:{s}" (shortcode_stream_key). An entry holds
+ * the fields below, all strings; uid is "" when the link has no owner. The
+ * event-worker reads them through one consumer group and stores the entry id,
+ * prefixed with the shard ("<s>:<ms>-<seq>"), in events.stream_id.
+ */
+#ifndef CLICKSTREAM_H
+#define CLICKSTREAM_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+#define CLICKSTREAM_GROUP "event-worker"
+
+#define CLICKSTREAM_F_URL_ID "id"   /* the URL id */
+#define CLICKSTREAM_F_USER_ID "uid" /* the owner's id, or "" */
+#define CLICKSTREAM_F_CODE "code"   /* the short code */
+#define CLICKSTREAM_F_URL "url"     /* original_url at the time of the click */
+#define CLICKSTREAM_F_TS "ts"       /* redirect time, milliseconds since the epoch */
+#define CLICKSTREAM_F_REFERRER "ref"
+#define CLICKSTREAM_F_AGENT "ua"
+
+/* A stream entry id "<ms>-<seq>". */
+struct clickstream_id {
+    uint64_t ms, seq;
+};
+
+/* Parses "<ms>-<seq>" (or "<ms>", seq 0). 0 or ERR_INVALID. */
+int clickstream_id_parse(const char *s, struct clickstream_id *out) ATTR_WARN_UNUSED;
+
+/* <0, 0, >0 as a is before, equal to, after b. */
+int clickstream_id_cmp(const struct clickstream_id *a, const struct clickstream_id *b);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * handlers.h - write-svc's request handlers, one file per resource
+ * (h_health.c, h_users.c, h_bulk.c, h_urls.c, h_events.c). Each takes the
+ * plain request, fills the response and returns the status it set; routes.c
+ * maps paths to them. Handlers parse -> validate -> store -> reply.
+ */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+struct http_req;
+struct http_resp;
+
+int h_health_get(struct http_req *req, struct http_resp *resp);
+
+int h_users_list(struct http_req *req, struct http_resp *resp);
+int h_users_get(struct http_req *req, struct http_resp *resp);
+int h_users_create(struct http_req *req, struct http_resp *resp);
+int h_users_update(struct http_req *req, struct http_resp *resp);
+int h_users_delete(struct http_req *req, struct http_resp *resp);
+int h_bulk_users(struct http_req *req, struct http_resp *resp);
+
+int h_urls_list(struct http_req *req, struct http_resp *resp);
+int h_urls_get(struct http_req *req, struct http_resp *resp);
+int h_urls_create(struct http_req *req, struct http_resp *resp);
+int h_urls_update(struct http_req *req, struct http_resp *resp);
+int h_urls_delete(struct http_req *req, struct http_resp *resp);
+int h_urls_events(struct http_req *req, struct http_resp *resp);
+int h_urls_stats(struct http_req *req, struct http_resp *resp);
+
+int h_events_list(struct http_req *req, struct http_resp *resp);
+int h_events_get(struct http_req *req, struct http_resp *resp);
+int h_events_create(struct http_req *req, struct http_resp *resp);
+int h_events_update(struct http_req *req, struct http_resp *resp);
+int h_events_delete(struct http_req *req, struct http_resp *resp);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * main.c - write-svc: cfg_load -> db pool -> schema check -> read model -> HTTP
+ * -> wait for SIGTERM/SIGINT -> stop HTTP (drains in-flight requests) -> free all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "readmodel.h"
+#include "routes.h"
+#include "signals.h"
+#include "banned.h"
+
+#define MAIN_SVC "write-svc"
+
+static struct app main_app;
+
+/* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
+static const struct cfg_entry main_cfg[] = {
+    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "PostgreSQL URL (postgresql://user@host:port/db)",
+     &main_app.cfg.database_url},
+    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
+     &main_app.cfg.redis_url},
+    {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address to listen on",
+     &main_app.cfg.bind_addr},
+    {"PORT", CFG_INT, "8081", 0, 65535, 0, 0, NULL, "HTTP port (0 picks a free one and logs it)",
+     &main_app.cfg.port},
+    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
+     &main_app.cfg.log_level},
+    {"HTTP_THREADS", CFG_INT, "8", 1, 256, 0, 0, NULL, "HTTP worker threads",
+     &main_app.cfg.http_threads},
+    {"HTTP_CONN_LIMIT", CFG_INT, "4096", 16, 1000000, 0, 0, NULL, "open connections at most",
+     &main_app.cfg.http_conn_limit},
+    {"HTTP_TIMEOUT_S", CFG_INT, "30", 1, 3600, 0, 0, NULL, "idle connection timeout (seconds)",
+     &main_app.cfg.http_timeout_s},
+    {"BODY_MAX_BYTES", CFG_INT, "1048576", 1024, 67108864, 0, 0, NULL,
+     "request body cap; 413 above it", &main_app.cfg.body_max_bytes},
+    {"PG_POOL_SIZE", CFG_INT, "8", 1, 256, 0, 0, NULL, "PostgreSQL connections per instance",
+     &main_app.cfg.pg_pool_size},
+    {"PG_STATEMENT_TIMEOUT_MS", CFG_INT, "5000", 10, 600000, 0, 0, NULL,
+     "statement_timeout of every connection", &main_app.cfg.pg_statement_timeout_ms},
+    {"PG_ACQUIRE_TIMEOUT_MS", CFG_INT, "2000", 1, 60000, 0, 0, NULL,
+     "wait for a free connection before answering 503", &main_app.cfg.pg_acquire_timeout_ms},
+    {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
+     "Redis connect and command timeout", &main_app.cfg.redis_timeout_ms},
+    {"STREAM_SHARDS", CFG_INT, "8", 1, 256, 0, 0, NULL,
+     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    {"READMODEL_CHECK_MS", CFG_INT, "1000", 50, 600000, 0, 0, NULL,
+     "how often the read-model marker is checked (rebuild when missing)",
+     &main_app.cfg.readmodel_check_ms},
+    {"EVENTS_WAIT_MS", CFG_INT, "2000", 0, 60000, 0, 0, NULL,
+     "event reads wait at most this long for earlier clicks to be persisted",
+     &main_app.cfg.events_wait_ms},
+    {"BULK_MAX_ROWS", CFG_INT, "100000", 1, 10000000, 0, 0, NULL,
+     "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
+};
+
+/* --help and --env-example; returns 1 when one of them was handled. */
+static int main_flags(int argc, char **argv)
+{
+    if (argc < 2)
+        return 0;
+    if (strcmp(argv[1], "--env-example") == 0)
+        cfg_print_env_example(stdout, main_cfg, ARRAY_SIZE(main_cfg));
+    else
+        cfg_print_help(stdout, main_cfg, ARRAY_SIZE(main_cfg));
+    return 1;
+}
+
+static void main_load_config(void)
+{
+    char errs[4096];
+    enum log_level level = LOG_INFO;
+    log_init(MAIN_SVC, LOG_INFO);
+    if (cfg_load(main_cfg, ARRAY_SIZE(main_cfg), errs, sizeof(errs)) != 0)
+        log_die("invalid configuration (see --help): %s", errs);
+    if (log_level_parse(main_app.cfg.log_level, &level) != 0)
+        log_die("invalid LOG_LEVEL '%s'", main_app.cfg.log_level);
+    log_init(MAIN_SVC, level);
+    cfg_log_effective(main_cfg, ARRAY_SIZE(main_cfg));
+}
+
+/* Fail fast: the database must answer and carry the schema before we accept traffic. */
+static void main_check_schema(struct app *app)
+{
+    struct db *db = db_pool_acquire(app->pool);
+    if (!db)
+        log_die("no database handle");
+    int rc = db_exec(db, NULL, "SELECT 1 FROM schema_migrations LIMIT 1", 0, NULL, NULL);
+    if (rc)
+        log_die("database not ready (is it migrated? run scripts/migrate.sh): %s",
+                db_errmsg(db));
+    db_pool_release(app->pool, db);
+}
+
+static struct http_server *main_http_start(struct app *app)
+{
+    size_t nroutes;
+    const struct route *routes = routes_table(&nroutes);
+    struct http_server_cfg hc = {
+        .svc = MAIN_SVC,
+        .bind_addr = app->cfg.bind_addr,
+        .port = (int)app->cfg.port,
+        .threads = (int)app->cfg.http_threads,
+        .conn_limit = (int)app->cfg.http_conn_limit,
+        .timeout_s = (int)app->cfg.http_timeout_s,
+        .body_max = (size_t)app->cfg.body_max_bytes,
+        .routes = routes,
+        .nroutes = nroutes,
+        .app = app,
+        .access_log = 1,
+    };
+    char err[256];
+    struct http_server *srv = http_server_start(&hc, err, sizeof(err));
+    if (!srv)
+        log_die("%s", err);
+    return srv;
+}
+
+int main(int argc, char **argv)
+{
+    struct app *app = &main_app;
+    if (main_flags(argc, argv))
+        return 0;
+    main_load_config();
+    signals_block();
+    pthread_mutex_init(&app->kv_lock, NULL);
+    app->pool = db_pool_new(app->cfg.database_url, (int)app->cfg.pg_pool_size,
+                            (int)app->cfg.pg_statement_timeout_ms,
+                            (int)app->cfg.pg_acquire_timeout_ms);
+    if (!app->pool)
+        log_die("out of memory creating the database pool");
+    main_check_schema(app);
+    int rc = readmodel_rebuild_if_needed(app);
+    if (rc)
+        log_warn("read model not rebuilt at start-up (retrying in the background): %d", rc);
+    if (readmodel_watcher_start(app) != 0)
+        log_die("cannot start the read-model watcher thread");
+    struct http_server *srv = main_http_start(app);
+    log_info("listening on %s:%d", app->cfg.bind_addr, http_server_port(srv));
+
+    int sig = signals_wait(-1);
+    log_info("signal %d: draining %ld in-flight requests and stopping", sig,
+             http_server_in_flight(srv));
+    http_server_stop(srv);
+    readmodel_watcher_stop(app);
+    readmodel_release(app);
+    db_pool_free(app->pool);
+    pthread_mutex_destroy(&app->kv_lock);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * routes.c - write-svc's route table. Order matters only where patterns
+ * overlap: "/users/bulk" comes before "/users/:id" (":id" only matches digits,
+ * so they do not actually collide).
+ */
+#include "routes.h"
+
+#include "handlers.h"
+#include "router.h"
+#include "banned.h"
+
+#define RW (HTTP_PUT | HTTP_PATCH)
+
+static const struct route routes[] = {
+    {"/health", HTTP_GET, h_health_get},
+    {"/users", HTTP_GET, h_users_list},
+    {"/users", HTTP_POST, h_users_create},
+    {"/users/bulk", HTTP_POST, h_bulk_users},
+    {"/users/:id", HTTP_GET, h_users_get},
+    {"/users/:id", RW, h_users_update},
+    {"/users/:id", HTTP_DELETE, h_users_delete},
+    {"/urls", HTTP_GET, h_urls_list},
+    {"/urls", HTTP_POST, h_urls_create},
+    {"/urls/:id", HTTP_GET, h_urls_get},
+    {"/urls/:id", RW, h_urls_update},
+    {"/urls/:id", HTTP_DELETE, h_urls_delete},
+    {"/urls/:id/events", HTTP_GET, h_urls_events},
+    {"/urls/:id/stats", HTTP_GET, h_urls_stats},
+    {"/events", HTTP_GET, h_events_list},
+    {"/events", HTTP_POST, h_events_create},
+    {"/events/:id", HTTP_GET, h_events_get},
+    {"/events/:id", RW, h_events_update},
+    {"/events/:id", HTTP_DELETE, h_events_delete},
+};
+
+const struct route *routes_table(size_t *n)
+{
+    *n = ARRAY_SIZE(routes);
+    return routes;
+}
