@@ -15,7 +15,7 @@
 
 /*
  * Looks for the part named `name` in body[0..len) sent with the given
- * Content-Type header value. On success returns 0 and points *data/*dlen at
+ * Content-Type header value. On success returns 0 and points *data and *dlen at
  * the part's content inside body (borrowed). Returns ERR_INVALID when the
  * content type is not multipart/form-data or has no boundary, or the body is
  * malformed, and ERR_NOT_FOUND when no such part exists.
