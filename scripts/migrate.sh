@@ -42,7 +42,7 @@ BEGIN;
 SELECT pg_advisory_xact_lock(hashtext('schema_migrations'));
 SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = :'version') AS todo \gset
 \if :todo
-\i :'file'
+\i :file
 INSERT INTO schema_migrations (version) VALUES (:'version');
 \echo applied
 \endif
