@@ -49,11 +49,13 @@ SHARED_SRCS := \
 	shared/http.c \
 	shared/jx.c \
 	shared/kv.c \
+	shared/kvthread.c \
 	shared/log.c \
 	shared/multipart.c \
 	shared/router.c \
 	shared/shortcode.c \
 	shared/signals.c \
+	shared/svc.c \
 	shared/timefmt.c \
 	shared/validate.c
 
@@ -73,7 +75,11 @@ WRITE_SRCS := \
 	write-svc/readmodel.c
 
 REDIRECT_SRCS := \
-	redirect-svc/main.c
+	redirect-svc/main.c \
+	redirect-svc/routes.c \
+	redirect-svc/redirect.c \
+	redirect-svc/follow.c \
+	redirect-svc/h_health.c
 
 WORKER_SRCS := \
 	event-worker/main.c

@@ -8,9 +8,7 @@
 #include <stdatomic.h>
 
 struct db_pool;
-struct kv;
-
-#define APP_MAX_KV 128
+struct kvthread;
 
 struct app_cfg {
     const char *database_url;
@@ -35,9 +33,7 @@ struct app_cfg {
 struct app {
     struct app_cfg cfg;
     struct db_pool *pool;       /* owned */
-    pthread_mutex_t kv_lock;    /* guards kvs/nkv */
-    struct kv *kvs[APP_MAX_KV]; /* owned: one Redis handle per thread that asked (readmodel.c) */
-    int nkv;
+    struct kvthread *kvt;       /* owned: one Redis handle per thread (readmodel_kv) */
     pthread_t watcher;          /* the read-model watcher thread (readmodel.c) */
     int watcher_started;
     atomic_int stopping;        /* set at shutdown; the watcher exits */

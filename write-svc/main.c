@@ -10,10 +10,12 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "kvthread.h"
 #include "log.h"
 #include "readmodel.h"
 #include "routes.h"
 #include "signals.h"
+#include "svc.h"
 #include "banned.h"
 
 #define MAIN_SVC "write-svc"
@@ -60,31 +62,6 @@ static const struct cfg_entry main_cfg[] = {
      "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
 };
 
-/* --help and --env-example; returns 1 when one of them was handled. */
-static int main_flags(int argc, char **argv)
-{
-    if (argc < 2)
-        return 0;
-    if (strcmp(argv[1], "--env-example") == 0)
-        cfg_print_env_example(stdout, main_cfg, ARRAY_SIZE(main_cfg));
-    else
-        cfg_print_help(stdout, main_cfg, ARRAY_SIZE(main_cfg));
-    return 1;
-}
-
-static void main_load_config(void)
-{
-    char errs[4096];
-    enum log_level level = LOG_INFO;
-    log_init(MAIN_SVC, LOG_INFO);
-    if (cfg_load(main_cfg, ARRAY_SIZE(main_cfg), errs, sizeof(errs)) != 0)
-        log_die("invalid configuration (see --help): %s", errs);
-    if (log_level_parse(main_app.cfg.log_level, &level) != 0)
-        log_die("invalid LOG_LEVEL '%s'", main_app.cfg.log_level);
-    log_init(MAIN_SVC, level);
-    cfg_log_effective(main_cfg, ARRAY_SIZE(main_cfg));
-}
-
 /* Fail fast: the database must answer and carry the schema before we accept traffic. */
 static void main_check_schema(struct app *app)
 {
@@ -125,11 +102,13 @@ static struct http_server *main_http_start(struct app *app)
 int main(int argc, char **argv)
 {
     struct app *app = &main_app;
-    if (main_flags(argc, argv))
+    if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
         return 0;
-    main_load_config();
+    svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
     signals_block();
-    pthread_mutex_init(&app->kv_lock, NULL);
+    app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
+    if (!app->kvt)
+        log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
     app->pool = db_pool_new(app->cfg.database_url, (int)app->cfg.pg_pool_size,
                             (int)app->cfg.pg_statement_timeout_ms,
                             (int)app->cfg.pg_acquire_timeout_ms);
@@ -149,9 +128,8 @@ int main(int argc, char **argv)
              http_server_in_flight(srv));
     http_server_stop(srv);
     readmodel_watcher_stop(app);
-    readmodel_release(app);
+    kvthread_free(app->kvt);
     db_pool_free(app->pool);
-    pthread_mutex_destroy(&app->kv_lock);
     log_info("stopped");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "err.h"
 #include "kv.h"
+#include "kvthread.h"
 #include "log.h"
 #include "shortcode.h"
 #include "store.h"
@@ -21,37 +22,9 @@
 
 #define READMODEL_BATCH 1000
 
-/* This thread's Redis handle (owned by app->kvs, freed by readmodel_release). */
-static __thread struct kv *readmodel_tls_kv;
-
 struct kv *readmodel_kv(struct app *app)
 {
-    if (readmodel_tls_kv)
-        return readmodel_tls_kv;
-    struct kv *kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
-    if (!kv)
-        return NULL;
-    pthread_mutex_lock(&app->kv_lock);
-    if (app->nkv >= APP_MAX_KV) {
-        pthread_mutex_unlock(&app->kv_lock);
-        kv_free(kv);
-        log_error("too many threads asked for a redis handle (max %d)", APP_MAX_KV);
-        return NULL;
-    }
-    app->kvs[app->nkv++] = kv;
-    pthread_mutex_unlock(&app->kv_lock);
-    readmodel_tls_kv = kv;
-    return kv;
-}
-
-void readmodel_release(struct app *app)
-{
-    pthread_mutex_lock(&app->kv_lock);
-    for (int i = 0; i < app->nkv; i++)
-        kv_free(app->kvs[i]);
-    app->nkv = 0;
-    pthread_mutex_unlock(&app->kv_lock);
-    readmodel_tls_kv = NULL;
+    return kvthread_get(app->kvt);
 }
 
 /* Runs one idempotent command, retrying once on a stale connection. */

@@ -46,14 +46,7 @@ int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 int readmodel_watcher_start(struct app *app) ATTR_WARN_UNUSED;
 void readmodel_watcher_stop(struct app *app);
 
-/*
- * This thread's Redis handle (borrowed: owned by app, freed by
- * readmodel_release), created on first use; NULL when out of memory or when
- * more than APP_MAX_KV threads asked.
- */
+/* This thread's Redis handle (borrowed, see kvthread.h); NULL when out of memory. */
 struct kv *readmodel_kv(struct app *app);
-
-/* Frees every per-thread Redis handle (at shutdown, after the HTTP server stopped). */
-void readmodel_release(struct app *app);
 
 #endif

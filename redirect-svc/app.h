@@ -1,0 +1,33 @@
+/*
+ * app.h - redirect-svc's process-wide context, handed to handlers as req->app.
+ */
+#ifndef APP_H
+#define APP_H
+
+#include <pthread.h>
+
+struct kvthread;
+
+struct app_cfg {
+    const char *redis_url;
+    const char *bind_addr;
+    const char *log_level;
+    long port;
+    long http_threads;
+    long http_conn_limit;
+    long http_timeout_s;
+    long redis_timeout_ms;
+    long stream_shards;
+    long stream_maxlen;
+    long click_field_max;
+    int access_log; /* CFG_BOOL */
+};
+
+struct app {
+    struct app_cfg cfg;
+    struct kvthread *kvt;     /* owned: one Redis handle per MHD thread */
+    pthread_mutex_t sha_lock; /* guards sha while it is being (re)loaded */
+    char sha[41];             /* SHA1 of the follow script once loaded, else "" */
+};
+
+#endif

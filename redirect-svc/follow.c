@@ -1,0 +1,143 @@
+/*
+ * follow.c - the redirect's Redis round trip (see follow.h).
+ */
+#include "follow.h"
+
+#include <hiredis/hiredis.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "clickstream.h"
+#include "kv.h"
+#include "kvthread.h"
+#include "log.h"
+#include "shortcode.h"
+#include "timefmt.h"
+#include "banned.h"
+
+/*
+ * KEYS[1] link hash, KEYS[2] click stream.
+ * ARGV: 1 record ("1"/"0"), 2 MAXLEN ("0" = none), 3 code, 4 ts ms, 5 referrer, 6 agent.
+ * Returns original_url, or nil when there is no such link.
+ */
+#define FOLLOW_XADD_FIELDS                                                                         \
+    "'" CLICKSTREAM_F_URL_ID "', v[1], '" CLICKSTREAM_F_USER_ID "', v[2], '" CLICKSTREAM_F_CODE  \
+    "', ARGV[3], '" CLICKSTREAM_F_URL "', v[3], '" CLICKSTREAM_F_TS "', ARGV[4], '"                \
+    CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT "', ARGV[6]"
+
+static const char follow_script[] =
+    "local v = redis.call('HMGET', KEYS[1], 'id', 'uid', 'url')\n"
+    "if not v[1] or not v[3] then return false end\n"
+    "if ARGV[1] == '1' then\n"
+    "  if ARGV[2] == '0' then\n"
+    "    redis.call('XADD', KEYS[2], '*', " FOLLOW_XADD_FIELDS ")\n"
+    "  else\n"
+    "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', " FOLLOW_XADD_FIELDS ")\n"
+    "  end\n"
+    "end\n"
+    "return v[3]\n";
+
+/* The script's SHA1 is a pure function of its text: once known it never changes. */
+static atomic_int follow_sha_ready;
+
+static int follow_script_load(struct app *app, struct kv *kv)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", follow_script};
+    redisReply *r = NULL;
+    int rc = kv_command(kv, 3, argv, NULL, &r);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&app->sha_lock);
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+        memcpy(app->sha, r->str, 40);
+        app->sha[40] = '\0';
+        atomic_store(&follow_sha_ready, 1);
+    } else {
+        rc = ERR_KV;
+    }
+    pthread_mutex_unlock(&app->sha_lock);
+    freeReplyObject(r);
+    return rc;
+}
+
+int follow_load_script(struct app *app)
+{
+    struct kv *kv = kvthread_get(app->kvt);
+    return kv ? follow_script_load(app, kv) : ERR_KV;
+}
+
+/* Caps a header value for the click (bytes; the stream is not the place for huge headers). */
+static size_t follow_cap(const char *s, long max)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > (size_t)max ? (size_t)max : n;
+}
+
+/* EVALSHA once. The reply is new (caller frees). */
+static int follow_eval(struct app *app, struct kv *kv, const char *code, size_t len,
+                       const struct follow_click *click, redisReply **r)
+{
+    char link[SHORTCODE_KEY_MAX], stream[SHORTCODE_KEY_MAX], maxlen[24], ts[24];
+    unsigned nshards = (unsigned)app->cfg.stream_shards;
+    if (shortcode_link_key(code, len, nshards, link) < 0 ||
+        shortcode_stream_key(shortcode_shard(code, len, nshards), stream) < 0)
+        return ERR_INVALID;
+    snprintf(maxlen, sizeof(maxlen), "%ld", app->cfg.stream_maxlen);
+    snprintf(ts, sizeof(ts), "%lld", (long long)timefmt_now_ms());
+    const char *argv[] = {"EVALSHA", app->sha,  "2",  link,
+                          stream,    click->record ? "1" : "0", maxlen, code,
+                          ts,        click->referrer ? click->referrer : "",
+                          click->agent ? click->agent : ""};
+    size_t lens[ARRAY_SIZE(argv)];
+    for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
+        lens[i] = strlen(argv[i]);
+    lens[7] = len;
+    lens[9] = follow_cap(click->referrer, app->cfg.click_field_max);
+    lens[10] = follow_cap(click->agent, app->cfg.click_field_max);
+    return kv_command(kv, (int)ARRAY_SIZE(argv), argv, lens, r);
+}
+
+/* On a miss: is the model loaded (FOLLOW_NOT_FOUND) or not (FOLLOW_NOT_READY)? */
+static int follow_miss(struct kv *kv)
+{
+    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    redisReply *r = NULL;
+    int rc = kv_command(kv, 2, argv, NULL, &r);
+    if (rc)
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FOLLOW_NOT_FOUND : FOLLOW_NOT_READY;
+    freeReplyObject(r);
+    return rc;
+}
+
+int follow_link(struct app *app, const char *code, size_t len, const struct follow_click *click,
+                const char *req_id, char **url)
+{
+    struct kv *kv = kvthread_get(app->kvt);
+    redisReply *r = NULL;
+    int rc = kv ? 0 : ERR_KV;
+    if (rc == 0 && !atomic_load(&follow_sha_ready))
+        rc = follow_script_load(app, kv);
+    if (rc == 0 && (rc = follow_eval(app, kv, code, len, click, &r)) == ERR_KV &&
+        !kv_is_broken(kv) && strstr(kv_errmsg(kv), "NOSCRIPT")) {
+        /* Redis lost its script cache (restart, SCRIPT FLUSH): nothing ran, so retrying is safe. */
+        if ((rc = follow_script_load(app, kv)) == 0)
+            rc = follow_eval(app, kv, code, len, click, &r);
+    }
+    if (rc) {
+        log_rerror(req_id, "redis follow of '%.*s' failed: %s", (int)len, code,
+                   kv ? kv_errmsg(kv) : "out of memory");
+        return ERR_KV;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        *url = strndup(r->str, r->len);
+        rc = *url ? FOLLOW_FOUND : ERR_NOMEM;
+    } else {
+        rc = follow_miss(kv);
+    }
+    freeReplyObject(r);
+    return rc;
+}

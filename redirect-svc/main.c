@@ -1,0 +1,102 @@
+/*
+ * main.c - redirect-svc: cfg_load -> load the follow script (or later, lazily,
+ * when Redis is not up yet) -> HTTP -> wait for SIGTERM/SIGINT -> stop HTTP
+ * (drains in-flight requests) -> free all. Never links libpq.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "follow.h"
+#include "http.h"
+#include "kvthread.h"
+#include "log.h"
+#include "routes.h"
+#include "signals.h"
+#include "svc.h"
+#include "banned.h"
+
+#define MAIN_SVC "redirect-svc"
+
+static struct app main_app;
+
+/* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
+static const struct cfg_entry main_cfg[] = {
+    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
+     &main_app.cfg.redis_url},
+    {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address to listen on",
+     &main_app.cfg.bind_addr},
+    {"PORT", CFG_INT, "8091", 0, 65535, 0, 0, NULL, "HTTP port (0 picks a free one and logs it)",
+     &main_app.cfg.port},
+    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
+     &main_app.cfg.log_level},
+    {"HTTP_THREADS", CFG_INT, "2", 1, 256, 0, 0, NULL,
+     "HTTP worker threads (one Redis connection each)", &main_app.cfg.http_threads},
+    {"HTTP_CONN_LIMIT", CFG_INT, "8192", 16, 1000000, 0, 0, NULL, "open connections at most",
+     &main_app.cfg.http_conn_limit},
+    {"HTTP_TIMEOUT_S", CFG_INT, "30", 1, 3600, 0, 0, NULL, "idle connection timeout (seconds)",
+     &main_app.cfg.http_timeout_s},
+    {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
+     "Redis connect and command timeout", &main_app.cfg.redis_timeout_ms},
+    {"STREAM_SHARDS", CFG_INT, "8", 1, 256, 0, 0, NULL,
+     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    {"STREAM_MAXLEN", CFG_INT, "10000000", 0, 1000000000, 0, 0, NULL,
+     "approximate cap per click stream shard, 0 = none (entries beyond it are lost if the "
+     "event-worker is down that long)",
+     &main_app.cfg.stream_maxlen},
+    {"CLICK_FIELD_MAX", CFG_INT, "512", 0, 8192, 0, 0, NULL,
+     "bytes of Referer and User-Agent kept with a click", &main_app.cfg.click_field_max},
+    {"ACCESS_LOG", CFG_BOOL, "true", 0, 0, 0, 0, NULL, "one JSON access line per request",
+     &main_app.cfg.access_log},
+};
+
+static struct http_server *main_http_start(struct app *app)
+{
+    size_t nroutes;
+    const struct route *routes = routes_table(&nroutes);
+    struct http_server_cfg hc = {
+        .svc = MAIN_SVC,
+        .bind_addr = app->cfg.bind_addr,
+        .port = (int)app->cfg.port,
+        .threads = (int)app->cfg.http_threads,
+        .conn_limit = (int)app->cfg.http_conn_limit,
+        .timeout_s = (int)app->cfg.http_timeout_s,
+        .body_max = 64 * 1024, /* redirects carry no body */
+        .routes = routes,
+        .nroutes = nroutes,
+        .app = app,
+        .access_log = app->cfg.access_log,
+    };
+    char err[256];
+    struct http_server *srv = http_server_start(&hc, err, sizeof(err));
+    if (!srv)
+        log_die("%s", err);
+    return srv;
+}
+
+int main(int argc, char **argv)
+{
+    struct app *app = &main_app;
+    if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
+        return 0;
+    svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
+    signals_block();
+    pthread_mutex_init(&app->sha_lock, NULL);
+    app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
+    if (!app->kvt)
+        log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
+    if (follow_load_script(app) != 0)
+        log_warn("redis not reachable at start-up: redirects answer 503 until it is");
+    struct http_server *srv = main_http_start(app);
+    log_info("listening on %s:%d", app->cfg.bind_addr, http_server_port(srv));
+
+    int sig = signals_wait(-1);
+    log_info("signal %d: draining %ld in-flight requests and stopping", sig,
+             http_server_in_flight(srv));
+    http_server_stop(srv);
+    kvthread_free(app->kvt);
+    pthread_mutex_destroy(&app->sha_lock);
+    log_info("stopped");
+    return 0;
+}
