@@ -343,6 +343,20 @@ static void test_buf_release_allows_reuse(void **state)
     buf_release(&b);
 }
 
+/* Regression: an unbounded buffer (max == SIZE_MAX) once computed a zero-byte capacity. */
+static void test_buf_unbounded_max_grows(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_puts(&b, "0123456789"), 0);
+    assert_int_equal(b.len, 1000);
+    assert_true(b.cap > b.len);
+    assert_memory_equal(b.data + 990, "0123456789", 10);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_buf_reset_keeps_allocation),
         cmocka_unit_test(test_buf_reset_on_empty_is_safe),
         cmocka_unit_test(test_buf_release_allows_reuse),
+        cmocka_unit_test(test_buf_unbounded_max_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
