@@ -227,11 +227,12 @@ int store_users_bulk_row(struct db *db, const char *id, const char *username, co
                        " ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username,"
                        " email = EXCLUDED.email, created_at = EXCLUDED.created_at",
                        4, params, NULL);
+    /* Without an id the row is added unless the username exists (still counted by the caller). */
     return db_exec(db, "users_bulk_noid",
                    "INSERT INTO users (username, email, created_at)"
-                   " SELECT $2, $3, coalesce($4::timestamp, now() AT TIME ZONE 'UTC')"
-                   " WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = $2)",
-                   4, params, NULL);
+                   " SELECT $1, $2, coalesce($3::timestamp, now() AT TIME ZONE 'UTC')"
+                   " WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = $1)",
+                   3, params + 1, NULL);
 }
 
 int store_users_fix_sequence(struct db *db)
