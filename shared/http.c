@@ -378,7 +378,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+static ATTR_FORMAT(2, 0) void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     (void)cls;
