@@ -1,0 +1,197 @@
+/*
+ * main.c - event-worker: cfg_load -> health HTTP server -> consumer loop on
+ * the main thread (connects with back-off, drains the click streams) ->
+ * SIGTERM/SIGINT between two batches -> stop HTTP -> free all -> exit 0.
+ *
+ * The shutdown signals are blocked before any thread starts, and the loop
+ * polls for them with signals_wait(0) between steps (and waits for them
+ * during a back-off), so a step is never interrupted halfway: the current
+ * batch is committed and acknowledged, or left pending for a replay. A step
+ * blocks at most EVENT_BLOCK_MS in XREADGROUP, which bounds the shutdown
+ * latency.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clickstream.h"
+#include "config.h"
+#include "consumer.h"
+#include "db.h"
+#include "http.h"
+#include "kv.h"
+#include "log.h"
+#include "router.h"
+#include "signals.h"
+#include "svc.h"
+#include "banned.h"
+
+#define MAIN_SVC          "event-worker"
+#define MAIN_CONSUMER_MAX 200 /* bytes of a consumer name */
+
+struct main_cfg {
+    const char *database_url;
+    const char *redis_url;
+    const char *bind_addr;
+    const char *log_level;
+    const char *consumer;
+    long port;
+    long stream_shards;
+    long batch;
+    long block_ms;
+    long claim_idle_ms;
+    long pg_statement_timeout_ms;
+    long redis_timeout_ms;
+    long maxlen_dead;
+};
+
+struct main_app {
+    struct main_cfg cfg;
+    struct consumer *consumer; /* owned; the health handler reads its stats */
+};
+
+static struct main_app main_app;
+static char main_consumer_name[MAIN_CONSUMER_MAX + 32];
+
+/* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
+static const struct cfg_entry main_cfg[] = {
+    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL,
+     "PostgreSQL URL (postgresql://user@host:port/db)", &main_app.cfg.database_url},
+    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
+     &main_app.cfg.redis_url},
+    {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address of the health server",
+     &main_app.cfg.bind_addr},
+    {"PORT", CFG_INT, "8099", 0, 65535, 0, 0, NULL,
+     "health HTTP port (0 picks a free one and logs it)", &main_app.cfg.port},
+    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
+     &main_app.cfg.log_level},
+    {"STREAM_SHARDS", CFG_INT, "8", 1, CONSUMER_MAX_SHARDS, 0, 0, NULL,
+     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    {"EVENT_BATCH", CFG_INT, "1000", 1, 10000, 0, 0, NULL,
+     "COUNT of each XREADGROUP per shard and of each XAUTOCLAIM", &main_app.cfg.batch},
+    {"EVENT_BLOCK_MS", CFG_INT, "1000", 1, 60000, 0, 0, NULL,
+     "BLOCK of the XREADGROUP for new clicks (also bounds the shutdown latency)",
+     &main_app.cfg.block_ms},
+    {"EVENT_CLAIM_IDLE_MS", CFG_INT, "5000", 100, 3600000, 0, 0, NULL,
+     "entries pending this long in a dead consumer are claimed (checked every half of it)",
+     &main_app.cfg.claim_idle_ms},
+    {"EVENT_CONSUMER", CFG_STRING, NULL, 1, MAIN_CONSUMER_MAX, 0, 0, NULL,
+     "this worker's consumer name in the group (default <hostname>-<pid>)",
+     &main_app.cfg.consumer},
+    {"EVENT_MAXLEN_DEAD", CFG_INT, "100000", 0, 1000000000, 0, 0, NULL,
+     "approximate cap of the dead-letter stream clicks:dead (0 = none)",
+     &main_app.cfg.maxlen_dead},
+    {"PG_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", 10, 600000, 0, 0, NULL,
+     "statement_timeout of the worker's connection (one INSERT of up to 8191 rows)",
+     &main_app.cfg.pg_statement_timeout_ms},
+    {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
+     "Redis connect and command timeout (the blocking read gets EVENT_BLOCK_MS on top)",
+     &main_app.cfg.redis_timeout_ms},
+};
+
+/* GET /health: the state the consumer thread last saw; no query of its own. */
+static int main_health(struct http_req *req, struct http_resp *resp)
+{
+    struct main_app *app = req->app;
+    struct consumer_stats *st = consumer_stats(app->consumer);
+    int db_ok = atomic_load(&st->db_ok), kv_ok = atomic_load(&st->kv_ok);
+    int ok = db_ok && kv_ok;
+    char body[192];
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"%s\",\"database\":\"%s\",\"redis\":\"%s\",\"pending\":%ld,"
+                     "\"lag\":%ld}",
+                     ok ? "ok" : "degraded", db_ok ? "ok" : "down", kv_ok ? "ok" : "down",
+                     atomic_load(&st->pending), atomic_load(&st->lag));
+    return http_reply_json(resp, ok ? 200 : 503, strndup(body, (size_t)n), (size_t)n);
+}
+
+static const struct route main_routes[] = {
+    {"/health", HTTP_GET, main_health},
+};
+
+static struct http_server *main_http_start(struct main_app *app)
+{
+    struct http_server_cfg hc = {
+        .svc = MAIN_SVC,
+        .bind_addr = app->cfg.bind_addr,
+        .port = (int)app->cfg.port,
+        .threads = 2, /* probes only; MHD warns about a pool of 1 */
+        .conn_limit = 64,
+        .timeout_s = 10,
+        .body_max = 4096,
+        .routes = main_routes,
+        .nroutes = ARRAY_SIZE(main_routes),
+        .app = app,
+        .access_log = 1,
+    };
+    char err[256];
+    struct http_server *srv = http_server_start(&hc, err, sizeof(err));
+    if (!srv)
+        log_die("%s", err);
+    return srv;
+}
+
+/* EVENT_CONSUMER, or "<hostname>-<pid>": unique per process, so a restart is a new consumer. */
+static const char *main_consumer(const struct main_cfg *cfg)
+{
+    char host[MAIN_CONSUMER_MAX + 1];
+    if (cfg->consumer)
+        return cfg->consumer;
+    if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "localhost");
+    host[MAIN_CONSUMER_MAX] = '\0';
+    snprintf(main_consumer_name, sizeof(main_consumer_name), "%s-%ld", host, (long)getpid());
+    return main_consumer_name;
+}
+
+/* Steps the consumer until SIGTERM/SIGINT; returns the signal. */
+static int main_loop(struct consumer *c)
+{
+    for (;;) {
+        int sig = signals_wait(0);
+        if (sig)
+            return sig;
+        int delay = consumer_step(c);
+        if (delay > 0 && (sig = signals_wait(delay)) != 0)
+            return sig;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct main_app *app = &main_app;
+    if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
+        return 0;
+    svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
+    signals_block();
+    struct consumer_cfg cc = {
+        .group = CLICKSTREAM_GROUP,
+        .name = main_consumer(&app->cfg),
+        .nshards = (int)app->cfg.stream_shards,
+        .batch = (int)app->cfg.batch,
+        .block_ms = (int)app->cfg.block_ms,
+        .claim_idle_ms = (int)app->cfg.claim_idle_ms,
+        .maxlen_dead = app->cfg.maxlen_dead,
+    };
+    /* The socket timeout must outlast BLOCK, or every idle read would fail as a timeout. */
+    struct kv *kv = kv_new(app->cfg.redis_url, (int)(app->cfg.redis_timeout_ms + cc.block_ms));
+    if (!kv)
+        log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
+    struct db *db = db_new(app->cfg.database_url, (int)app->cfg.pg_statement_timeout_ms);
+    app->consumer = db ? consumer_new(&cc, kv, db) : NULL;
+    if (!app->consumer)
+        log_die("out of memory creating the consumer");
+    struct http_server *srv = main_http_start(app);
+    log_info("health on %s:%d", app->cfg.bind_addr, http_server_port(srv));
+
+    int sig = main_loop(app->consumer);
+    log_info("signal %d: stopping", sig);
+    http_server_stop(srv);
+    consumer_free(app->consumer);
+    db_free(db);
+    kv_free(kv);
+    log_info("stopped");
+    return 0;
+}

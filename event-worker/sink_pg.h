@@ -1,0 +1,53 @@
+/*
+ * sink_pg.h - writes a batch of clicks to PostgreSQL: one transaction, one
+ * multi-row INSERT ... ON CONFLICT (stream_id) DO NOTHING per chunk of at most
+ * SINK_PG_MAX_ROWS rows (PostgreSQL caps a statement at 65535 parameters).
+ *
+ * The stream_id column is unique, so writing the same entry twice inserts it
+ * once: a batch replayed after a crash between COMMIT and XACK adds nothing.
+ */
+#ifndef SINK_PG_H
+#define SINK_PG_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+struct db;
+
+#define SINK_PG_SID_MAX  64 /* "<shard>:<ms>-<seq>" fits easily: 3 + 1 + 20 + 1 + 20 */
+#define SINK_PG_NPARAMS  8  /* parameters per row */
+#define SINK_PG_MAX_ROWS (65535 / SINK_PG_NPARAMS)
+
+/*
+ * One click. Every pointer is borrowed (from the Redis reply it was parsed
+ * from) and must stay valid during sink_pg_write. The numeric fields must
+ * already be checked: url_id and ts_ms decimal integers in bigint range,
+ * user_id one too or NULL (no owner). The texts may be NULL (left out of
+ * details); ref and ua may also be "" (left out too).
+ */
+struct sink_pg_row {
+    const char *url_id;
+    const char *user_id;
+    const char *ts_ms;
+    const char *code;
+    const char *url;
+    const char *ref;
+    const char *ua;
+    char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" */
+};
+
+/*
+ * Inserts rows[0..n) in one transaction on db (borrowed; no transaction may be
+ * open on it). On success returns 0 after COMMIT and stores in *inserted how
+ * many rows were new (the others were already there). On failure the
+ * transaction is rolled back, nothing is written, and the result is:
+ * ERR_INVALID when PostgreSQL refused the data itself (SQLSTATE classes 22,
+ * 23 and 54: a retry cannot succeed, the caller should isolate the bad row),
+ * ERR_NOMEM, or the ERR_DB/ERR_TIMEOUT of db_exec (detail on the handle).
+ * n == 0 is a no-op.
+ */
+int sink_pg_write(struct db *db, const struct sink_pg_row *rows, size_t n,
+                  long *inserted) ATTR_WARN_UNUSED;
+
+#endif
