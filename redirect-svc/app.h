@@ -6,8 +6,6 @@
 
 #include <pthread.h>
 
-struct kvthread;
-
 struct app_cfg {
     const char *redis_url;
     const char *bind_addr;
@@ -25,7 +23,6 @@ struct app_cfg {
 
 struct app {
     struct app_cfg cfg;
-    struct kvthread *kvt;     /* owned: one Redis handle per MHD thread */
     pthread_mutex_t sha_lock; /* guards sha while it is being (re)loaded */
     char sha[41];             /* SHA1 of the follow script once loaded, else "" */
 };

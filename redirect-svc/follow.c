@@ -12,8 +12,6 @@
 #include "app.h"
 #include "clickstream.h"
 #include "kv.h"
-#include "kvthread.h"
-#include "log.h"
 #include "shortcode.h"
 #include "timefmt.h"
 #include "banned.h"
@@ -43,7 +41,7 @@ static const char follow_script[] =
 /* The script's SHA1 is a pure function of its text: once known it never changes. */
 static atomic_int follow_sha_ready;
 
-static int follow_script_load(struct app *app, struct kv *kv)
+int follow_load_script(struct app *app, struct kv *kv)
 {
     const char *argv[] = {"SCRIPT", "LOAD", follow_script};
     redisReply *r = NULL;
@@ -63,12 +61,6 @@ static int follow_script_load(struct app *app, struct kv *kv)
     return rc;
 }
 
-int follow_load_script(struct app *app)
-{
-    struct kv *kv = kvthread_get(app->kvt);
-    return kv ? follow_script_load(app, kv) : ERR_KV;
-}
-
 /* Caps a header value for the click (bytes; the stream is not the place for huge headers). */
 static size_t follow_cap(const char *s, long max)
 {
@@ -76,68 +68,61 @@ static size_t follow_cap(const char *s, long max)
     return n > (size_t)max ? (size_t)max : n;
 }
 
-/* EVALSHA once. The reply is new (caller frees). */
-static int follow_eval(struct app *app, struct kv *kv, const char *code, size_t len,
-                       const struct follow_click *click, redisReply **r)
+int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
+                  const struct follow_click *click)
 {
     char link[SHORTCODE_KEY_MAX], stream[SHORTCODE_KEY_MAX], maxlen[24], ts[24];
     unsigned nshards = (unsigned)app->cfg.stream_shards;
+    if (!atomic_load(&follow_sha_ready) && follow_load_script(app, kv) != 0)
+        return ERR_KV;
     if (shortcode_link_key(code, len, nshards, link) < 0 ||
         shortcode_stream_key(shortcode_shard(code, len, nshards), stream) < 0)
         return ERR_INVALID;
     snprintf(maxlen, sizeof(maxlen), "%ld", app->cfg.stream_maxlen);
     snprintf(ts, sizeof(ts), "%lld", (long long)timefmt_now_ms());
-    const char *argv[] = {"EVALSHA", app->sha,  "2",  link,
-                          stream,    click->record ? "1" : "0", maxlen, code,
-                          ts,        click->referrer ? click->referrer : "",
+    const char *argv[] = {"EVALSHA", app->sha, "2", link, stream, click->record ? "1" : "0",
+                          maxlen, code, ts, click->referrer ? click->referrer : "",
                           click->agent ? click->agent : ""};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
-        lens[i] = strlen(argv[i]);
-    lens[7] = len;
+        lens[i] = i == 7 ? len : strlen(argv[i]);
     lens[9] = follow_cap(click->referrer, app->cfg.click_field_max);
     lens[10] = follow_cap(click->agent, app->cfg.click_field_max);
-    return kv_command(kv, (int)ARRAY_SIZE(argv), argv, lens, r);
+    return kv_append(kv, (int)ARRAY_SIZE(argv), argv, lens);
 }
 
-/* On a miss: is the model loaded (FOLLOW_NOT_FOUND) or not (FOLLOW_NOT_READY)? */
-static int follow_miss(struct kv *kv)
+int follow_reply(const redisReply *r, char **url)
 {
-    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    if (r->type != REDIS_REPLY_STRING)
+        return FOLLOW_MISS;
+    *url = strndup(r->str, r->len);
+    return *url ? FOLLOW_FOUND : ERR_NOMEM;
+}
+
+int follow_retry(struct app *app, struct kv *kv, const char *code, size_t len,
+                 const struct follow_click *click, char **url)
+{
     redisReply *r = NULL;
-    int rc = kv_command(kv, 2, argv, NULL, &r);
+    int rc = follow_load_script(app, kv);
+    if (rc == 0)
+        rc = follow_append(app, kv, code, len, click);
+    if (rc == 0)
+        rc = kv_read_reply(kv, &r);
     if (rc)
         return rc;
-    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FOLLOW_NOT_FOUND : FOLLOW_NOT_READY;
+    rc = follow_reply(r, url);
     freeReplyObject(r);
     return rc;
 }
 
-int follow_link(struct app *app, const char *code, size_t len, const struct follow_click *click,
-                const char *req_id, char **url)
+int follow_append_marker(struct kv *kv)
 {
-    struct kv *kv = kvthread_get(app->kvt);
-    redisReply *r = NULL;
-    int rc = kv ? 0 : ERR_KV;
-    if (rc == 0 && !atomic_load(&follow_sha_ready))
-        rc = follow_script_load(app, kv);
-    if (rc == 0 && (rc = follow_eval(app, kv, code, len, click, &r)) == ERR_KV &&
-        !kv_is_broken(kv) && strstr(kv_errmsg(kv), "NOSCRIPT")) {
-        /* Redis lost its script cache (restart, SCRIPT FLUSH): nothing ran, so retrying is safe. */
-        if ((rc = follow_script_load(app, kv)) == 0)
-            rc = follow_eval(app, kv, code, len, click, &r);
-    }
-    if (rc) {
-        log_rerror(req_id, "redis follow of '%.*s' failed: %s", (int)len, code,
-                   kv ? kv_errmsg(kv) : "out of memory");
-        return ERR_KV;
-    }
-    if (r->type == REDIS_REPLY_STRING) {
-        *url = strndup(r->str, r->len);
-        rc = *url ? FOLLOW_FOUND : ERR_NOMEM;
-    } else {
-        rc = follow_miss(kv);
-    }
-    freeReplyObject(r);
-    return rc;
+    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    return kv_append(kv, 2, argv, NULL);
+}
+
+int follow_marker_reply(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FOLLOW_NOT_FOUND
+                                                             : FOLLOW_NOT_READY;
 }

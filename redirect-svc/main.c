@@ -1,7 +1,7 @@
 /*
  * main.c - redirect-svc: cfg_load -> load the follow script (or later, lazily,
- * when Redis is not up yet) -> HTTP -> wait for SIGTERM/SIGINT -> stop HTTP
- * (drains in-flight requests) -> free all. Never links libpq.
+ * when Redis is not up yet) -> one event loop per thread (server.c) -> wait for
+ * SIGTERM/SIGINT -> stop (drains in-flight requests) -> free all. Never links libpq.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +9,9 @@
 #include "app.h"
 #include "config.h"
 #include "follow.h"
-#include "http.h"
-#include "kvthread.h"
+#include "kv.h"
 #include "log.h"
-#include "routes.h"
+#include "server.h"
 #include "signals.h"
 #include "svc.h"
 #include "banned.h"
@@ -51,28 +50,16 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.access_log},
 };
 
-static struct http_server *main_http_start(struct app *app)
+/* Loads the script early so the first redirects need not; Redis may come later. */
+static void main_load_script(struct app *app)
 {
-    size_t nroutes;
-    const struct route *routes = routes_table(&nroutes);
-    struct http_server_cfg hc = {
-        .svc = MAIN_SVC,
-        .bind_addr = app->cfg.bind_addr,
-        .port = (int)app->cfg.port,
-        .threads = (int)app->cfg.http_threads,
-        .conn_limit = (int)app->cfg.http_conn_limit,
-        .timeout_s = (int)app->cfg.http_timeout_s,
-        .body_max = 64 * 1024, /* redirects carry no body */
-        .routes = routes,
-        .nroutes = nroutes,
-        .app = app,
-        .access_log = app->cfg.access_log,
-    };
-    char err[256];
-    struct http_server *srv = http_server_start(&hc, err, sizeof(err));
-    if (!srv)
-        log_die("%s", err);
-    return srv;
+    struct kv *kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
+    if (!kv)
+        log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
+    if (follow_load_script(app, kv) != 0)
+        log_warn("redis not reachable at start-up (%s): redirects answer 503 until it is",
+                 kv_errmsg(kv));
+    kv_free(kv);
 }
 
 int main(int argc, char **argv)
@@ -83,19 +70,17 @@ int main(int argc, char **argv)
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
     signals_block();
     pthread_mutex_init(&app->sha_lock, NULL);
-    app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
-    if (!app->kvt)
-        log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
-    if (follow_load_script(app) != 0)
-        log_warn("redis not reachable at start-up: redirects answer 503 until it is");
-    struct http_server *srv = main_http_start(app);
-    log_info("listening on %s:%d", app->cfg.bind_addr, http_server_port(srv));
+    main_load_script(app);
+    char err[256];
+    struct server *srv = server_start(app, err, sizeof(err));
+    if (!srv)
+        log_die("%s", err);
+    log_info("listening on %s:%d with %ld threads", app->cfg.bind_addr, server_port(srv),
+             app->cfg.http_threads);
 
     int sig = signals_wait(-1);
-    log_info("signal %d: draining %ld in-flight requests and stopping", sig,
-             http_server_in_flight(srv));
-    http_server_stop(srv);
-    kvthread_free(app->kvt);
+    log_info("signal %d: draining in-flight requests and stopping", sig);
+    server_stop(srv);
     pthread_mutex_destroy(&app->sha_lock);
     log_info("stopped");
     return 0;

@@ -378,7 +378,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-static ATTR_FORMAT(2, 0) void http_mhd_log(void *cls, const char *fmt, va_list ap)
+ATTR_FORMAT(2, 0) void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     (void)cls;
@@ -393,12 +393,12 @@ static ATTR_FORMAT(2, 0) void http_mhd_log(void *cls, const char *fmt, va_list a
 /* Server lifecycle                                                          */
 /* ------------------------------------------------------------------------ */
 
-static int http_bind_addr(const char *addr, int port, struct sockaddr_storage *ss,
-                          unsigned *flags)
+int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, int *ipv6)
 {
     memset(ss, 0, sizeof(*ss));
     struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    *ipv6 = 0;
     if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons((uint16_t)port);
@@ -407,7 +407,7 @@ static int http_bind_addr(const char *addr, int port, struct sockaddr_storage *s
     if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)port);
-        *flags |= MHD_USE_IPv6;
+        *ipv6 = 1;
         return 0;
     }
     return ERR_INVALID;
@@ -418,10 +418,13 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
 {
     struct sockaddr_storage ss;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (http_bind_addr(cfg->bind_addr, cfg->port, &ss, &flags)) {
+    int ipv6;
+    if (http_sockaddr(cfg->bind_addr, cfg->port, &ss, &ipv6)) {
         snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind_addr);
         return NULL;
     }
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
     struct http_server *srv = calloc(1, sizeof(*srv));
     if (!srv) {
         snprintf(err, errlen, "out of memory");
@@ -430,11 +433,11 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
     srv->cfg = *cfg;
     atomic_init(&srv->in_flight, 0);
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, http_access, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        flags, (uint16_t)cfg->port, NULL, NULL, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d", cfg->bind_addr, cfg->port);

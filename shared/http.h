@@ -13,8 +13,10 @@
 #ifndef HTTP_H
 #define HTTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
+#include "common.h"
 #include "router.h"
 
 #define HTTP_MAX_QUERY 16
@@ -81,6 +83,18 @@ void http_resp_release(struct http_resp *resp);
  */
 void http_req_id_generate(char out[HTTP_REQ_ID_MAX]);
 int http_req_id_valid(const char *s);
+
+struct sockaddr_storage;
+
+/*
+ * Fills *ss with addr ("127.0.0.1", "::", ...) and port; *ipv6 says which family.
+ * 0, or ERR_INVALID when addr is not a numeric address.
+ */
+int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
+                  int *ipv6) ATTR_WARN_UNUSED;
+
+/* The MHD_OPTION_EXTERNAL_LOGGER callback: MHD's messages as warn lines of our log. */
+void http_mhd_log(void *cls, const char *fmt, va_list ap) ATTR_FORMAT(2, 0);
 
 struct http_server_cfg {
     const char *svc;           /* service name for errors; borrowed */

@@ -1,0 +1,500 @@
+/*
+ * server.c - one libmicrohttpd event loop per thread with pipelined Redis
+ * round trips (see server.h).
+ *
+ * Life of a request (MHD calls server_access() several times):
+ *   1. headers read: allocate the struct rctx, return MHD_YES without an
+ *      answer (answering now would cost keep-alive: PERFORMANCE.md);
+ *   2. body chunks, if any: discarded (redirects carry no body);
+ *   3. final call: route. A redirect or /health appends its Redis command to the
+ *      loop's batch and suspends the connection; anything else answers now;
+ *   4. after the loop's flush has set rctx.result and resumed the connection,
+ *      MHD calls once more and the answer is queued.
+ * server_completed() writes the access line and frees the rctx.
+ */
+#include "server.h"
+
+#include <hiredis/hiredis.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "follow.h"
+#include "http.h"
+#include "kv.h"
+#include "log.h"
+#include "validate.h"
+#include "banned.h"
+
+#define SERVER_MAX_THREADS 256
+#define SERVER_TICK_MS 100   /* longest epoll wait: how soon a stop is noticed */
+#define SERVER_DRAIN_MS 2000 /* how long in-flight requests may take at shutdown */
+/*
+ * Per-connection memory pool: request line, headers and our response headers.
+ * libmicrohttpd zeroes the pool between requests, so its 32 KiB default cost a
+ * tenth of the CPU (perf); 8 KiB is the usual header limit (nginx, Apache).
+ */
+#define SERVER_CONN_MEMORY (8 * 1024)
+
+enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH };
+enum rctx_state { RCTX_NEW, RCTX_WAITING, RCTX_READY };
+
+struct loop;
+
+/* One request. Borrowed pointers come from MHD and live until the request completes. */
+struct rctx {
+    struct loop *loop;
+    struct MHD_Connection *conn;
+    struct rctx *next; /* in the loop's batch while RCTX_WAITING */
+    enum rctx_kind kind;
+    enum rctx_state state;
+    int result;                /* an enum follow_result or ERR_KV, set by loop_flush() */
+    char *location;            /* owned: the link, on FOLLOW_FOUND */
+    const char *code;          /* borrowed from the URL */
+    size_t code_len;
+    struct follow_click click; /* borrowed header values */
+    int status;                /* the status answered, for the access line */
+    int64_t start_us;
+    char req_id[HTTP_REQ_ID_MAX];
+    char method[8];
+    char path[128];
+};
+
+struct loop {
+    struct server *srv;
+    struct MHD_Daemon *daemon; /* owned */
+    int epfd;                  /* owned: our epoll set, holding MHD's epoll fd */
+    pthread_t thread;
+    int started;
+    struct kv *kv;             /* owned: this loop's Redis connection */
+    struct rctx *head;         /* the batch: appended, not yet answered */
+    struct rctx **tail;
+    int nbatch;
+    uint64_t rng[2];           /* xorshift128+ state for request ids */
+};
+
+struct server {
+    struct app *app;
+    int port;
+    int nloops;
+    atomic_int stopping;
+    struct loop loops[]; /* nloops */
+};
+
+static const char server_json_404[] = "{\"error\":\"URL not found\"}";
+static const char server_json_405[] = "{\"error\":\"Method not allowed\"}";
+static const char server_json_503_kv[] = "{\"error\":\"Service unavailable: cache unreachable\"}";
+static const char server_json_503_rm[] =
+    "{\"error\":\"Service unavailable: read model is loading\"}";
+static const char server_json_health_ok[] =
+    "{\"status\":\"ok\",\"redis\":\"ok\",\"readmodel\":\"complete\"}";
+static const char server_json_health_loading[] =
+    "{\"status\":\"degraded\",\"redis\":\"ok\",\"readmodel\":\"loading\"}";
+static const char server_json_health_down[] =
+    "{\"status\":\"degraded\",\"redis\":\"down\",\"readmodel\":\"unknown\"}";
+
+static int64_t server_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request ids                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* xorshift128+: unique enough for request ids, and no system call per request. */
+static uint64_t loop_rand(struct loop *l)
+{
+    uint64_t s1 = l->rng[0];
+    const uint64_t s0 = l->rng[1];
+    l->rng[0] = s0;
+    s1 ^= s1 << 23;
+    l->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return l->rng[1] + s0;
+}
+
+static void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v[2] = {loop_rand(l), loop_rand(l)};
+    for (int i = 0; i < 32; i++)
+        out[i] = hex[(v[i / 16] >> (4 * (i % 16))) & 15];
+    out[32] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Answers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static enum MHD_Result server_queue(struct rctx *x, int status, const char *json,
+                                    const char *location)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(json ? strlen(json) : 0, (void *)json,
+                                        MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    if (json)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (location) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
+    }
+    if (status == 405)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    MHD_add_response_header(r, "X-Request-Id", x->req_id);
+    x->status = status;
+    enum MHD_Result ok = MHD_queue_response(x->conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* Call 4: the flush has filled in x->result. */
+static enum MHD_Result server_answer(struct rctx *x)
+{
+    if (x->kind == RCTX_HEALTH) {
+        if (x->result == FOLLOW_NOT_FOUND)
+            return server_queue(x, 200, server_json_health_ok, NULL);
+        return server_queue(x, 503,
+                            x->result == FOLLOW_NOT_READY ? server_json_health_loading
+                                                          : server_json_health_down,
+                            NULL);
+    }
+    switch (x->result) {
+    case FOLLOW_FOUND:
+        return server_queue(x, 302, NULL, x->location);
+    case FOLLOW_NOT_FOUND:
+        return server_queue(x, 404, server_json_404, NULL);
+    case FOLLOW_NOT_READY:
+        return server_queue(x, 503, server_json_503_rm, NULL);
+    default:
+        return server_queue(x, 503, server_json_503_kv, NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The batch                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Appends x's command to the loop's batch and suspends it. 0, or ERR_KV (answer 503 now). */
+static int loop_enqueue(struct loop *l, struct rctx *x)
+{
+    struct app *app = l->srv->app;
+    if (l->nbatch == 0 && kv_connect(l->kv) != 0)
+        return ERR_KV;
+    int rc = x->kind == RCTX_HEALTH ? follow_append_marker(l->kv)
+                                    : follow_append(app, l->kv, x->code, x->code_len, &x->click);
+    if (rc)
+        return ERR_KV;
+    x->state = RCTX_WAITING;
+    x->next = NULL;
+    *l->tail = x;
+    l->tail = &x->next;
+    l->nbatch++;
+    MHD_suspend_connection(x->conn);
+    return 0;
+}
+
+/* Reads the reply of one batched request into x->result. Returns 1 once the connection broke. */
+static int loop_read_one(struct loop *l, struct rctx *x)
+{
+    struct redisReply *r = NULL;
+    if (kv_read_reply(l->kv, &r) != 0) {
+        x->result = ERR_KV;
+        if (kv_is_broken(l->kv))
+            return 1;
+        /* An error reply; after a Redis restart it is NOSCRIPT, and nothing ran: retry it. */
+        if (x->kind == RCTX_FOLLOW && strstr(kv_errmsg(l->kv), "NOSCRIPT"))
+            x->result = follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click,
+                                     &x->location);
+        return 0;
+    }
+    x->result = x->kind == RCTX_HEALTH ? follow_marker_reply(r) : follow_reply(r, &x->location);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Asks once for the marker on behalf of every miss of the batch. */
+static void loop_resolve_misses(struct loop *l, int misses)
+{
+    struct redisReply *r = NULL;
+    int m = ERR_KV;
+    if (misses && follow_append_marker(l->kv) == 0 && kv_read_reply(l->kv, &r) == 0) {
+        m = follow_marker_reply(r);
+        freeReplyObject(r);
+    }
+    for (struct rctx *x = l->head; x && misses; x = x->next)
+        if (x->result == FOLLOW_MISS)
+            x->result = m;
+}
+
+/* Sends the whole batch (the first read flushes it), reads every reply, resumes everyone. */
+static void loop_flush(struct loop *l)
+{
+    int broken = 0, misses = 0;
+    for (struct rctx *x = l->head; x; x = x->next) {
+        if (broken)
+            x->result = ERR_KV;
+        else
+            broken = loop_read_one(l, x);
+        misses += x->result == FOLLOW_MISS;
+    }
+    if (broken)
+        log_warn("redis connection lost during a batch of %d: %s", l->nbatch, kv_errmsg(l->kv));
+    else
+        loop_resolve_misses(l, misses);
+    for (struct rctx *x = l->head, *next; x; x = next) {
+        next = x->next;
+        x->state = RCTX_READY;
+        MHD_resume_connection(x->conn);
+    }
+    l->head = NULL;
+    l->tail = &l->head;
+    l->nbatch = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MHD callbacks                                                             */
+/* ------------------------------------------------------------------------ */
+
+static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, const char *url,
+                                    const char *method, void **req_cls)
+{
+    struct rctx *x = calloc(1, sizeof(*x));
+    if (!x)
+        return MHD_NO;
+    x->loop = l;
+    x->conn = c;
+    x->start_us = server_now_us();
+    snprintf(x->method, sizeof(x->method), "%s", method);
+    snprintf(x->path, sizeof(x->path), "%s", url);
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && http_req_id_valid(rid))
+        snprintf(x->req_id, sizeof(x->req_id), "%s", rid);
+    else
+        loop_req_id(l, x->req_id);
+    *req_cls = x;
+    return MHD_YES;
+}
+
+/* Call 3: decide what the request is; answer now or join the batch. */
+static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *url,
+                                    const char *method)
+{
+    int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
+    const char *seg = url[0] == '/' ? url + 1 : url;
+    size_t len = strlen(seg);
+    if (len && seg[len - 1] == '/')
+        len--; /* one trailing slash is ignored, as everywhere in the API */
+    if (len == 0 || memchr(seg, '/', len))
+        return server_queue(x, 404, server_json_404, NULL);
+    if (!get && !head)
+        return server_queue(x, 405, server_json_405, NULL);
+    x->kind = len == 6 && memcmp(seg, "health", 6) == 0 ? RCTX_HEALTH : RCTX_FOLLOW;
+    if (x->kind == RCTX_FOLLOW && validate_short_code(seg, len) != 0)
+        return server_queue(x, 404, server_json_404, NULL); /* cannot exist: spare Redis */
+    x->code = seg;
+    x->code_len = len;
+    x->click.record = get;
+    x->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
+    x->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
+    if (loop_enqueue(l, x) != 0) {
+        log_rerror(x->req_id, "redis unavailable: %s", kv_errmsg(l->kv));
+        x->result = ERR_KV;
+        return server_answer(x);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **req_cls)
+{
+    struct loop *l = cls;
+    struct rctx *x = *req_cls;
+    (void)version;
+    (void)upload_data;
+    if (!x)
+        return server_begin(l, c, url, method, req_cls);
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* a body on a redirect is read and dropped */
+        return MHD_YES;
+    }
+    if (x->state == RCTX_READY)
+        return server_answer(x);
+    if (x->state == RCTX_WAITING || x->status)
+        return MHD_YES;
+    return server_route(l, x, url, method);
+}
+
+static void server_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                             enum MHD_RequestTerminationCode toe)
+{
+    struct loop *l = cls;
+    struct rctx *x = *req_cls;
+    (void)c;
+    (void)toe;
+    if (!x)
+        return;
+    if (l->srv->app->cfg.access_log)
+        log_access(x->req_id, x->method, x->path, x->status,
+                   (double)(server_now_us() - x->start_us) / 1000.0);
+    free(x->location);
+    free(x);
+    *req_cls = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loops                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* One pass: wait for readiness, let MHD work, then flush batches until none is left. */
+static void loop_turn(struct loop *l)
+{
+    struct epoll_event ev;
+    MHD_UNSIGNED_LONG_LONG to = SERVER_TICK_MS;
+    int ms = SERVER_TICK_MS;
+    if (MHD_get_timeout(l->daemon, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)ms)
+        ms = (int)to;
+    epoll_wait(l->epfd, &ev, 1, ms);
+    MHD_run(l->daemon);
+    while (l->nbatch) {
+        loop_flush(l);
+        MHD_run(l->daemon);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    while (!atomic_load(&l->srv->stopping))
+        loop_turn(l);
+    /* Stopping: no new connections; give in-flight requests a bounded time to finish. */
+    MHD_quiesce_daemon(l->daemon);
+    int64_t until = server_now_us() + SERVER_DRAIN_MS * 1000LL;
+    const union MHD_DaemonInfo *di;
+    while (server_now_us() < until &&
+           (di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) &&
+           di->num_connections > 0)
+        loop_turn(l);
+    return NULL;
+}
+
+static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_storage *ss,
+                     int ipv6, char *err, size_t errlen)
+{
+    struct app *app = srv->app;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO | (ipv6 ? MHD_USE_IPv6 : 0);
+    l->srv = srv;
+    l->tail = &l->head;
+    l->epfd = -1;
+    if (getrandom(l->rng, sizeof(l->rng), 0) != (ssize_t)sizeof(l->rng))
+        l->rng[0] = (uint64_t)server_now_us() | 1;
+    l->kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
+    unsigned limit = (unsigned)(app->cfg.http_conn_limit / srv->nloops) + 1;
+    l->daemon = MHD_start_daemon(
+        flags, (uint16_t)srv->port, NULL, NULL, server_access, l, MHD_OPTION_EXTERNAL_LOGGER,
+        http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)app->cfg.http_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, server_completed, l,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    const union MHD_DaemonInfo *di =
+        l->daemon ? MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (!l->kv || !di || l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev)) {
+        snprintf(err, errlen, "cannot listen on %s:%d", app->cfg.bind_addr, srv->port);
+        return ERR_SYS;
+    }
+    if (srv->port == 0) { /* the first loop picked the port; the others share it */
+        di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        srv->port = di ? di->port : 0;
+    }
+    return 0;
+}
+
+static void loop_close(struct loop *l)
+{
+    if (l->started)
+        pthread_join(l->thread, NULL);
+    if (l->daemon)
+        MHD_stop_daemon(l->daemon);
+    if (l->epfd >= 0)
+        close(l->epfd);
+    kv_free(l->kv);
+}
+
+struct server *server_start(struct app *app, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int ipv6, n = (int)app->cfg.http_threads;
+    if (n < 1 || n > SERVER_MAX_THREADS)
+        n = n < 1 ? 1 : SERVER_MAX_THREADS;
+    if (http_sockaddr(app->cfg.bind_addr, (int)app->cfg.port, &ss, &ipv6) != 0) {
+        snprintf(err, errlen, "cannot parse bind address '%s'", app->cfg.bind_addr);
+        return NULL;
+    }
+    struct server *srv = calloc(1, sizeof(*srv) + (size_t)n * sizeof(struct loop));
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->app = app;
+    srv->port = (int)app->cfg.port;
+    srv->nloops = n;
+    for (int i = 0; i < n; i++) {
+        srv->loops[i].epfd = -1;
+        if (loop_open(srv, &srv->loops[i], &ss, ipv6, err, errlen) != 0)
+            goto fail;
+        if (srv->port && ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)srv->port);
+        else if (srv->port)
+            ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv->port);
+    }
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) != 0) {
+            snprintf(err, errlen, "cannot start thread %d", i);
+            goto fail;
+        }
+        srv->loops[i].started = 1;
+    }
+    return srv;
+fail:
+    atomic_store(&srv->stopping, 1);
+    for (int i = 0; i < n; i++)
+        loop_close(&srv->loops[i]);
+    free(srv);
+    return NULL;
+}
+
+int server_port(const struct server *srv)
+{
+    return srv->port;
+}
+
+void server_stop(struct server *srv)
+{
+    if (!srv)
+        return;
+    atomic_store(&srv->stopping, 1);
+    for (int i = 0; i < srv->nloops; i++)
+        loop_close(&srv->loops[i]);
+    free(srv);
+}
