@@ -76,13 +76,14 @@ WRITE_SRCS := \
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
-	redirect-svc/routes.c \
-	redirect-svc/redirect.c \
-	redirect-svc/follow.c \
-	redirect-svc/h_health.c
+	redirect-svc/server.c \
+	redirect-svc/follow.c
 
 WORKER_SRCS := \
-	event-worker/main.c
+	event-worker/main.c \
+	event-worker/consumer.c \
+	event-worker/sink_pg.c \
+	event-worker/backoff.c
 
 UNIT_TESTS := \
 	buf \
