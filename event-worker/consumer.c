@@ -48,7 +48,7 @@ struct consumer_entry {
     const char *id;     /* the entry id; borrowed from the reply */
     redisReply *fields; /* borrowed from the reply; NULL when the entry's data was deleted */
     enum consumer_kind kind;
-    const char *why;    /* static text: why a poison entry cannot be stored */
+    const char *why; /* static text: why a poison entry cannot be stored */
 };
 
 /* The entries of one read; the array is owned, the strings borrowed from the reply. */
@@ -286,8 +286,7 @@ static int consumer_insert(struct consumer *c, struct consumer_batch *b,
         long one = 0;
         rc = sink_pg_write(c->db, &rows[i], 1, &one);
         if (rc == ERR_INVALID) {
-            log_error("click '%s' refused by postgresql: %s", rows[i].stream_id,
-                      db_errmsg(c->db));
+            log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
             b->e[idx[i]].kind = CONSUMER_POISON;
             b->e[idx[i]].why = "refused by postgresql";
         } else if (rc) {
@@ -645,14 +644,14 @@ static int consumer_busygroup(const char *err)
     return strstr(err, "BUSYGROUP") != NULL;
 }
 
-/* Connects PostgreSQL, then XGROUP CREATE <key> <group> 0 MKSTREAM on every shard. */
+/*
+ * XGROUP CREATE <key> <group> 0 MKSTREAM on every shard (start id 0: clicks
+ * added before the first worker ran are consumed too), then connects
+ * PostgreSQL. Redis comes first so that /health tells which one is down.
+ */
 static int consumer_setup(struct consumer *c)
 {
-    int rc = db_connect(c->db);
-    if (rc)
-        return consumer_db_fail(c, "connect", rc);
-    atomic_store(&c->stats.db_ok, 1);
-    c->last_db_ms = timefmt_mono_ms();
+    int rc;
     for (int s = 0; s < c->cfg.nshards; s++) {
         const char *argv[] = {"XGROUP", "CREATE", c->keys[s], c->cfg.group, "0", "MKSTREAM"};
         if (kv_append(c->kv, (int)ARRAY_SIZE(argv), argv, NULL) != 0)
@@ -663,6 +662,10 @@ static int consumer_setup(struct consumer *c)
     if (rc)
         return rc;
     atomic_store(&c->stats.kv_ok, 1);
+    if ((rc = db_connect(c->db)) != 0)
+        return consumer_db_fail(c, "connect", rc);
+    atomic_store(&c->stats.db_ok, 1);
+    c->last_db_ms = timefmt_mono_ms();
     c->ready = 1;
     c->replay = 1;
     log_info("consuming %d click streams in group '%s' as '%s'", c->cfg.nshards, c->cfg.group,
@@ -683,9 +686,9 @@ static const redisReply *consumer_map_get(const redisReply *r, const char *name)
 
 struct consumer_snap {
     const char *group;
-    long long pending, lag;            /* the sums */
+    long long pending, lag;             /* the sums */
     long long group_pending, group_lag; /* of the current shard; -1 when not (yet) known */
-    int shards;                        /* shards counted in the sums */
+    int shards;                         /* shards counted in the sums */
 };
 
 /*
@@ -834,6 +837,16 @@ void consumer_free(struct consumer *c)
         return;
     free(c->keys);
     free(c);
+}
+
+void consumer_log_totals(struct consumer *c)
+{
+    struct consumer_stats *st = &c->stats;
+    log_info("totals since start: %lu batches, %lu read, %lu claimed, %lu inserted, %lu acked, "
+             "%lu dead, %lu gone, %lu errors",
+             atomic_load(&st->batches), atomic_load(&st->read), atomic_load(&st->claimed),
+             atomic_load(&st->inserted), atomic_load(&st->acked), atomic_load(&st->dead),
+             atomic_load(&st->gone), atomic_load(&st->errors));
 }
 
 struct consumer_stats *consumer_stats(struct consumer *c)

@@ -76,6 +76,9 @@ void consumer_free(struct consumer *c);
  */
 int consumer_step(struct consumer *c);
 
+/* Logs the totals since start (one info line); main calls it once, at shutdown. */
+void consumer_log_totals(struct consumer *c);
+
 /* The consumer's stats (borrowed, valid until consumer_free; read them with atomic_load). */
 struct consumer_stats *consumer_stats(struct consumer *c);
 

@@ -78,11 +78,9 @@ static const struct cfg_entry main_cfg[] = {
      "entries pending this long in a dead consumer are claimed (checked every half of it)",
      &main_app.cfg.claim_idle_ms},
     {"EVENT_CONSUMER", CFG_STRING, NULL, 1, MAIN_CONSUMER_MAX, 0, 0, NULL,
-     "this worker's consumer name in the group (default <hostname>-<pid>)",
-     &main_app.cfg.consumer},
+     "this worker's consumer name in the group (default <hostname>-<pid>)", &main_app.cfg.consumer},
     {"EVENT_MAXLEN_DEAD", CFG_INT, "100000", 0, 1000000000, 0, 0, NULL,
-     "approximate cap of the dead-letter stream clicks:dead (0 = none)",
-     &main_app.cfg.maxlen_dead},
+     "approximate cap of the dead-letter stream clicks:dead (0 = none)", &main_app.cfg.maxlen_dead},
     {"PG_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", 10, 600000, 0, 0, NULL,
      "statement_timeout of the worker's connection (one INSERT of up to 8191 rows)",
      &main_app.cfg.pg_statement_timeout_ms},
@@ -189,6 +187,7 @@ int main(int argc, char **argv)
     int sig = main_loop(app->consumer);
     log_info("signal %d: stopping", sig);
     http_server_stop(srv);
+    consumer_log_totals(app->consumer);
     consumer_free(app->consumer);
     db_free(db);
     kv_free(kv);

@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# tests/integration/test_worker.sh - the event-worker against real PostgreSQL and Redis.
+#
+#   tests/integration/test_worker.sh            (starts its own servers via tests/harness.sh)
+#   B=build-asan tests/integration/test_worker.sh   (the sanitizer build)
+#   WORKER_BIN=path/to/event-worker tests/integration/test_worker.sh
+#
+# Drives the click streams with redis-cli in the field format of shared/clickstream.h and checks:
+#   1. 1000 clicks over 8 shards become exactly 1000 rows with the right values; streams drained;
+#   2. 20 000 clicks survive two SIGKILLs of the worker and a PostgreSQL restart while they are
+#      being added: exactly 20 000 rows, each click once, nothing pending;
+#   3. two workers at once: exact count;
+#   4. poison entries go to clicks:dead and do not block the others;
+#   5. SIGTERM: exit status 0 within 2 s;
+#   6. a crash between COMMIT and XACK: the entry is claimed from the dead consumer, the replayed
+#      INSERT hits ON CONFLICT, still one row;
+#   7. Redis restarts empty: the worker recreates the groups and goes on.
+# Every wait is bounded. Each worker's stderr goes to a file; at the end the files are searched
+# for sanitizer reports. Prints "worker: N passed, N failed"; exits 1 when anything failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${HARNESS_DIR:-}" ]; then
+    exec "$here/../harness.sh" "${BASH_SOURCE[0]}" "$@"
+fi
+# shellcheck source=../../scripts/lib.sh
+. "$here/../../scripts/lib.sh"
+
+BIN=${WORKER_BIN:-$REPO_ROOT/${B:-build}/bin/event-worker}
+[ -x "$BIN" ] || die "no worker binary at $BIN (make ${B:-build}/bin/event-worker)"
+CTL=$REPO_ROOT/tests/harness-ctl.sh
+SHARDS=8
+GROUP=event-worker
+LOGS=$HARNESS_DIR/worker-logs
+mkdir -p "$LOGS"
+
+passed=0
+failed=0
+pids=()     # every worker started, in order
+producer=   # the background producer of test 2, while it runs
+nworkers=0
+
+# Called from the EXIT trap, which shellcheck does not follow.
+# shellcheck disable=SC2317
+cleanup() {
+    local pid
+    if [ -n "$producer" ]; then
+        kill -TERM "$producer" 2>/dev/null || true
+        wait "$producer" 2>/dev/null || true
+    fi
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${pids[@]}"; do
+        wait_until 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+ok() {
+    passed=$((passed + 1))
+    printf 'ok - %s\n' "$1"
+}
+not_ok() {
+    failed=$((failed + 1))
+    printf 'FAIL - %s\n' "$1"
+}
+# check DESC CMD...: one test result from CMD's status.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+# eq DESC GOT WANT
+eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
+}
+
+now_ms() { date +%s%3N; }
+
+# wait_for SECS CMD...: polls CMD every 50 ms until it succeeds or SECS pass.
+wait_for() {
+    local deadline=$(($(now_ms) + $1 * 1000))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$(now_ms)" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
+nrows() { sql "SELECT count(*) FROM events WHERE event_type = 'click'"; }
+
+# Sum over the shards of XPENDING's count (or of XLEN); a missing stream counts 0.
+total_pending() {
+    local s n=0 p
+    for ((s = 0; s < SHARDS; s++)); do
+        p=$(rcli XPENDING "clicks:{$s}" "$GROUP" 2>/dev/null | head -n 1)
+        [[ $p =~ ^[0-9]+$ ]] && n=$((n + p))
+    done
+    echo "$n"
+}
+total_len() {
+    local s n=0 p
+    for ((s = 0; s < SHARDS; s++)); do
+        p=$(rcli XLEN "clicks:{$s}")
+        n=$((n + p))
+    done
+    echo "$n"
+}
+# True when PostgreSQL holds `want` clicks and the streams are empty with nothing pending.
+drained() {
+    [ "$(nrows)" = "$1" ] && [ "$(total_pending)" = 0 ] && [ "$(total_len)" = 0 ]
+}
+
+# gen FIRST COUNT: RESP for COUNT XADDs of clicks FIRST.. (click i: shard i % 8, url id i,
+# uid "" / "1" / "999999" by i % 3, ts 1700000000000 + 1001 i, referrer only for odd i,
+# user agent "ua-i" so that every click is recognisable in PostgreSQL).
+gen() {
+    LC_ALL=C awk -v first="$1" -v count="$2" -v shards="$SHARDS" '
+        function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+        BEGIN {
+            for (i = first; i < first + count; i++) {
+                uid = (i % 3 == 0) ? "" : (i % 3 == 1 ? "1" : "999999")
+                ref = (i % 2) ? "http://ref.example/" i : ""
+                printf "*17\r\n"
+                bulk("XADD"); bulk("clicks:{" (i % shards) "}"); bulk("*")
+                bulk("id"); bulk(i); bulk("uid"); bulk(uid); bulk("code"); bulk("c" i)
+                bulk("url"); bulk("https://example.com/" i)
+                bulk("ts"); bulk(sprintf("%.0f", 1700000000000 + 1001 * i))
+                bulk("ref"); bulk(ref); bulk("ua"); bulk("ua-" i)
+            }
+        }'
+}
+# produce FIRST COUNT: adds the clicks; fails unless Redis took every one.
+produce() {
+    local out
+    out=$(gen "$1" "$2" | rcli --pipe 2>&1) || return 1
+    [[ $out == *"errors: 0, replies: $2"* ]]
+}
+
+# start_worker [VAR=value...]: starts a worker with a free health port; sets $wpid, $wlog.
+start_worker() {
+    nworkers=$((nworkers + 1))
+    wlog=$LOGS/worker-$nworkers.err
+    env PORT=0 EVENT_CLAIM_IDLE_MS=1000 "$@" "$BIN" 2>"$wlog" &
+    wpid=$!
+    pids+=("$wpid")
+}
+health_port() { grep -o '"health on [^"]*' "$1" | head -n 1 | sed 's/.*://'; }
+# health LOG: the status code of GET /health of the worker logging to LOG.
+health() {
+    local port
+    port=$(health_port "$1")
+    [ -n "$port" ] || return 1
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/health"
+}
+health_is() { [ "$(health "$1")" = "$2" ]; }
+# stop_worker PID: SIGTERM, then waits (bounded) and returns the exit status.
+stop_worker() {
+    kill -TERM "$1" 2>/dev/null
+    wait_for 10 bash -c "! kill -0 $1" || kill -KILL "$1" 2>/dev/null
+    wait "$1"
+}
+# Clean state: no worker running (callers stop theirs), empty table, empty Redis.
+reset() {
+    sql "TRUNCATE events RESTART IDENTITY" >/dev/null
+    rcli FLUSHALL >/dev/null
+}
+# The "N inserted" of a stopped worker's totals line.
+inserted_by() {
+    grep -o 'totals since start:.*' "$1" | grep -o '[0-9]* inserted' | awk '{ print $1 }'
+}
+pending_now() { [ "$(total_pending)" -gt 0 ]; }
+# kill9 PID: SIGKILL and reap, without bash's "Killed" notice.
+kill9() {
+    {
+        kill -KILL "$1"
+        wait "$1"
+    } 2>/dev/null
+}
+
+sql "INSERT INTO users (id, username, email) VALUES (1, 'alice', 'alice@example.com')
+     ON CONFLICT DO NOTHING" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "test 1: 1000 clicks over 8 shards"
+reset
+start_worker
+w=$wpid
+wl=$wlog
+check "health answers 200 once connected" wait_for 10 health_is "$wl" 200
+check "1000 clicks added" produce 0 1000
+check "1000 rows, streams empty, nothing pending" wait_for 20 drained 1000
+# Every row against values computed here, not by the worker's formula.
+good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
+    AND e.url_id = substr(e.details->>'user_agent', 4)::bigint
+    AND e.user_id IS NOT DISTINCT FROM (CASE WHEN e.url_id % 3 = 1 THEN 1 END)
+    AND e.\"timestamp\" = timestamp '2023-11-14 22:13:20' + e.url_id * 1001 * interval '1 ms'
+    AND e.details = jsonb_strip_nulls(jsonb_build_object('short_code', 'c' || e.url_id,
+        'original_url', 'https://example.com/' || e.url_id,
+        'referrer', CASE WHEN e.url_id % 2 = 1 THEN 'http://ref.example/' || e.url_id END,
+        'user_agent', 'ua-' || e.url_id))
+    AND split_part(e.stream_id, ':', 1)::int = e.url_id % 8
+    AND split_part(e.stream_id, ':', 2) ~ '^[0-9]+-[0-9]+$'")
+eq "every row has the right url_id, user_id, timestamp, details and stream_id" "$good" 1000
+eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
+check "health 200 with pending 0 and lag 0" wait_for 5 bash -c \
+    "curl -s http://127.0.0.1:$(health_port "$wl")/health | grep -q '\"pending\":0,\"lag\":0}'"
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+
+# ---------------------------------------------------------------------------------------------
+say "test 2: 20000 clicks, two SIGKILLs and a PostgreSQL restart while they are added"
+reset
+# Every INSERT takes 50 ms longer, so that a batch is in flight (read, not yet acknowledged)
+# most of the time and the SIGKILLs land in the middle of one.
+sql "CREATE FUNCTION test_worker_slow() RETURNS trigger LANGUAGE plpgsql AS
+     \$\$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END \$\$;
+     CREATE TRIGGER test_worker_slow BEFORE INSERT ON events
+     FOR EACH STATEMENT EXECUTE FUNCTION test_worker_slow()" >/dev/null
+start_worker EVENT_BATCH=100
+w=$wpid
+wait_for 10 health_is "$wlog" 200
+produced=$HARNESS_DIR/produced
+echo 0 >"$produced"
+(
+    for ((i = 0; i < 20000; i += 250)); do
+        produce "$i" 250 || exit 1
+        echo $((i + 250)) >"$produced"
+        sleep 0.05
+    done
+) &
+producer=$!
+at_least() { [ "$(cat "$1")" -ge "$2" ]; }
+rows_at_least() { [ "$(nrows)" -ge "$1" ]; }
+
+check "the producer reached 4000" wait_for 60 at_least "$produced" 4000
+wait_for 30 rows_at_least 1000
+check "entries are pending at SIGKILL 1" wait_for 10 pending_now
+kill9 "$w"
+say "SIGKILL 1 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
+start_worker EVENT_BATCH=100
+w=$wpid
+check "the producer reached 10000" wait_for 60 at_least "$produced" 10000
+check "entries are pending at SIGKILL 2" wait_for 10 pending_now
+kill9 "$w"
+say "SIGKILL 2 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
+start_worker EVENT_BATCH=100
+w=$wpid
+wl=$wlog
+check "the producer reached 14000" wait_for 60 at_least "$produced" 14000
+bash "$CTL" pg-stop fast
+say "PostgreSQL stopped at $(cat "$produced") added, $(total_pending) pending"
+check "health answers 503 while PostgreSQL is down" wait_for 10 health_is "$wl" 503
+sleep 1
+bash "$CTL" pg-start
+check "the producer added all 20000" wait "$producer"
+producer=
+check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+    count(DISTINCT stream_id) || ' ' || count(*) FROM events")" "20000 20000 20000"
+check "health answers 200 again" wait_for 10 health_is "$wl" 200
+check "the restarted workers claimed the dead ones' entries" \
+    grep -q 'claimed [0-9]* idle click entries' "$LOGS"/worker-*.err
+check "the worker logged the PostgreSQL failure and its recovery" \
+    grep -q 'recovered after' "$wl"
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "test 3: two workers at once"
+reset
+start_worker EVENT_BATCH=50
+w1=$wpid
+l1=$wlog
+start_worker EVENT_BATCH=50
+w2=$wpid
+l2=$wlog
+wait_for 10 health_is "$l1" 200
+wait_for 10 health_is "$l2" 200
+ok3=true
+for ((i = 0; i < 10000; i += 500)); do
+    produce "$i" 500 || ok3=false
+done
+check "10000 clicks added" $ok3
+check "10000 rows, streams empty, nothing pending" wait_for 60 drained 10000
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') FROM events")" \
+    10000
+stop_worker "$w1"
+eq "SIGTERM exit status (A)" "$?" 0
+stop_worker "$w2"
+eq "SIGTERM exit status (B)" "$?" 0
+say "worker A inserted $(inserted_by "$l1"), worker B $(inserted_by "$l2")"
+
+# ---------------------------------------------------------------------------------------------
+say "test 4: poison entries"
+reset
+start_worker
+w=$wpid
+wl=$wlog
+wait_for 10 health_is "$wl" 200
+produce 0 100 >/dev/null
+rcli XADD 'clicks:{2}' '*' id abc uid '' code p1 url https://p.example ts 1700000000000 >/dev/null
+rcli XADD 'clicks:{5}' '*' id 7 uid '' code p2 url https://p.example ts yesterday >/dev/null
+rcli XADD 'clicks:{5}' '*' id 8 uid x1 code p3 url https://p.example ts 1700000000000 >/dev/null
+rcli XADD 'clicks:{6}' '*' id 100009 uid '' code p4 ts 1700000000000 ua "$(printf 'bad\xff\xfe')" \
+    >/dev/null
+produce 100 100 >/dev/null
+check "the valid clicks are stored, nothing pending" wait_for 20 drained 201
+eq "three entries in clicks:dead" "$(rcli XLEN clicks:dead)" 3
+dead=$(rcli XRANGE clicks:dead - +)
+check "dead entries keep their fields, shard, entry id and reason" \
+    grep -q 'no numeric url id' <<<"$dead"
+check "a bad timestamp is poison" grep -q 'bad timestamp' <<<"$dead"
+check "a bad user id is poison" grep -q 'user id is not a number' <<<"$dead"
+check "the dead entry names its shard and entry id" \
+    bash -c "grep -A1 -x shard <<<\"\$1\" | grep -qx 2 && grep -qx entry_id <<<\"\$1\"" _ "$dead"
+eq "an invalid UTF-8 user agent is kept, made valid" \
+    "$(sql "SELECT details->>'user_agent' FROM events WHERE url_id = 100009")" 'bad??'
+check "the poison entries were logged" grep -q 'cannot be stored' "$wl"
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+
+# ---------------------------------------------------------------------------------------------
+say "test 5: SIGTERM"
+reset
+start_worker
+w=$wpid
+wait_for 10 health_is "$wlog" 200
+produce 0 500 >/dev/null
+t0=$(now_ms)
+kill -TERM "$w"
+check "the worker exits within 2 s" wait_for 2 bash -c "! kill -0 $w"
+t1=$(now_ms)
+wait "$w"
+eq "exit status" "$?" 0
+say "exit took $((t1 - t0)) ms"
+check "nothing left pending" wait_for 1 test "$(total_pending)" = 0
+
+# ---------------------------------------------------------------------------------------------
+say "test 6: a crash between COMMIT and XACK (the row exists, the entry is still pending)"
+reset
+rcli XGROUP CREATE 'clicks:{1}' "$GROUP" 0 MKSTREAM >/dev/null
+id=$(rcli XADD 'clicks:{1}' '*' id 42 uid '' code ghost url https://g.example ts 1700000000000 \
+    ref '' ua ghost-ua)
+rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{1}' '>' >/dev/null
+sql "INSERT INTO events (url_id, event_type, details, stream_id)
+     VALUES (42, 'click', '{\"short_code\": \"ghost\"}', '1:$id')" >/dev/null
+eq "the dead consumer 'ghost' holds the entry" "$(total_pending)" 1
+start_worker
+w=$wpid
+wl=$wlog
+check "the entry is claimed and acknowledged, still one row" wait_for 10 drained 1
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+check "claimed 1, inserted 0 (ON CONFLICT), acked 1" \
+    grep -q '1 claimed, 0 inserted, 1 acked' "$wl"
+
+# ---------------------------------------------------------------------------------------------
+say "test 7: Redis restarts empty"
+reset
+start_worker
+w=$wpid
+wl=$wlog
+wait_for 10 health_is "$wl" 200
+produce 0 100 >/dev/null
+check "100 rows before the restart" wait_for 10 drained 100
+bash "$CTL" redis-stop
+check "health answers 503 while Redis is down" wait_for 10 health_is "$wl" 503
+bash "$CTL" redis-start
+check "health answers 200 after Redis is back" wait_for 15 health_is "$wl" 200
+produce 100 100 >/dev/null
+check "the groups are recreated and new clicks stored" wait_for 15 drained 200
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+
+# ---------------------------------------------------------------------------------------------
+sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
+if [ -z "$sanitizer" ]; then
+    ok "no sanitizer report in the workers' stderr"
+else
+    not_ok "sanitizer reports in: $sanitizer"
+    grep -h -A20 -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err | head -60
+fi
+if [ "$failed" -gt 0 ]; then
+    say "worker logs:"
+    tail -n 5 "$LOGS"/*.err >&2
+fi
+echo "worker: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
