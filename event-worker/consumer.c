@@ -582,11 +582,14 @@ static int consumer_claim_once(struct consumer *c, unsigned s, char *cursor, siz
     struct consumer_batch b = {0};
     redisReply *r = NULL;
     int rc = kv_command(c->kv, (int)ARRAY_SIZE(argv), argv, NULL, &r);
+    if (rc && !kv_is_broken(c->kv) && strstr(kv_errmsg(c->kv), "NOGROUP")) {
+        /* The key vanished (Redis restarted empty): nothing to claim; the read recreates it. */
+        snprintf(cursor, cursor_len, "0-0");
+        rc = 0;
+        goto out;
+    }
     if (rc) {
-        /* A shard whose key vanished (Redis restarted) is not an error of the claim. */
-        rc = strstr(kv_errmsg(c->kv), "NOGROUP") && !kv_is_broken(c->kv)
-                 ? (snprintf(cursor, cursor_len, "0-0"), 0)
-                 : consumer_kv_fail(c, "XAUTOCLAIM");
+        rc = consumer_kv_fail(c, "XAUTOCLAIM");
         goto out;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||

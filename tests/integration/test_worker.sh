@@ -23,8 +23,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -z "${HARNESS_DIR:-}" ]; then
     exec "$here/../harness.sh" "${BASH_SOURCE[0]}" "$@"
 fi
-# shellcheck source=../../scripts/lib.sh
-. "$here/../../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 BIN=${WORKER_BIN:-$REPO_ROOT/${B:-build}/bin/event-worker}
 [ -x "$BIN" ] || die "no worker binary at $BIN (make ${B:-build}/bin/event-worker)"
