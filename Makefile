@@ -111,7 +111,7 @@ E2E_BIN := $(B)/tests/e2e/test_api
 BINS := $(B)/bin/write-svc $(if $(wildcard redirect-svc/main.c),$(B)/bin/redirect-svc) \
 	$(if $(wildcard event-worker/main.c),$(B)/bin/event-worker)
 
-.PHONY: all check check-unit check-e2e tests clean run stop logs deps format format-check \
+.PHONY: all check check-unit check-integration check-e2e tests clean run stop logs deps format format-check \
 	check-headers
 
 all: $(BINS)
@@ -163,10 +163,13 @@ tests: $(UNIT_BINS) $(E2E_BIN)
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-e2e
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+
+check-integration: $(BINS)
+	$(Q)B=$(B) tests/integration/test_worker.sh
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh

@@ -25,7 +25,7 @@ CREATE TABLE urls (
 -- events is an append-only log: url_id keeps its value after the URL is
 -- hard-deleted (the 'deleted' event must still name it), so neither id column
 -- is a foreign key. Deleting a user sets user_id to NULL explicitly.
--- stream_id is the Redis Stream entry id of a click ("<shard>-<ms>-<seq>"),
+-- stream_id is the Redis Stream entry id of a click ("<shard>:<ms>-<seq>"),
 -- unique so that a replayed batch never duplicates a click.
 CREATE TABLE events (
     id           bigserial PRIMARY KEY,

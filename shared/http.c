@@ -417,7 +417,7 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
                                       size_t errlen)
 {
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC; /* ITC: quiesce */
     int ipv6;
     if (http_sockaddr(cfg->bind_addr, cfg->port, &ss, &ipv6)) {
         snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind_addr);
