@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# tests/e2e/run.sh - the end-to-end HTTP suite ($B/tests/e2e/test_api) against a real write-svc.
+#
+#   B=build tests/e2e/run.sh        from the repository root (B defaults to build;
+#                                   B=build-asan for the SANITIZE=address,undefined build)
+#
+# Outside the harness it checks that the binaries exist and runs itself again under
+# tests/harness.sh (a throw-away PostgreSQL and Redis). Inside, it:
+#   1. starts $B/bin/write-svc on a free port with READMODEL_CHECK_MS=200 and EVENTS_WAIT_MS=0
+#      (no event-worker runs yet), stderr to $HARNESS_DIR/write-svc.log, and waits (bounded)
+#      until GET /health answers 200;
+#   2. runs test_api with E2E_MODE=empty;
+#   3. empties the tables (TRUNCATE ... RESTART IDENTITY), loads schema/seed with
+#      scripts/seed.sh and waits (bounded) until write-svc has rebuilt the read model, i.e.
+#      until Redis holds the marker readmodel:complete again;
+#   4. runs test_api with E2E_MODE=seeded;
+#   5. stops write-svc with SIGTERM: it must exit 0 within E2E_STOP_TIMEOUT seconds, and its
+#      log must hold no "ERROR: AddressSanitizer", "runtime error:" or "LeakSanitizer".
+# write-svc is killed on every exit path. test_api gets WRITE_URL, REDIS_URL, DATABASE_URL,
+# E2E_MODE, STREAM_SHARDS and E2E_SEED_DIR, and runs from the repository root.
+#
+# The last line is "e2e: N passed, N failed": the cmocka tests of both runs, plus one failure
+# for a step of the runner itself that failed (start-up, seeding, shutdown, sanitizer report).
+# Exit status 0 only when nothing failed. When PostgreSQL or Redis is not installed the harness
+# prints SKIP and this prints "e2e: 0 passed, 0 failed" (under CI=true the harness fails).
+#
+# Env: B, STREAM_SHARDS (default 8), E2E_TIMEOUT (seconds per test_api run, default 600),
+# E2E_STOP_TIMEOUT (default 15), KEEP_HARNESS=1 (keep the temp dir with the logs).
+set -euo pipefail
+
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
+. "$(dirname "$self")/../../scripts/lib.sh"
+
+B=${B:-build}
+case $B in
+/*) ;;
+*) B=$REPO_ROOT/$B ;;
+esac
+svc_bin=$B/bin/write-svc
+test_bin=$B/tests/e2e/test_api
+shards=${STREAM_SHARDS:-8}
+
+# ---------------------------------------------------------------------------------------
+# Inside the harness
+# ---------------------------------------------------------------------------------------
+
+passed=0
+failed=0
+suites_done=0
+svc_pid=
+WRITE_URL=
+
+# Stops write-svc: SIGTERM, a bounded wait, then SIGKILL. Sets stop_rc to its exit status
+# (137 when it had to be killed).
+stop_svc() {
+    local i limit=$((${E2E_STOP_TIMEOUT:-15} * 10))
+    stop_rc=0
+    [ -n "$svc_pid" ] || return 0
+    kill -TERM "$svc_pid" 2>/dev/null || true
+    for ((i = 0; i < limit; i++)); do
+        kill -0 "$svc_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$svc_pid" 2>/dev/null; then
+        warn "write-svc (pid $svc_pid) did not stop within ${E2E_STOP_TIMEOUT:-15} s: killing it"
+        kill -KILL "$svc_pid" 2>/dev/null || true
+    fi
+    wait "$svc_pid" 2>/dev/null || stop_rc=$?
+    svc_pid=
+}
+
+# Called only from the trap, which shellcheck does not follow.
+# shellcheck disable=SC2317
+inside_exit() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$svc_pid" ]; then
+        stop_svc
+    fi
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    if [ "$status" -ne 0 ] && [ "$suites_done" = 0 ] && [ -s "${log:-}" ]; then
+        say "last lines of $log:"
+        tail -n 20 "$log" >&2 || true
+    fi
+    printf '%s %s\n' "$passed" "$failed" >"$E2E_RESULT"
+    exit "$status"
+}
+
+health_ok() {
+    curl -fsS --max-time 2 "$WRITE_URL/health" 2>/dev/null | grep -q '"status" *: *"ok"'
+}
+
+# Starts write-svc on a free port and waits for /health; another port when the bind lost a race.
+start_svc() {
+    local tries i
+    for tries in 1 2 3 4 5; do
+        local port
+        port=$(pick_free_port) || die "no free port for write-svc"
+        WRITE_URL=http://127.0.0.1:$port
+        printf '=== write-svc on port %s (try %s)\n' "$port" "$tries" >>"$log"
+        DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL BIND_ADDR=127.0.0.1 PORT=$port \
+            STREAM_SHARDS=$shards READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 LOG_LEVEL=info \
+            "$svc_bin" 2>>"$log" >/dev/null &
+        svc_pid=$!
+        for ((i = 0; i < 300; i++)); do
+            health_ok && return 0
+            kill -0 "$svc_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$svc_pid" 2>/dev/null; then
+            die "write-svc did not answer GET /health within 30 s"
+        fi
+        stop_svc
+        grep -qi 'address already in use' "$log" || die "write-svc exited at start-up ($stop_rc)"
+        say "port race for write-svc, retrying"
+    done
+    die "write-svc did not start after 5 tries"
+}
+
+# Runs test_api once and adds its counts.
+run_suite() {
+    local mode=$1 out rc p f
+    out=$HARNESS_DIR/test_api.$mode.out
+    printf '=== test_api E2E_MODE=%s against %s\n' "$mode" "$WRITE_URL"
+    set +e
+    (cd "$REPO_ROOT" && WRITE_URL=$WRITE_URL REDIS_URL=$REDIS_URL DATABASE_URL=$DATABASE_URL \
+        E2E_MODE=$mode STREAM_SHARDS=$shards E2E_SEED_DIR=$REPO_ROOT/schema/seed \
+        timeout "${E2E_TIMEOUT:-600}" "$test_bin") 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\.$/\1/p' "$out" |
+        awk '{ s += $1 } END { print s + 0 }')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:$/\1/p' "$out" |
+        awk '{ s += $1 } END { print s + 0 }')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        say "test_api ($mode) exited with status $rc without a failed test: counted as one"
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        printf 'failed (%s):' "$mode"
+        sed -n 's/^\[  FAILED  \] \(test_[A-Za-z0-9_]*\)$/\1/p' "$out" | sort -u | tr '\n' ' '
+        printf '\n'
+    fi
+}
+
+redis_marker() {
+    [ "$(redis-cli -u "$REDIS_URL" EXISTS readmodel:complete 2>/dev/null)" = 1 ]
+}
+
+reseed() {
+    psql -X -q -v ON_ERROR_STOP=1 --no-psqlrc -d "$DATABASE_URL" \
+        -c 'TRUNCATE users, urls, events RESTART IDENTITY CASCADE' || die "TRUNCATE failed"
+    "$REPO_ROOT/scripts/seed.sh" || die "scripts/seed.sh failed"
+    wait_until 30 redis_marker || die "read model not rebuilt within 30 s after seeding"
+}
+
+inside() {
+    : "${HARNESS_DIR:?}" "${DATABASE_URL:?}" "${REDIS_URL:?}" "${E2E_RESULT:?}"
+    log=$HARNESS_DIR/write-svc.log
+    trap inside_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    start_svc
+    run_suite empty
+    reseed
+    run_suite seeded
+    suites_done=1
+
+    stop_svc
+    if [ "$stop_rc" -ne 0 ]; then
+        failed=$((failed + 1))
+        say "write-svc exited with status $stop_rc after SIGTERM (expected 0)"
+    fi
+    if grep -nE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$log" >&2; then
+        failed=$((failed + 1))
+        say "sanitizer report in the write-svc log (above)"
+    fi
+    [ "$failed" -eq 0 ]
+}
+
+# ---------------------------------------------------------------------------------------
+# Outside: check the binaries, run the harness, print the totals
+# ---------------------------------------------------------------------------------------
+
+outside() {
+    local result rc=0 counts p=0 f=0
+    [ -x "$svc_bin" ] || die "$svc_bin is not built (make all)"
+    [ -x "$test_bin" ] || die "$test_bin is not built (make ${B#"$REPO_ROOT"/}/tests/e2e/test_api)"
+    command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+    result=$(mktemp "${TMPDIR:-/tmp}/e2e-result.XXXXXX")
+    # shellcheck disable=SC2064
+    trap "rm -f '$result'" EXIT
+    E2E_RESULT=$result B=$B "$REPO_ROOT/tests/harness.sh" bash "$self" --inside || rc=$?
+    counts=$(cat "$result")
+    if [ -n "$counts" ]; then
+        read -r p f <<<"$counts"
+    elif [ "$rc" -ne 0 ]; then
+        f=1 # the harness failed before the suite started
+    fi
+    printf 'e2e: %d passed, %d failed\n' "$p" "$f"
+    [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]
+}
+
+if [ "${1:-}" = --inside ]; then
+    inside
+else
+    outside
+fi
