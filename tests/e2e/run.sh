@@ -49,6 +49,7 @@ passed=0
 failed=0
 suites_done=0
 svc_pid=
+test_pid=
 WRITE_URL=
 
 # Stops write-svc: SIGTERM, a bounded wait, then SIGKILL. Sets stop_rc to its exit status
@@ -75,6 +76,10 @@ stop_svc() {
 inside_exit() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$test_pid" ]; then
+        kill -TERM "$test_pid" 2>/dev/null || true
+        wait "$test_pid" 2>/dev/null || true
+    fi
     if [ -n "$svc_pid" ]; then
         stop_svc
     fi
@@ -120,17 +125,23 @@ start_svc() {
     die "write-svc did not start after 5 tries"
 }
 
-# Runs test_api once and adds its counts.
+# Runs test_api once and adds its counts. It runs in the background (timeout puts it in a
+# process group of its own) with its output streamed by tail, so that an INT or TERM reaches
+# our trap at once and inside_exit can stop it.
 run_suite() {
-    local mode=$1 out rc p f
+    local mode=$1 out rc=0 p f tail_pid
     out=$HARNESS_DIR/test_api.$mode.out
     printf '=== test_api E2E_MODE=%s against %s\n' "$mode" "$WRITE_URL"
-    set +e
+    : >"$out"
     (cd "$REPO_ROOT" && WRITE_URL=$WRITE_URL REDIS_URL=$REDIS_URL DATABASE_URL=$DATABASE_URL \
         E2E_MODE=$mode STREAM_SHARDS=$shards E2E_SEED_DIR=$REPO_ROOT/schema/seed \
-        timeout "${E2E_TIMEOUT:-600}" "$test_bin") 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
-    set -e
+        exec timeout "${E2E_TIMEOUT:-600}" "$test_bin") >"$out" 2>&1 &
+    test_pid=$!
+    tail -n +1 -s 0.2 -f --pid="$test_pid" "$out" &
+    tail_pid=$!
+    wait "$test_pid" || rc=$?
+    test_pid=
+    wait "$tail_pid" 2>/dev/null || true
     p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\.$/\1/p' "$out" |
         awk '{ s += $1 } END { print s + 0 }')
     f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:$/\1/p' "$out" |
