@@ -105,7 +105,17 @@ WRITE_OBJS := $(call obj,$(WRITE_SRCS))
 REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
 WORKER_OBJS := $(call obj,$(WORKER_SRCS))
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
-E2E_SRCS := tests/e2e/test_api.c tests/e2e/httpc.c
+E2E_SRCS := \
+	tests/e2e/test_api.c \
+	tests/e2e/httpc.c \
+	tests/e2e/e2e_util.c \
+	tests/e2e/test_bodies.c \
+	tests/e2e/test_users.c \
+	tests/e2e/test_bulk.c \
+	tests/e2e/test_urls.c \
+	tests/e2e/test_urls_write.c \
+	tests/e2e/test_events.c \
+	tests/e2e/test_seeded.c
 E2E_BIN := $(B)/tests/e2e/test_api
 # A service joins the build once its main.c exists (redirect-svc and event-worker came later).
 BINS := $(B)/bin/write-svc $(if $(wildcard redirect-svc/main.c),$(B)/bin/redirect-svc) \

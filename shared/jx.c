@@ -7,8 +7,11 @@
  *   and this service disagree about the same body.
  * - The EOF check stays on (no JSON_DISABLE_EOF_CHECK): trailing bytes after
  *   the value, other than whitespace, make the body malformed.
- * - JSON_ALLOW_NUL stays off, so "\u0000" inside a string is refused and every
- *   string handed out is a proper C string. A raw NUL byte in the body is
+ * - JSON_ALLOW_NUL is on: "\u0000" inside a string is valid JSON, so the body
+ *   is an object and the fault lies with one field. Callers ask
+ *   jx_nul_field() which one and refuse it (422) before any string is used as
+ *   a C string; PostgreSQL could not store it anyway. jansson still refuses
+ *   "\u0000" in a key, and a raw NUL byte in the body is not JSON and is
  *   refused before jansson sees it.
  * - Integers beyond the range of long long make jansson fail the whole parse,
  *   so they can never be silently truncated.
@@ -25,7 +28,7 @@ struct json_t *jx_parse_object(const char *body, size_t len)
     json_error_t error;
     if (!body || len == 0 || memchr(body, '\0', len))
         return NULL;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &error);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
     if (root && !json_is_object(root)) {
         json_decref(root);
         root = NULL;
@@ -107,4 +110,35 @@ char *jx_dump(struct json_t *value)
     if (!value)
         return NULL;
     return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* 1 when v is, or contains at any depth, a string with a NUL character (keys never do). */
+static int jx_has_nul(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            if (jx_has_nul(item))
+                return 1;
+    }
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+            if (jx_has_nul(item))
+                return 1;
+    }
+    return 0;
+}
+
+const char *jx_nul_field(struct json_t *obj)
+{
+    const char *key;
+    json_t *item;
+    json_object_foreach(obj, key, item)
+        if (jx_has_nul(item))
+            return key;
+    return NULL;
 }

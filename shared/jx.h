@@ -25,9 +25,17 @@ enum jx_status {
 /*
  * Parses body[0..len) and returns a new reference to the top-level value when
  * it is a JSON object; NULL when the body is empty, malformed, not UTF-8,
- * contains NUL, nests deeper than jansson allows, or is any other JSON value.
+ * contains a raw NUL byte, nests deeper than jansson allows, or is any other
+ * JSON value. An escaped "\u0000" inside a string is accepted (see jx_nul_field).
  */
 struct json_t *jx_parse_object(const char *body, size_t len);
+
+/*
+ * The first top-level key whose value holds a NUL character ("\u0000") at any
+ * depth (borrowed), or NULL when none does (keys never hold one: jansson
+ * refuses them). Strings from the getters are C strings only once this returned NULL.
+ */
+const char *jx_nul_field(struct json_t *obj);
 
 /* Integer field: JSON integer in [min, max]; outside the range is JX_WRONG_TYPE. */
 enum jx_status jx_get_int(struct json_t *obj, const char *key, long long min, long long max,

@@ -24,8 +24,14 @@
 json_t *reply_body_or_reply(const struct http_req *req, struct http_resp *resp, int bad_status)
 {
     json_t *body = jx_parse_object(req->body, req->body_len);
+    const char *nul = body ? jx_nul_field(body) : NULL;
     if (!body)
         http_reply_error(resp, bad_status, "Request body must be a JSON object");
+    if (nul) {
+        reply_invalid_field(resp, nul, "must not contain NUL characters");
+        json_decref(body);
+        body = NULL;
+    }
     return body;
 }
 

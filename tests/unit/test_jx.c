@@ -85,7 +85,6 @@ static void test_jx_parse_rejects_malformed(void **state)
         "{\"a\":01}",
         "{\"a\":1} // comment",
         "/* c */ {}",
-        "{\"a\":\"\\u0000\"}",
         "{\"a\\u0000b\":1}",
         "{\"a\":\"\xff\"}",
         "{\"a\":\"\xc3\"}",
@@ -126,6 +125,31 @@ static void test_jx_parse_rejects_embedded_nul(void **state)
     json_t *o = jx_parse_object(body, strlen(body));
     assert_non_null(o);
     json_decref(o);
+}
+
+static void test_jx_nul_field_names_the_field(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field; /* NULL: none */
+    } cases[] = {
+        {"{\"a\":\"ok\",\"b\":\"x\\u0000y\"}", "b"},
+        {"{\"a\":{\"deep\":[1,\"\\u0000\"]}}", "a"},
+        {"{\"a\":\"\\u0000\"}", "a"},
+        {"{\"a\":\"\\u0001\",\"b\":[\"x\"]}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *o = parse(cases[i].body);
+        assert_non_null(o);
+        const char *f = jx_nul_field(o);
+        if (cases[i].field)
+            assert_string_equal(f, cases[i].field);
+        else
+            assert_null(f);
+        json_decref(o);
+    }
+    /* jansson refuses a NUL inside a key even with JSON_ALLOW_NUL: not an object at all. */
+    assert_null(parse("{\"k\\u0000\":1}"));
 }
 
 static void test_jx_parse_uses_len(void **state)
@@ -440,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_jx_parse_rejects_malformed),
         cmocka_unit_test(test_jx_parse_rejects_duplicate_keys),
         cmocka_unit_test(test_jx_parse_rejects_embedded_nul),
+        cmocka_unit_test(test_jx_nul_field_names_the_field),
         cmocka_unit_test(test_jx_parse_uses_len),
         cmocka_unit_test(test_jx_parse_rejects_null_and_empty),
         cmocka_unit_test(test_jx_parse_rejects_deep_nesting),
