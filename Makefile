@@ -133,6 +133,9 @@ $(B)/CFLAGS.stamp: FORCE
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
 FORCE:
 
+# Keep the test objects: they are intermediates of pattern rules, and make would delete them.
+.SECONDARY:
+
 $(B)/obj/%.o: %.c $(B)/CFLAGS.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
