@@ -51,6 +51,7 @@ SHARED_SRCS := \
 	shared/kv.c \
 	shared/kvthread.c \
 	shared/log.c \
+	shared/metrics.c \
 	shared/multipart.c \
 	shared/router.c \
 	shared/shortcode.c \
@@ -64,6 +65,7 @@ WRITE_SRCS := \
 	write-svc/routes.c \
 	write-svc/clicksync.c \
 	write-svc/h_health.c \
+	write-svc/h_metrics.c \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
@@ -117,11 +119,20 @@ E2E_SRCS := \
 	tests/e2e/test_events.c \
 	tests/e2e/test_seeded.c
 E2E_BIN := $(B)/tests/e2e/test_api
+SYSTEM_SRCS := \
+	tests/system/systest.c \
+	tests/system/sys.c \
+	tests/system/sysload.c \
+	tests/system/test_flows.c \
+	tests/system/test_redis.c \
+	tests/e2e/httpc.c \
+	tests/e2e/e2e_util.c
+SYSTEM_BIN := $(B)/tests/system/systest
 # A service joins the build once its main.c exists (redirect-svc and event-worker came later).
 BINS := $(B)/bin/write-svc $(if $(wildcard redirect-svc/main.c),$(B)/bin/redirect-svc) \
 	$(if $(wildcard event-worker/main.c),$(B)/bin/event-worker)
 
-.PHONY: all check check-unit check-integration check-e2e tests clean run stop logs deps format format-check \
+.PHONY: all check check-unit check-integration check-e2e check-system tests clean run stop logs deps format format-check \
 	check-headers
 
 all: $(BINS)
@@ -171,12 +182,17 @@ $(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/libshared.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
 
-tests: $(UNIT_BINS) $(E2E_BIN)
+$(SYSTEM_BIN): $(call obj,$(SYSTEM_SRCS)) $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -186,6 +202,9 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+check-system: $(BINS) $(SYSTEM_BIN)
+	$(Q)B=$(B) tests/system/run.sh
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "timefmt.h"
 #include "banned.h"
 
@@ -38,13 +39,15 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct http_server_cfg cfg;
     int port;
-    atomic_long in_flight;
+    struct metrics_http metrics; /* one entry per route, then "unmatched" */
+    char (*methods)[48];         /* owned: the method label of each route */
 };
 
 struct http_ctx {
     struct buf body;        /* owned: the request body, capped at cfg.body_max */
     int too_big;            /* 1 once the body passed the cap */
     int status;             /* the status answered, for the access log */
+    size_t route;           /* index in the route table; nroutes when none matched */
     int64_t start_us;       /* monotonic start in microseconds, for dur_ms */
     char req_id[HTTP_REQ_ID_MAX];
     char method[16];        /* copies for the access line (MHD's strings die first) */
@@ -294,7 +297,8 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     else
         http_req_id_generate(ctx->req_id);
     *req_cls = ctx;
-    atomic_fetch_add(&srv->in_flight, 1);
+    ctx->route = srv->cfg.nroutes;
+    atomic_fetch_add(&srv->metrics.in_flight, 1);
 
     const char *cl = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -356,6 +360,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     struct http_resp resp = {0};
     http_fill_req(srv, c, ctx, url, method, &req);
     http_dispatch(srv->cfg.routes, srv->cfg.nroutes, &req, &resp);
+    if (req.match.route)
+        ctx->route = (size_t)(req.match.route - srv->cfg.routes);
     return http_queue(c, ctx, &resp);
 }
 
@@ -368,14 +374,14 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     (void)c;
     (void)toe;
-    if (srv->cfg.access_log) {
-        double dur = (double)(http_now_us() - ctx->start_us) / 1000.0;
+    double dur = (double)(http_now_us() - ctx->start_us) / 1000.0;
+    metrics_http_observe(&srv->metrics, ctx->route, ctx->status, dur / 1000.0);
+    if (srv->cfg.access_log)
         log_access(ctx->req_id, ctx->method, ctx->path, ctx->status, dur);
-    }
     buf_release(&ctx->body);
     free(ctx);
     *req_cls = NULL;
-    atomic_fetch_sub(&srv->in_flight, 1);
+    atomic_fetch_sub(&srv->metrics.in_flight, 1);
 }
 
 ATTR_FORMAT(2, 0) void http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -413,6 +419,45 @@ int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, int *
     return ERR_INVALID;
 }
 
+/* "GET|HEAD" for a method mask (router_methods_str writes "GET, HEAD"). */
+static void http_methods_label(unsigned mask, char *out, size_t outlen)
+{
+    char list[64];
+    size_t n = 0;
+    router_methods_str(mask, list, sizeof(list));
+    for (const char *p = list; *p && n + 1 < outlen; p++) {
+        if (*p == ' ')
+            continue;
+        out[n++] = *p == ',' ? '|' : *p;
+    }
+    out[n] = '\0';
+}
+
+/* One metrics entry per route (labelled with its pattern and methods), then "unmatched". */
+static int http_metrics_init(struct http_server *srv)
+{
+    size_t n = srv->cfg.nroutes;
+    srv->methods = calloc(n + 1, sizeof(*srv->methods));
+    if (!srv->methods || metrics_http_init(&srv->metrics, n + 1) != 0) {
+        free(srv->methods);
+        return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        http_methods_label(srv->cfg.routes[i].methods, srv->methods[i], sizeof(srv->methods[i]));
+        srv->metrics.routes[i].route = srv->cfg.routes[i].pattern;
+        srv->metrics.routes[i].method = srv->methods[i];
+    }
+    srv->metrics.routes[n].route = "unmatched";
+    srv->metrics.routes[n].method = "any";
+    return 0;
+}
+
+static void http_metrics_release(struct http_server *srv)
+{
+    metrics_http_release(&srv->metrics);
+    free(srv->methods);
+}
+
 struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err,
                                       size_t errlen)
 {
@@ -431,7 +476,11 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
         return NULL;
     }
     srv->cfg = *cfg;
-    atomic_init(&srv->in_flight, 0);
+    if (http_metrics_init(srv) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free(srv);
+        return NULL;
+    }
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -441,6 +490,7 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
         MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d", cfg->bind_addr, cfg->port);
+        http_metrics_release(srv);
         free(srv);
         return NULL;
     }
@@ -456,7 +506,12 @@ int http_server_port(const struct http_server *srv)
 
 long http_server_in_flight(const struct http_server *srv)
 {
-    return atomic_load(&((struct http_server *)srv)->in_flight);
+    return atomic_load(&((struct http_server *)srv)->metrics.in_flight);
+}
+
+int http_server_metrics_write(const struct http_server *srv, struct buf *b, const char *prefix)
+{
+    return metrics_http_write(b, prefix, &srv->metrics);
 }
 
 void http_server_stop(struct http_server *srv)
@@ -465,5 +520,6 @@ void http_server_stop(struct http_server *srv)
         return;
     MHD_quiesce_daemon(srv->daemon);
     MHD_stop_daemon(srv->daemon);
+    http_metrics_release(srv);
     free(srv);
 }

@@ -122,6 +122,15 @@ int http_server_port(const struct http_server *srv);
 /* Requests currently being handled (for /metrics and draining). */
 long http_server_in_flight(const struct http_server *srv);
 
+struct buf;
+
+/*
+ * Appends <prefix>_requests_total{route,method,status}, the latency histogram by
+ * route and the in-flight gauge (Prometheus text). 0 or ERR_TOO_BIG/ERR_NOMEM.
+ */
+int http_server_metrics_write(const struct http_server *srv, struct buf *b,
+                              const char *prefix) ATTR_WARN_UNUSED;
+
 /* Stops accepting, finishes in-flight requests, frees the server. Accepts NULL. */
 void http_server_stop(struct http_server *srv);
 

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 struct db_pool;
+struct http_server;
 struct kvthread;
 
 struct app_cfg {
@@ -30,6 +31,15 @@ struct app_cfg {
     long bulk_max_rows;
 };
 
+/* Counters for /metrics (h_metrics.c), bumped with relaxed atomics. */
+struct app_stats {
+    atomic_ulong db_errors;          /* requests answered 503 because of PostgreSQL */
+    atomic_ulong kv_errors;          /* requests answered 503 because of Redis */
+    atomic_ulong clicksync_timeouts; /* event reads that stopped waiting for the worker */
+    atomic_ulong clicksync_errors;   /* event reads that could not check the streams */
+    atomic_ulong rebuilds;           /* read-model rebuilds done by this instance */
+};
+
 struct app {
     struct app_cfg cfg;
     struct db_pool *pool;       /* owned */
@@ -37,6 +47,8 @@ struct app {
     pthread_t watcher;          /* the read-model watcher thread (readmodel.c) */
     int watcher_started;
     atomic_int stopping;        /* set at shutdown; the watcher exits */
+    struct http_server *http;   /* borrowed by /metrics; owned by main */
+    struct app_stats stats;
 };
 
 #endif

@@ -145,6 +145,10 @@ int clicksync_wait(struct app *app, const char *req_id)
         struct timespec ts = {0, CLICKSYNC_POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (rc)
+        atomic_fetch_add_explicit(rc == ERR_TIMEOUT ? &app->stats.clicksync_timeouts
+                                                    : &app->stats.clicksync_errors,
+                                  1, memory_order_relaxed);
     if (rc == ERR_TIMEOUT)
         log_rwarn(req_id, "clicks not all persisted after %ld ms (%d shards behind); is an "
                           "event-worker running?",

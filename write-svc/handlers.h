@@ -11,6 +11,7 @@ struct http_req;
 struct http_resp;
 
 int h_health_get(struct http_req *req, struct http_resp *resp);
+int h_metrics_get(struct http_req *req, struct http_resp *resp);
 
 int h_users_list(struct http_req *req, struct http_resp *resp);
 int h_users_get(struct http_req *req, struct http_resp *resp);

@@ -121,11 +121,13 @@ int main(int argc, char **argv)
     if (readmodel_watcher_start(app) != 0)
         log_die("cannot start the read-model watcher thread");
     struct http_server *srv = main_http_start(app);
+    app->http = srv;
     log_info("listening on %s:%d", app->cfg.bind_addr, http_server_port(srv));
 
     int sig = signals_wait(-1);
     log_info("signal %d: draining %ld in-flight requests and stopping", sig,
              http_server_in_flight(srv));
+    app->http = NULL;
     http_server_stop(srv);
     readmodel_watcher_stop(app);
     kvthread_free(app->kvt);

@@ -173,6 +173,8 @@ static int readmodel_rebuild(struct app *app, struct db *db)
     const char *argv[] = {"SET", SHORTCODE_MARKER_KEY, "1"};
     rc = readmodel_cmd(app, 3, argv, NULL, NULL);
     if (rc == 0)
+        atomic_fetch_add_explicit(&app->stats.rebuilds, 1, memory_order_relaxed);
+    if (rc == 0)
         log_info("read model rebuilt: %ld active links in %lld ms", loaded,
                  (long long)(timefmt_mono_ms() - t0));
     return rc;

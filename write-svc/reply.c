@@ -180,9 +180,13 @@ int reply_store_error(const struct http_req *req, struct http_resp *resp, struct
     case ERR_CONFLICT:
         return http_reply_error(resp, 409, "Conflict");
     case ERR_KV:
+        atomic_fetch_add_explicit(&((struct app *)req->app)->stats.kv_errors, 1,
+                                  memory_order_relaxed);
         return http_reply_error(resp, 503, "Service unavailable: cache unreachable");
     case ERR_DB:
     case ERR_TIMEOUT:
+        atomic_fetch_add_explicit(&((struct app *)req->app)->stats.db_errors, 1,
+                                  memory_order_relaxed);
         log_rerror(req->req_id, "database error on %s %s: [%s] %s", req->method_str, req->path,
                    db ? db_sqlstate(db) : "", db ? db_errmsg(db) : "no handle");
         return http_reply_error(resp, 503, "Service unavailable: database error");
