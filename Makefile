@@ -85,7 +85,8 @@ WORKER_SRCS := \
 	event-worker/main.c \
 	event-worker/consumer.c \
 	event-worker/sink_pg.c \
-	event-worker/backoff.c
+	event-worker/backoff.c \
+	event-worker/exporter.c
 
 UNIT_TESTS := \
 	buf \

@@ -34,6 +34,9 @@
 #define CONSUMER_BACKOFF_MIN_MS 100
 #define CONSUMER_BACKOFF_MAX_MS 5000
 #define CONSUMER_CLAIM_ROUNDS   16   /* XAUTOCLAIM calls per shard and claim pass, at most */
+static const double consumer_batch_bounds[] = {1,   5,    10,   50,   100,   250,  500,
+                                               1000, 2000, 4000, 8000, 16000, 32000, 80000};
+
 #define CONSUMER_SNAPSHOT_MS    1000 /* how often pending and lag are refreshed */
 #define CONSUMER_REPORT_MS      1000 /* at most one summary line per this interval */
 #define CONSUMER_DB_PING_MS     5000 /* an idle worker checks PostgreSQL this often */
@@ -450,7 +453,10 @@ static int consumer_process(struct consumer *c, struct consumer_batch *b, int cl
     c->win.acked += acked;
     c->win.dead += dead;
     c->win.gone += gone;
-    c->win.ms += timefmt_mono_ms() - t0;
+    int64_t ms = timefmt_mono_ms() - t0;
+    c->win.ms += ms;
+    metrics_hist_observe(&c->stats.batch_size, (double)b->n);
+    metrics_hist_observe(&c->stats.batch_seconds, (double)ms / 1000.0);
 out:
     free(rows);
     free(idx);
@@ -689,6 +695,7 @@ static const redisReply *consumer_map_get(const redisReply *r, const char *name)
 
 struct consumer_snap {
     const char *group;
+    struct consumer_stats *stats;       /* per-shard figures are stored as they come */
     long long pending, lag;             /* the sums */
     long long group_pending, group_lag; /* of the current shard; -1 when not (yet) known */
     int shards;                         /* shards counted in the sums */
@@ -723,6 +730,8 @@ static void consumer_snap_each(void *arg, size_t i, redisReply *r)
         sn->pending += sn->group_pending;
         sn->lag += lag;
         sn->shards++;
+        atomic_store(&sn->stats->shard_pending[i / 2], (long)sn->group_pending);
+        atomic_store(&sn->stats->shard_lag[i / 2], (long)lag);
     }
     sn->group_pending = sn->group_lag = -1; /* an error reply for the next XINFO leaves them so */
 }
@@ -730,7 +739,8 @@ static void consumer_snap_each(void *arg, size_t i, redisReply *r)
 /* Refreshes pending and lag (one pipeline), and pings an idle PostgreSQL now and then. */
 static void consumer_snapshot(struct consumer *c, int64_t now)
 {
-    struct consumer_snap sn = {.group = c->cfg.group, .group_pending = -1, .group_lag = -1};
+    struct consumer_snap sn = {
+        .group = c->cfg.group, .stats = &c->stats, .group_pending = -1, .group_lag = -1};
     int rc = 0;
     for (int s = 0; s < c->cfg.nshards && rc == 0; s++) {
         const char *info[] = {"XINFO", "GROUPS", c->keys[s]};
@@ -831,6 +841,14 @@ struct consumer *consumer_new(const struct consumer_cfg *cfg, struct kv *kv, str
     backoff_init(&c->backoff, CONSUMER_BACKOFF_MIN_MS, CONSUMER_BACKOFF_MAX_MS);
     atomic_init(&c->stats.pending, -1);
     atomic_init(&c->stats.lag, -1);
+    for (int s = 0; s < CONSUMER_MAX_SHARDS; s++) {
+        atomic_init(&c->stats.shard_pending[s], -1);
+        atomic_init(&c->stats.shard_lag[s], -1);
+    }
+    metrics_hist_init(&c->stats.batch_size, consumer_batch_bounds,
+                      ARRAY_SIZE(consumer_batch_bounds), 1);
+    metrics_hist_init(&c->stats.batch_seconds, metrics_latency_bounds, metrics_latency_nbounds,
+                      1e6);
     return c;
 }
 

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "metrics.h"
 
 struct kv;
 struct db;
@@ -53,6 +54,10 @@ struct consumer_stats {
     atomic_int kv_ok;      /* 1 when the last Redis operation succeeded */
     atomic_long pending;   /* the group's pending entries over all shards; -1 until known */
     atomic_long lag;       /* entries not yet delivered to the group; -1 until known */
+    atomic_long shard_pending[CONSUMER_MAX_SHARDS]; /* the same per shard; -1 until known */
+    atomic_long shard_lag[CONSUMER_MAX_SHARDS];
+    struct metrics_hist batch_size;    /* entries per committed batch */
+    struct metrics_hist batch_seconds; /* time from read to acknowledgement */
 };
 
 /*

@@ -17,12 +17,15 @@
 #include <unistd.h>
 
 #include "clickstream.h"
+#include "buf.h"
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
+#include "exporter.h"
 #include "http.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "signals.h"
 #include "svc.h"
@@ -30,6 +33,7 @@
 
 #define MAIN_SVC          "event-worker"
 #define MAIN_CONSUMER_MAX 200 /* bytes of a consumer name */
+#define MAIN_METRICS_MAX  (256u * 1024)
 
 struct main_cfg {
     const char *database_url;
@@ -50,6 +54,7 @@ struct main_cfg {
 struct main_app {
     struct main_cfg cfg;
     struct consumer *consumer; /* owned; the health handler reads its stats */
+    struct http_server *http;  /* owned by main(); /metrics reads its figures */
 };
 
 static struct main_app main_app;
@@ -105,8 +110,31 @@ static int main_health(struct http_req *req, struct http_resp *resp)
     return http_reply_json(resp, ok ? 200 : 503, strndup(body, (size_t)n), (size_t)n);
 }
 
+/* GET /metrics: Prometheus text (exporter.c), the health server's own figures, the process. */
+static int main_metrics(struct http_req *req, struct http_resp *resp)
+{
+    struct main_app *app = req->app;
+    struct buf b;
+    buf_init(&b, MAIN_METRICS_MAX);
+    int rc = app->http ? http_server_metrics_write(app->http, &b, "shortener_http") : 0;
+    if (rc == 0)
+        rc = exporter_write(&b, consumer_stats(app->consumer), (int)app->cfg.stream_shards);
+    if (rc == 0)
+        rc = metrics_process_write(&b);
+    if (rc) {
+        buf_release(&b);
+        return http_reply_error(resp, 500, "Internal error");
+    }
+    size_t len;
+    char *body = buf_detach(&b, &len);
+    http_reply_json(resp, 200, body, len);
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return resp->status;
+}
+
 static const struct route main_routes[] = {
     {"/health", HTTP_GET, main_health},
+    {"/metrics", HTTP_GET, main_metrics},
 };
 
 static struct http_server *main_http_start(struct main_app *app)
@@ -182,10 +210,12 @@ int main(int argc, char **argv)
     if (!app->consumer)
         log_die("out of memory creating the consumer");
     struct http_server *srv = main_http_start(app);
+    app->http = srv;
     log_info("health on %s:%d", app->cfg.bind_addr, http_server_port(srv));
 
     int sig = main_loop(app->consumer);
     log_info("signal %d: stopping", sig);
+    app->http = NULL;
     http_server_stop(srv);
     consumer_log_totals(app->consumer);
     consumer_free(app->consumer);
