@@ -1,0 +1,329 @@
+/*
+ * test_redis.c - check 5 of the system suite: Redis stops, then comes back empty.
+ *
+ * The tests of this group run in order and share the fixture made by the group setup (a
+ * user, a link of theirs with one click, and a seeded link), because each is a step of one
+ * story: the setup stops Redis; while it is down the redirect answers 503 (never 404), the
+ * URL writes answer 503 and leave PostgreSQL as it was, and user reads still work; then
+ * Redis starts again empty (the harness's Redis has no persistence), write-svc rebuilds the
+ * read model, the old links redirect again and new clicks reach PostgreSQL. The group
+ * teardown starts Redis again if a failed step left it stopped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "shortcode.h"
+#include "sys.h"
+
+#include "banned.h"
+
+#define REDIS_MARKER_WAIT_MS 20000 /* the read model's rebuild after Redis came back */
+#define REDIS_CLICKS_WAIT_MS 20000 /* the workers' reconnect back-off tops at 5 s */
+
+static struct {
+    int down;          /* 1 while we keep Redis stopped */
+    long long uid;     /* the owner */
+    long long url_id;  /* their link, followed once before the stop */
+    char code[32];
+    char orig[256];
+    char seed_code[32]; /* an active link of the seed ("" when there is none) */
+    char *seed_orig;
+    char id_str[24], uid_str[24];
+    size_t clicks;     /* clicks of url_id answered so far */
+} rs;
+
+/* Runs the harness's control script; fails the test when it fails. */
+static void redis_ctl(const char *action)
+{
+    int rc = sys_ctl(action);
+
+    if (rc != 0) {
+        print_error("tests/harness-ctl.sh %s exited with %d\n", action, rc);
+        fail();
+    }
+}
+
+static int redis_group_setup(void **state)
+{
+    char *v;
+    (void)state;
+
+    rs.uid = e2e_user_new(NULL, 0);
+    snprintf(rs.orig, sizeof(rs.orig), "https://example.com/sys/redis/%lld?x=1#y", rs.uid);
+    json_t *url = e2e_url_new(rs.uid, rs.orig);
+    rs.url_id = e2e_int(url, "id");
+    snprintf(rs.code, sizeof(rs.code), "%s", e2e_str(url, "short_code"));
+    json_decref(url);
+    snprintf(rs.id_str, sizeof(rs.id_str), "%lld", rs.url_id);
+    snprintf(rs.uid_str, sizeof(rs.uid_str), "%lld", rs.uid);
+    sys_follow(sys_redirect(0), "GET", rs.code, rs.orig, NULL);
+    rs.clicks = 1;
+    assert_int_equal(sys_count_events(sys_write(0), rs.url_id, "click"), rs.clicks);
+
+    v = sys_sql("SELECT short_code FROM urls WHERE is_active AND id <= 2000 ORDER BY id LIMIT 1",
+                0, NULL);
+    snprintf(rs.seed_code, sizeof(rs.seed_code), "%s", v ? v : "");
+    free(v);
+    if (rs.seed_code[0]) {
+        const char *p[] = {rs.seed_code};
+        rs.seed_orig = sys_sql("SELECT original_url FROM urls WHERE short_code = $1", 1, p);
+        sys_follow(sys_redirect(0), "HEAD", rs.seed_code, rs.seed_orig, NULL);
+    }
+    redis_ctl("redis-stop");
+    rs.down = 1;
+    return 0;
+}
+
+static int redis_group_teardown(void **state)
+{
+    (void)state;
+    if (rs.down && sys_ctl("redis-start") == 0)
+        rs.down = 0;
+    free(rs.seed_orig);
+    rs.seed_orig = NULL;
+    return rs.down ? -1 : 0;
+}
+
+/* One write answered with 503 JSON by every write-svc instance. */
+static void redis_write_503(const char *method, const char *path, const char *body)
+{
+    for (int w = 0; w < sys_nwrite(); w++) {
+        struct e2e_resp r;
+        char what[192];
+
+        snprintf(what, sizeof(what), "%s %s%s with Redis stopped", method, sys_write(w), path);
+        sys_send(sys_write(w), method, path, NULL, body, &r);
+        sys_assert_json_error(&r, 503, what);
+        e2e_resp_release(&r);
+    }
+}
+
+/* The row of url_id as JSON text (a new allocation; NULL when there is no row). */
+static char *redis_url_row(void)
+{
+    const char *p[] = {rs.id_str};
+    return sys_sql("SELECT row_to_json(u)::text FROM urls u WHERE id = $1::bigint", 1, p);
+}
+
+static long long redis_events_of(const char *type)
+{
+    const char *p[] = {rs.id_str, type};
+    return sys_sql_int("SELECT count(*) FROM events WHERE url_id = $1::bigint AND event_type = $2",
+                       2, p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* While Redis is stopped                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The redirect answers 503 JSON for known, seeded and unknown codes alike: never 404. */
+static void test_check5_redirect_503_never_404(void **state)
+{
+    char unknown[32];
+    (void)state;
+
+    sys_unique(unknown, sizeof(unknown), "Zr");
+    for (int i = 0; i < sys_nredirect(); i++) {
+        sys_follow_error(sys_redirect(i), "GET", rs.code, 503);
+        sys_follow_error(sys_redirect(i), "HEAD", rs.code, 503);
+        sys_follow_error(sys_redirect(i), "GET", unknown, 503);
+        if (rs.seed_code[0])
+            sys_follow_error(sys_redirect(i), "GET", rs.seed_code, 503);
+    }
+}
+
+/* POST /urls: 503, and PostgreSQL holds no new URL and no new "created" event. */
+static void test_check5_post_urls_503_pg_unchanged(void **state)
+{
+    char orig[256], body[512];
+    const char *p[] = {orig};
+    long long urls, created;
+    (void)state;
+
+    urls = sys_sql_int("SELECT count(*) FROM urls", 0, NULL);
+    created = sys_sql_int("SELECT count(*) FROM events WHERE event_type = 'created'", 0, NULL);
+    snprintf(orig, sizeof(orig), "https://example.com/sys/redis-down/%lld", rs.uid);
+    snprintf(body, sizeof(body), "{\"user_id\": %lld, \"original_url\": \"%s\"}", rs.uid, orig);
+    redis_write_503("POST", "/urls", body);
+    assert_int_equal(sys_sql_int("SELECT count(*) FROM urls WHERE original_url = $1", 1, p), 0);
+    assert_int_equal(sys_sql_int("SELECT count(*) FROM urls", 0, NULL), urls);
+    assert_int_equal(
+        sys_sql_int("SELECT count(*) FROM events WHERE event_type = 'created'", 0, NULL), created);
+}
+
+/* PUT /urls/<id> (re-point, retitle, deactivate): 503, and the row and its events unchanged. */
+static void test_check5_put_url_503_pg_unchanged(void **state)
+{
+    char path[64], *before, *after;
+    (void)state;
+
+    snprintf(path, sizeof(path), "/urls/%lld", rs.url_id);
+    before = redis_url_row();
+    assert_non_null(before);
+    redis_write_503("PUT", path,
+                    "{\"original_url\": \"https://example.com/sys/moved\", \"title\": \"moved\"}");
+    redis_write_503("PUT", path, "{\"is_active\": false}");
+    after = redis_url_row();
+    assert_non_null(after);
+    if (strcmp(before, after) != 0) {
+        print_error("PUT with Redis stopped changed the row\n  before %s\n  after  %s\n", before,
+                    after);
+        fail();
+    }
+    assert_int_equal(redis_events_of("updated"), 0);
+    free(before);
+    free(after);
+}
+
+/* DELETE /urls/<id>: 503, the row stays and no "deleted" event is written. */
+static void test_check5_delete_url_503_pg_unchanged(void **state)
+{
+    char path[64], *before, *after;
+    (void)state;
+
+    snprintf(path, sizeof(path), "/urls/%lld", rs.url_id);
+    before = redis_url_row();
+    assert_non_null(before);
+    redis_write_503("DELETE", path, NULL);
+    after = redis_url_row();
+    if (!after || strcmp(before, after) != 0) {
+        print_error("DELETE with Redis stopped changed the row\n  before %s\n  after  %s\n",
+                    before, after ? after : "(no row)");
+        fail();
+    }
+    assert_int_equal(redis_events_of("deleted"), 0);
+    free(before);
+    free(after);
+}
+
+/* DELETE /users/<owner> changes the owner of an active link: 503, user and link unchanged. */
+static void test_check5_delete_owner_503_pg_unchanged(void **state)
+{
+    char path[64], *before, *after;
+    const char *p[] = {rs.uid_str};
+    (void)state;
+
+    snprintf(path, sizeof(path), "/users/%lld", rs.uid);
+    before = redis_url_row();
+    assert_non_null(before);
+    redis_write_503("DELETE", path, NULL);
+    assert_int_equal(sys_sql_int("SELECT count(*) FROM users WHERE id = $1::bigint", 1, p), 1);
+    after = redis_url_row();
+    if (!after || strcmp(before, after) != 0) {
+        print_error("DELETE /users with Redis stopped changed the link\n  before %s\n  after  "
+                    "%s\n",
+                    before, after ? after : "(no row)");
+        fail();
+    }
+    free(before);
+    free(after);
+}
+
+/* Reads that need only PostgreSQL still answer 200. */
+static void test_check5_get_user_200(void **state)
+{
+    (void)state;
+    for (int w = 0; w < sys_nwrite(); w++) {
+        struct e2e_resp r;
+        char path[64], what[160];
+
+        snprintf(path, sizeof(path), "/users/%lld", rs.uid);
+        snprintf(what, sizeof(what), "GET %s%s with Redis stopped", sys_write(w), path);
+        sys_send(sys_write(w), "GET", path, NULL, NULL, &r);
+        if (r.status != 200 || !json_is_object(r.json)) {
+            sys_dump(&r, what, "expected 200 with the user");
+            fail();
+        }
+        assert_int_equal(e2e_int(r.json, "id"), rs.uid);
+        e2e_resp_release(&r);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Redis back, empty                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The read model is rebuilt (marker back within a bound) and the old links redirect again. */
+static void test_check5_redis_back_read_model_rebuilt(void **state)
+{
+    int64_t deadline;
+    int m = 0;
+    (void)state;
+
+    redis_ctl("redis-start");
+    rs.down = 0;
+    deadline = sys_mono_ms() + REDIS_MARKER_WAIT_MS;
+    while ((m = sys_redis_exists(SHORTCODE_MARKER_KEY)) != 1 && sys_mono_ms() < deadline)
+        sys_sleep_ms(50);
+    if (m != 1) {
+        print_error("the read-model marker %s is not back %d ms after Redis restarted empty\n",
+                    SHORTCODE_MARKER_KEY, REDIS_MARKER_WAIT_MS);
+        fail();
+    }
+    for (int i = 0; i < sys_nredirect(); i++) {
+        sys_follow(sys_redirect(i), "GET", rs.code, rs.orig, NULL);
+        rs.clicks++;
+        if (rs.seed_code[0])
+            sys_follow(sys_redirect(i), "HEAD", rs.seed_code, rs.seed_orig, NULL);
+    }
+}
+
+/* New clicks reach PostgreSQL (the workers re-created their groups): exactly, once each. */
+static void test_check5_clicks_persisted_after_restart(void **state)
+{
+    int64_t deadline;
+    size_t n = 0, first;
+    (void)state;
+
+    for (int k = 0; k < 3; k++) {
+        sys_follow(sys_redirect(k), "GET", rs.code, rs.orig, NULL);
+        rs.clicks++;
+    }
+    first = sys_count_events(sys_write(1), rs.url_id, "click");
+    deadline = sys_mono_ms() + REDIS_CLICKS_WAIT_MS;
+    for (n = first; n < rs.clicks && sys_mono_ms() < deadline;) {
+        sys_sleep_ms(100);
+        n = sys_count_events(sys_write(1), rs.url_id, "click");
+    }
+    if (first != rs.clicks)
+        print_message("note: the first read after the restart listed %zu of %zu clicks (the "
+                      "workers were still reconnecting)\n",
+                      first, rs.clicks);
+    if (n != rs.clicks) {
+        print_error("%zu clicks stored for the link %d ms after Redis came back, expected %zu\n",
+                    n, REDIS_CLICKS_WAIT_MS, rs.clicks);
+        fail();
+    }
+    {
+        const char *p[] = {rs.id_str};
+        assert_int_equal(sys_sql_int("SELECT count(*) - count(DISTINCT stream_id) FROM events "
+                                     "WHERE url_id = $1::bigint AND event_type = 'click'",
+                                     1, p),
+                         0);
+    }
+}
+
+int test_redis_run(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check5_redirect_503_never_404),
+        cmocka_unit_test(test_check5_post_urls_503_pg_unchanged),
+        cmocka_unit_test(test_check5_put_url_503_pg_unchanged),
+        cmocka_unit_test(test_check5_delete_url_503_pg_unchanged),
+        cmocka_unit_test(test_check5_delete_owner_503_pg_unchanged),
+        cmocka_unit_test(test_check5_get_user_200),
+        cmocka_unit_test(test_check5_redis_back_read_model_rebuilt),
+        cmocka_unit_test(test_check5_clicks_persisted_after_restart),
+    };
+
+    return cmocka_run_group_tests_name("system Redis stopped and back (check 5)", tests,
+                                       redis_group_setup, redis_group_teardown);
+}
