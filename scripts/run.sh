@@ -24,6 +24,7 @@
 #
 # Env (defaults): B (build) SEED (1) RESEED (0) SEED_DIR (schema/seed) WRITE_INSTANCES (2)
 #   REDIRECT_INSTANCES (2) WORKERS (1) PG_PORT (15432) REDIS_PORT (16379) NGINX_PORT (8080)
+#   NGINX_STATUS_PORT (8088: nginx stub_status at /nginx_status, for scraping)
 #   WRITE_PORT (8081, first write-svc) REDIRECT_PORT (8091) WORKER_PORT (8099)
 #   START_TIMEOUT (30 s for each new instance to accept connections) HEALTH_TIMEOUT (60 s for
 #   :8080/health to answer 200) ACCESS_LOG (0; 1 writes .run/logs/nginx-access.log).
@@ -62,6 +63,7 @@ write_port=${WRITE_PORT:-8081}
 redirect_port=${REDIRECT_PORT:-8091}
 worker_port=${WORKER_PORT:-8099}
 nginx_port=${NGINX_PORT:-8080}
+nginx_status_port=${NGINX_STATUS_PORT:-8088}
 for v in "$write_n" "$redirect_n" "$worker_n" "$write_port" "$redirect_port" "$worker_port" \
     "$nginx_port" "${PG_PORT:-0}" "${REDIS_PORT:-0}"; do
     [[ "$v" =~ ^[0-9]+$ ]] || die "not a number: '$v' (instance counts and ports)"
@@ -301,6 +303,7 @@ else
     conf=${conf//@LOG_DIR@/$logs}
     conf=${conf//@ACCESS_LOG@/$access_log}
     conf=${conf//@LISTEN@/127.0.0.1:$nginx_port}
+    conf=${conf//@STATUS_LISTEN@/127.0.0.1:$nginx_status_port}
     conf=${conf//@WRITE_SERVERS@/${write_servers%$'\n'}}
     conf=${conf//@REDIRECT_SERVERS@/${redirect_servers%$'\n'}}
     printf '%s\n' "$conf" >"$nginx_dir/nginx.conf.new"
@@ -338,6 +341,8 @@ fi
 {
     [ "$nginx_ok" = 0 ] || printf '%-16s http://127.0.0.1:%s  (nginx: the API and /<code>)\n' \
         "front door" "$nginx_port"
+    [ "$nginx_ok" = 0 ] || printf '%-16s http://127.0.0.1:%s/nginx_status  (stub_status)\n' \
+        "nginx status" "$nginx_status_port"
     [ "${#started[@]}" = 0 ] || printf '%s\n' "${started[@]}"
     printf '%-16s %s\n' PostgreSQL "$DATABASE_URL" Redis "$REDIS_URL" logs "$logs  (make logs)"
     printf 'stop with: make stop\n'
