@@ -133,7 +133,7 @@ SYSTEM_BIN := $(B)/tests/system/systest
 BINS := $(B)/bin/write-svc $(if $(wildcard redirect-svc/main.c),$(B)/bin/redirect-svc) \
 	$(if $(wildcard event-worker/main.c),$(B)/bin/event-worker)
 
-.PHONY: all check check-unit check-integration check-e2e check-system tests clean run stop logs deps format format-check \
+.PHONY: all check check-unit check-integration check-e2e check-system check-docs tests clean run stop logs deps format format-check \
 	check-headers
 
 all: $(BINS)
@@ -193,7 +193,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -203,6 +203,10 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# docs/API.md's examples, replayed against the real services (tests/docs/run.sh).
+check-docs: $(BINS)
+	$(Q)B=$(B) tests/docs/run.sh
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
