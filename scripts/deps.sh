@@ -21,7 +21,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
-    libcmocka-dev postgresql postgresql-client redis-server redis-tools nginx curl wrk "$@")
+    libcmocka-dev postgresql postgresql-client redis-server redis-tools nginx curl wrk python3
+    prometheus "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 
