@@ -7,7 +7,9 @@
 # Under tests/harness.sh (a throw-away PostgreSQL and Redis) it starts write-svc,
 # redirect-svc and event-worker on free ports, waits for their /health, replays, and stops
 # them (on every exit path). --record prints the answers instead of checking them.
-# The last line is "docs: N passed, N failed".
+# Then, with that traffic behind them, it checks each service's /metrics with
+# `promtool check metrics` (Prometheus text format) and that the figures moved.
+# Prints "docs: N passed, N failed" and "metrics: N passed, N failed".
 set -euo pipefail
 
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
@@ -25,6 +27,7 @@ if [ -z "${HARNESS_DIR:-}" ]; then
 fi
 
 pids=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     local p
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -32,6 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck disable=SC2317 # called through wait_until
 health() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
 
 start() { # name port [VAR=value...]
@@ -49,5 +53,36 @@ start write-svc "$write_port" READMODEL_CHECK_MS=200
 start event-worker "$worker_port"
 start redirect-svc "$redirect_port"
 
+rc=0
 python3 "$REPO_ROOT/tests/docs/replay.py" "$@" "$REPO_ROOT/docs/API.md" \
-    "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port"
+    "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port" || rc=1
+[ "${1:-}" != --record ] || exit $rc
+
+# check_metrics NAME PORT PATTERN: the scrape parses and holds a sample matching PATTERN
+# (a figure the replay above must have moved).
+m_passed=0
+m_failed=0
+check_metrics() {
+    local out=$HARNESS_DIR/$1.metrics
+    if curl -fsS "http://127.0.0.1:$2/metrics" -o "$out" &&
+        promtool check metrics <"$out" >"$out.lint" 2>&1 && grep -Eq "$3" "$out"; then
+        m_passed=$((m_passed + 1))
+    else
+        m_failed=$((m_failed + 1))
+        say "FAIL $1 /metrics (pattern '$3'):"
+        cat "$out.lint" 2>/dev/null >&2 || true
+    fi
+}
+if command -v promtool >/dev/null; then
+    check_metrics write-svc "$write_port" '^shortener_http_requests_total\{route="/users",method="POST",status="201"\} [1-9]'
+    check_metrics redirect-svc "$redirect_port" '^shortener_redirect_hits_total [1-9]'
+    check_metrics event-worker "$worker_port" '^shortener_events_persisted_total [1-9]'
+elif [ "${CI:-}" = true ]; then
+    m_failed=1
+    say "promtool not found (apt-get install prometheus)"
+else
+    say "SKIP: promtool not found (apt-get install prometheus)"
+fi
+printf 'metrics: %d passed, %d failed\n' "$m_passed" "$m_failed"
+[ "$m_failed" = 0 ] || rc=1
+exit $rc
