@@ -6,6 +6,12 @@
  * Every test makes its own user and links, so the tests are independent of each other and
  * of the seed. Redirects go to every redirect-svc instance in turn; event reads go to
  * write-svc at once, with no sleep: a click answered before a read must be in it.
+ *
+ * While the group runs, every INSERT into events takes 50 ms longer (a statement trigger
+ * made by the group setup, dropped by its teardown), as on a loaded database: the workers'
+ * batches are then still in flight when a read starts, so a read that did not wait for them
+ * would miss clicks and fail. Without it a fast machine persists a click before the test
+ * can even ask.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +388,27 @@ static void test_check3_read_your_writes_two_workers(void **state)
     }
 }
 
+static int flows_setup(void **state)
+{
+    (void)state;
+    free(sys_sql("CREATE OR REPLACE FUNCTION systest_slow_sink() RETURNS trigger "
+                 "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$",
+                 0, NULL));
+    free(sys_sql("DROP TRIGGER IF EXISTS systest_slow_sink ON events", 0, NULL));
+    free(sys_sql("CREATE TRIGGER systest_slow_sink BEFORE INSERT ON events "
+                 "FOR EACH STATEMENT EXECUTE FUNCTION systest_slow_sink()",
+                 0, NULL));
+    return 0;
+}
+
+static int flows_teardown(void **state)
+{
+    (void)state;
+    free(sys_sql("DROP TRIGGER IF EXISTS systest_slow_sink ON events", 0, NULL));
+    free(sys_sql("DROP FUNCTION IF EXISTS systest_slow_sink()", 0, NULL));
+    return 0;
+}
+
 int test_flows_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,5 +424,6 @@ int test_flows_run(void)
         cmocka_unit_test(test_check3_read_your_writes_two_workers),
     };
 
-    return cmocka_run_group_tests_name("system flows (checks 1-3)", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("system flows (checks 1-3)", tests, flows_setup,
+                                       flows_teardown);
 }

@@ -8,6 +8,12 @@
  * Redis starts again empty (the harness's Redis has no persistence), write-svc rebuilds the
  * read model, the old links redirect again and new clicks reach PostgreSQL. The group
  * teardown starts Redis again if a failed step left it stopped.
+ *
+ * The last redirect-svc instance gets no request while Redis is down: before the stop every
+ * event loop of every instance has served redirects (REDIS_WARM requests each), so that
+ * instance's Redis connections are all idle and stale when Redis comes back, as on an
+ * instance that had no traffic during an outage. It must still answer 302 from its first
+ * request on. The 503 answers are checked on the other instances.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../e2e/httpc.h"
 #include "shortcode.h"
 #include "sys.h"
 
@@ -27,6 +34,7 @@
 
 #define REDIS_MARKER_WAIT_MS 20000 /* the read model's rebuild after Redis came back */
 #define REDIS_CLICKS_WAIT_MS 20000 /* the workers' reconnect back-off tops at 5 s */
+#define REDIS_WARM 16              /* requests per instance: reach every event loop */
 
 static struct {
     int down;          /* 1 while we keep Redis stopped */
@@ -38,6 +46,7 @@ static struct {
     char *seed_orig;
     char id_str[24], uid_str[24];
     size_t clicks;     /* clicks of url_id answered so far */
+    int failed_after;  /* redirects that were not 302 after Redis came back */
 } rs;
 
 /* Runs the harness's control script; fails the test when it fails. */
@@ -77,6 +86,10 @@ static int redis_group_setup(void **state)
         rs.seed_orig = sys_sql("SELECT original_url FROM urls WHERE short_code = $1", 1, p);
         sys_follow(sys_redirect(0), "HEAD", rs.seed_code, rs.seed_orig, NULL);
     }
+    /* New connections spread over an instance's event loops (SO_REUSEPORT): warm them all. */
+    for (int i = 0; i < sys_nredirect(); i++)
+        for (int k = 0; k < REDIS_WARM; k++)
+            sys_follow(sys_redirect(i), "HEAD", rs.code, rs.orig, NULL);
     redis_ctl("redis-stop");
     rs.down = 1;
     return 0;
@@ -124,6 +137,12 @@ static long long redis_events_of(const char *type)
 /* While Redis is stopped                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Instances probed while Redis is down: all but the last (see the top of the file). */
+static int redis_probed(void)
+{
+    return sys_nredirect() > 1 ? sys_nredirect() - 1 : 1;
+}
+
 /* The redirect answers 503 JSON for known, seeded and unknown codes alike: never 404. */
 static void test_check5_redirect_503_never_404(void **state)
 {
@@ -131,7 +150,7 @@ static void test_check5_redirect_503_never_404(void **state)
     (void)state;
 
     sys_unique(unknown, sizeof(unknown), "Zr");
-    for (int i = 0; i < sys_nredirect(); i++) {
+    for (int i = 0; i < redis_probed(); i++) {
         sys_follow_error(sys_redirect(i), "GET", rs.code, 503);
         sys_follow_error(sys_redirect(i), "HEAD", rs.code, 503);
         sys_follow_error(sys_redirect(i), "GET", unknown, 503);
@@ -268,12 +287,40 @@ static void test_check5_redis_back_read_model_rebuilt(void **state)
                     SHORTCODE_MARKER_KEY, REDIS_MARKER_WAIT_MS);
         fail();
     }
+    /* Every request from the first on, on every instance and event loop, is a 302. */
     for (int i = 0; i < sys_nredirect(); i++) {
-        sys_follow(sys_redirect(i), "GET", rs.code, rs.orig, NULL);
-        rs.clicks++;
-        if (rs.seed_code[0])
-            sys_follow(sys_redirect(i), "HEAD", rs.seed_code, rs.seed_orig, NULL);
+        int bad = 0, first_bad = -1;
+        char first_body[128] = "";
+
+        for (int k = 0; k < REDIS_WARM; k++) {
+            struct e2e_resp r;
+            char path[64];
+            const char *loc;
+
+            snprintf(path, sizeof(path), "/%s", rs.code);
+            sys_send(sys_redirect(i), "GET", path, NULL, NULL, &r);
+            loc = httpc_header(&r.raw, "Location");
+            if (r.status == 302 && loc && strcmp(loc, rs.orig) == 0) {
+                rs.clicks++;
+            } else if (bad++ == 0) {
+                first_bad = k;
+                snprintf(first_body, sizeof(first_body), "%d %.*s", r.status,
+                         (int)(r.raw.body_len > 100 ? 100 : r.raw.body_len),
+                         r.raw.body ? r.raw.body : "");
+            }
+            e2e_resp_release(&r);
+        }
+        if (bad)
+            print_error("%s%s: %d of %d redirects after Redis came back (marker present) were not "
+                        "302, the first at request %d: %s\n",
+                        sys_redirect(i), i == sys_nredirect() - 1 ? " (idle during the outage)" : "",
+                        bad, REDIS_WARM, first_bad + 1, first_body);
+        rs.failed_after += bad;
     }
+    if (rs.failed_after)
+        fail();
+    for (int i = 0; i < sys_nredirect() && rs.seed_code[0]; i++)
+        sys_follow(sys_redirect(i), "HEAD", rs.seed_code, rs.seed_orig, NULL);
 }
 
 /* New clicks reach PostgreSQL (the workers re-created their groups): exactly, once each. */
