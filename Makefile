@@ -204,8 +204,9 @@ check-integration: $(BINS)
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
 
-# docs/API.md's examples, replayed against the real services (tests/docs/run.sh).
+# README's configuration tables match the binaries; docs/API.md's examples replay (tests/docs).
 check-docs: $(BINS)
+	$(Q)B=$(B) scripts/config-table.sh --check README.md
 	$(Q)B=$(B) tests/docs/run.sh
 
 check-system: $(BINS) $(SYSTEM_BIN)
