@@ -520,7 +520,7 @@ inside() {
     stop_checks
     say "inside run took $(($(now_ms) - t0)) ms"
     if [ "$failed" -gt 0 ] && [ "${KEEP_HARNESS:-0}" != 1 ]; then
-        say "KEEP_HARNESS=1 keeps the logs ($LOGS)"
+        say "run again with KEEP_HARNESS=1 to keep the services' logs"
     fi
     [ "$failed" -eq 0 ]
 }
@@ -530,7 +530,7 @@ inside() {
 # ---------------------------------------------------------------------------------------
 
 outside() {
-    local result rc=0 counts p=0 f=0 b
+    local result rc=0 counts p=0 f=0 b child
     for b in write-svc redirect-svc event-worker; do
         [ -x "$bin_dir/$b" ] || die "$bin_dir/$b is not built (make all)"
     done
@@ -540,8 +540,17 @@ outside() {
     result=$(mktemp "${TMPDIR:-/tmp}/system-result.XXXXXX")
     # shellcheck disable=SC2064
     trap "rm -f '$result'" EXIT
+    # In the background, so that an INT or TERM sent to this script alone reaches the harness
+    # (which stops everything) at once instead of after the run.
     SYSTEM_RESULT=$result B=$B timeout -s TERM "${SYSTEM_TIMEOUT:-600}" \
-        "$REPO_ROOT/tests/harness.sh" bash "$self" --inside || rc=$?
+        "$REPO_ROOT/tests/harness.sh" bash "$self" --inside <&0 &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null' INT TERM
+    wait "$child" || rc=$?
+    while kill -0 "$child" 2>/dev/null; do
+        wait "$child" || rc=$?
+    done
+    trap - INT TERM
     counts=$(cat "$result")
     if [ -n "$counts" ]; then
         read -r p f <<<"$counts"
