@@ -56,19 +56,8 @@ out:
 
 int h_events_get(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    char *json = NULL;
-    clicksync_wait(app, req->req_id);
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = store_events_get(db, req->match.ids[0], &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, EVENT_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    clicksync_wait(req->app, req->req_id);
+    return reply_get_by_id(req, resp, store_events_get, EVENT_NOT_FOUND);
 }
 
 /* Reads the body's fields; `create` makes event_type required. 0, or -1 after a 422. */
@@ -158,17 +147,13 @@ out:
     return resp->status;
 }
 
+static int h_events_delete_row(struct app *app, struct db *db, long long id)
+{
+    (void)app;
+    return store_events_delete(db, id);
+}
+
 int h_events_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = store_events_delete(db, req->match.ids[0]);
-    if (rc)
-        reply_store_error(req, resp, db, rc, EVENT_NOT_FOUND);
-    else
-        http_reply_empty(resp, 204);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    return reply_delete_by_id(req, resp, h_events_delete_row, EVENT_NOT_FOUND);
 }

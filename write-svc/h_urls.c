@@ -73,35 +73,13 @@ out:
 
 int h_urls_get(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    char *json = NULL;
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = store_urls_get(db, req->match.ids[0], &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    return reply_get_by_id(req, resp, store_urls_get, URL_NOT_FOUND);
 }
 
 int h_urls_stats(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    char *json = NULL;
-    clicksync_wait(app, req->req_id);
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = store_urls_stats(db, req->match.ids[0], &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    clicksync_wait(req->app, req->req_id);
+    return reply_get_by_id(req, resp, store_urls_stats, URL_NOT_FOUND);
 }
 
 int h_urls_events(struct http_req *req, struct http_resp *resp)
@@ -406,15 +384,5 @@ out:
 
 int h_urls_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = h_urls_delete_tx(app, db, req->match.ids[0]);
-    if (rc)
-        reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
-    else
-        http_reply_empty(resp, 204);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    return reply_delete_by_id(req, resp, h_urls_delete_tx, URL_NOT_FOUND);
 }

@@ -42,18 +42,7 @@ int h_users_list(struct http_req *req, struct http_resp *resp)
 
 int h_users_get(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    char *json = NULL;
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = store_users_get(db, req->match.ids[0], &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, USER_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    return reply_get_by_id(req, resp, store_users_get, USER_NOT_FOUND);
 }
 
 /* 409 naming the field that is taken. */
@@ -159,15 +148,5 @@ out:
 
 int h_users_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct app *app = req->app;
-    struct db *db = reply_db_or_reply(app, req, resp);
-    if (!db)
-        return resp->status;
-    int rc = h_users_delete_tx(app, db, req->match.ids[0]);
-    if (rc)
-        reply_store_error(req, resp, db, rc, USER_NOT_FOUND);
-    else
-        http_reply_empty(resp, 204);
-    db_pool_release(app->pool, db);
-    return resp->status;
+    return reply_delete_by_id(req, resp, h_users_delete_tx, USER_NOT_FOUND);
 }

@@ -205,3 +205,36 @@ int reply_json_take(struct http_resp *resp, int status, char **json)
     *json = NULL;
     return http_reply_json(resp, status, body, body ? strlen(body) : 0);
 }
+
+int reply_get_by_id(struct http_req *req, struct http_resp *resp, reply_read_fn fn,
+                    const char *not_found)
+{
+    struct app *app = req->app;
+    char *json = NULL;
+    struct db *db = reply_db_or_reply(app, req, resp);
+    if (!db)
+        return resp->status;
+    int rc = fn(db, req->match.ids[0], &json);
+    if (rc)
+        reply_store_error(req, resp, db, rc, not_found);
+    else
+        reply_json_take(resp, 200, &json);
+    db_pool_release(app->pool, db);
+    return resp->status;
+}
+
+int reply_delete_by_id(struct http_req *req, struct http_resp *resp, reply_change_fn fn,
+                       const char *not_found)
+{
+    struct app *app = req->app;
+    struct db *db = reply_db_or_reply(app, req, resp);
+    if (!db)
+        return resp->status;
+    int rc = fn(app, db, req->match.ids[0]);
+    if (rc)
+        reply_store_error(req, resp, db, rc, not_found);
+    else
+        http_reply_empty(resp, 204);
+    db_pool_release(app->pool, db);
+    return resp->status;
+}

@@ -83,6 +83,23 @@ struct db *reply_db_or_reply(struct app *app, const struct http_req *req, struct
 int reply_store_error(const struct http_req *req, struct http_resp *resp, struct db *db, int rc,
                       const char *not_found);
 
+/* A read of one row by id: 0 with a new JSON string in *json (caller frees), or ERR_*. */
+typedef int (*reply_read_fn)(struct db *db, long long id, char **json);
+
+/* A change of one row by id, transaction included: 0 or ERR_*. */
+typedef int (*reply_change_fn)(struct app *app, struct db *db, long long id);
+
+/*
+ * GET of one resource: fn(db, <the path's :id>) -> 200 with its JSON, or the
+ * store error (not_found is the 404 message). Returns the status.
+ */
+int reply_get_by_id(struct http_req *req, struct http_resp *resp, reply_read_fn fn,
+                    const char *not_found);
+
+/* DELETE of one resource: fn(app, db, <the path's :id>) -> 204, or the store error. */
+int reply_delete_by_id(struct http_req *req, struct http_resp *resp, reply_change_fn fn,
+                       const char *not_found);
+
 /* Replies status with *json as the body, taking it (sets *json = NULL). Returns status. */
 int reply_json_take(struct http_resp *resp, int status, char **json);
 
