@@ -98,6 +98,29 @@ static int check_text(const char *s, size_t len, int allow_empty, const char **w
     return 0;
 }
 
+/*
+ * Text that is one token: present, 1..max bytes (too_long otherwise), no control
+ * byte and no whitespace anywhere (emails, URLs). 0 or ERR_INVALID.
+ */
+static int check_token(const char *s, size_t len, size_t max, const char *too_long,
+                       const char **why)
+{
+    if (!s)
+        return fail(why, why_null);
+    if (len == 0)
+        return fail(why, why_empty);
+    if (len > max)
+        return fail(why, too_long);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_control(c))
+            return fail(why, why_control);
+        if (is_space(c))
+            return fail(why, why_space);
+    }
+    return 0;
+}
+
 int validate_username(const char *s, size_t len, const char **why)
 {
     int rc = check_text(s, len, 0, why);
@@ -136,19 +159,11 @@ static int check_email_domain(const char *d, size_t len, const char **why)
 int validate_email(const char *s, size_t len, const char **why)
 {
     const char *at = NULL;
-    if (!s)
-        return fail(why, why_null);
-    if (len == 0)
-        return fail(why, why_empty);
-    if (len > VALIDATE_EMAIL_MAX)
-        return fail(why, "must be at most 254 characters");
+    int rc = check_token(s, len, VALIDATE_EMAIL_MAX, "must be at most 254 characters", why);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_control(c))
-            return fail(why, why_control);
-        if (is_space(c))
-            return fail(why, why_space);
-        if (c == '@') {
+        if (s[i] == '@') {
             if (at)
                 return fail(why, "must contain exactly one '@'");
             at = s + i;
@@ -258,19 +273,9 @@ static int check_authority(const char *a, size_t len, const char **why)
 int validate_url(const char *s, size_t len, const char **why)
 {
     size_t skip;
-    if (!s)
-        return fail(why, why_null);
-    if (len == 0)
-        return fail(why, why_empty);
-    if (len > VALIDATE_URL_MAX)
-        return fail(why, "must be at most 2048 characters");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_control(c))
-            return fail(why, why_control);
-        if (is_space(c))
-            return fail(why, why_space);
-    }
+    int rc = check_token(s, len, VALIDATE_URL_MAX, "must be at most 2048 characters", why);
+    if (rc)
+        return rc;
     if (len >= 7 && equals_nocase(s, 7, "http://"))
         skip = 7;
     else if (len >= 8 && equals_nocase(s, 8, "https://"))
