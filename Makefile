@@ -193,7 +193,8 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
+		check-ops
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -211,6 +212,11 @@ check-docs: $(BINS)
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
+
+# deploy/ validated without running it: promtool, amtool, YAML, dashboard, env vars (tests/ops).
+.PHONY: check-ops
+check-ops: $(BINS)
+	$(Q)B=$(B) tests/ops/test_deploy.sh
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
