@@ -473,7 +473,7 @@ check6() {
 # ---------------------------------------------------------------------------------------
 
 stop_checks() {
-    local name st bad
+    local name st bad=()
     phase_start "stop: SIGTERM, exit statuses, sanitizer reports"
     stop_all
     for name in write-svc-1 write-svc-2 redirect-svc-1 redirect-svc-2 event-worker-1 \
@@ -482,13 +482,14 @@ stop_checks() {
             sed -n 's/.*"status":\([0-9]*\).*/\1/p')
         eq "$name exits 0 on SIGTERM" "$st" 0
     done
-    bad=$(grep -l -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.log \
-        "$OUT"/*.out "$OUT"/*.err 2>/dev/null)
-    if [ -z "$bad" ]; then
+    mapfile -t bad < <(grep -l -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' \
+        "$LOGS"/*.log "$OUT"/*.out "$OUT"/*.err 2>/dev/null)
+    if [ "${#bad[@]}" = 0 ]; then
         ok "no sanitizer report in the services' logs"
     else
-        not_ok "sanitizer reports in: $bad"
-        grep -h -A30 -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' $bad | head -80
+        not_ok "sanitizer reports in: ${bad[*]}"
+        grep -h -A30 -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "${bad[@]}" |
+            head -80
     fi
     phase_end "stop"
 }

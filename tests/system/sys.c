@@ -26,7 +26,7 @@
 #include "banned.h"
 
 static struct {
-    char *write_list;    /* owned copies of the lists; the entries point into them */
+    char *write_list; /* owned copies of the lists; the entries point into them */
     char *redirect_list;
     const char *write[SYS_MAX_INSTANCES];
     const char *redirect[SYS_MAX_INSTANCES];
@@ -69,8 +69,8 @@ int sys_env_load(void)
     sys.redis_url = getenv("REDIS_URL");
     sys.harness_dir = getenv("HARNESS_DIR");
     sys.repo_root = getenv("REPO_ROOT");
-    if (!sys.nwrite || !sys.nredirect || !sys.database_url || !sys.redis_url ||
-        !sys.harness_dir || !sys.repo_root) {
+    if (!sys.nwrite || !sys.nredirect || !sys.database_url || !sys.redis_url || !sys.harness_dir ||
+        !sys.repo_root) {
         fprintf(stderr, "systest: WRITE_URLS, REDIRECT_URLS, DATABASE_URL, REDIS_URL, "
                         "HARNESS_DIR and REPO_ROOT must be set (run tests/system/run.sh)\n");
         return -1;
@@ -150,8 +150,8 @@ void sys_dump(const struct e2e_resp *r, const char *what, const char *why)
     int n = r->raw.body_len > 600 ? 600 : (int)r->raw.body_len;
 
     print_error("%s: %s\n  got status %d, Content-Type %s, Location %s, body (%zu bytes): %.*s\n",
-                what, why, r->status, ct ? ct : "(none)", loc ? loc : "(none)", r->raw.body_len,
-                n, r->raw.body ? r->raw.body : "");
+                what, why, r->status, ct ? ct : "(none)", loc ? loc : "(none)", r->raw.body_len, n,
+                r->raw.body ? r->raw.body : "");
 }
 
 void sys_assert_json_error(const struct e2e_resp *r, int status, const char *what)

@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
-#include "common.h"
 #include "../e2e/e2e_util.h"
+#include "common.h"
 
 #define SYS_MAX_INSTANCES 8
 
@@ -59,7 +59,8 @@ void sys_follow(const char *base, const char *method, const char *code, const ch
                 const char *const *headers);
 /* GET or HEAD /<code> on base; asserts `status` (404, 503) with a JSON error body. */
 void sys_follow_error(const char *base, const char *method, const char *code, int status);
-/* GET /events?url_id=<id>[&event_type=<type>] on base (type NULL: all); asserts 200 and an array. */
+/* GET /events?url_id=<id>[&event_type=<type>] on base (type NULL: all); asserts 200 and an array.
+ */
 json_t *sys_events(const char *base, long long url_id, const char *type);
 /* Events of url_id on base (type NULL: all) as a count. */
 size_t sys_count_events(const char *base, long long url_id, const char *type);

@@ -28,7 +28,13 @@
 #define SYSLOAD_MAX_STATUS  600
 #define SYSLOAD_BUF         16384
 
-enum sysload_err { SYSLOAD_E_CONNECT, SYSLOAD_E_SEND, SYSLOAD_E_RECV, SYSLOAD_E_PARSE, SYSLOAD_E_N };
+enum sysload_err {
+    SYSLOAD_E_CONNECT,
+    SYSLOAD_E_SEND,
+    SYSLOAD_E_RECV,
+    SYSLOAD_E_PARSE,
+    SYSLOAD_E_N
+};
 
 static const char *const sysload_err_names[SYSLOAD_E_N] = {"connect", "send", "receive", "parse"};
 
@@ -46,7 +52,7 @@ struct sysload_path {
 struct sysload {
     struct sysload_target targets[SYSLOAD_MAX_TARGETS];
     int ntargets;
-    char *paths_copy; /* owned */
+    char *paths_copy;           /* owned */
     struct sysload_path *paths; /* owned, npaths */
     int npaths;
     long requests; /* 0: --seconds mode */
@@ -142,9 +148,10 @@ static int sysload_paths_parse(struct sysload *ld, const char *list)
 
 static void sysload_usage(void)
 {
-    fprintf(stderr, "usage: systest load --url http://HOST:PORT [--url ...] --paths CODE[,CODE...]\n"
-                    "       (--requests N | --seconds S) [--connections C] [--rate R]\n"
-                    "       [--progress FILE] [--expect STATUS] [--timeout-ms MS]\n");
+    fprintf(stderr,
+            "usage: systest load --url http://HOST:PORT [--url ...] --paths CODE[,CODE...]\n"
+            "       (--requests N | --seconds S) [--connections C] [--rate R]\n"
+            "       [--progress FILE] [--expect STATUS] [--timeout-ms MS]\n");
 }
 
 static int sysload_args(struct sysload *ld, int argc, char **argv)
@@ -360,9 +367,9 @@ static int conn_answer(struct sysload_conn *c, int *status, int *keep, const cha
         if (n == 0)
             return ERR_SYS;
         if (n < 0) {
-            *why = c->len == sizeof(c->buf) ? "header block too big"
+            *why = c->len == sizeof(c->buf)                  ? "header block too big"
                    : errno == EAGAIN || errno == EWOULDBLOCK ? "timeout waiting for the answer"
-                                                              : strerror(errno);
+                                                             : strerror(errno);
             return ERR_SYS;
         }
     }

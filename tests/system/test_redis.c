@@ -34,19 +34,19 @@
 
 #define REDIS_MARKER_WAIT_MS 20000 /* the read model's rebuild after Redis came back */
 #define REDIS_CLICKS_WAIT_MS 20000 /* the workers' reconnect back-off tops at 5 s */
-#define REDIS_WARM 16              /* requests per instance: reach every event loop */
+#define REDIS_WARM           16    /* requests per instance: reach every event loop */
 
 static struct {
-    int down;          /* 1 while we keep Redis stopped */
-    long long uid;     /* the owner */
-    long long url_id;  /* their link, followed once before the stop */
+    int down;         /* 1 while we keep Redis stopped */
+    long long uid;    /* the owner */
+    long long url_id; /* their link, followed once before the stop */
     char code[32];
     char orig[256];
     char seed_code[32]; /* an active link of the seed ("" when there is none) */
     char *seed_orig;
     char id_str[24], uid_str[24];
-    size_t clicks;     /* clicks of url_id answered so far */
-    int failed_after;  /* redirects that were not 302 after Redis came back */
+    size_t clicks;    /* clicks of url_id answered so far */
+    int failed_after; /* redirects that were not 302 after Redis came back */
 } rs;
 
 /* Runs the harness's control script; fails the test when it fails. */
@@ -77,8 +77,8 @@ static int redis_group_setup(void **state)
     rs.clicks = 1;
     assert_int_equal(sys_count_events(sys_write(0), rs.url_id, "click"), rs.clicks);
 
-    v = sys_sql("SELECT short_code FROM urls WHERE is_active AND id <= 2000 ORDER BY id LIMIT 1",
-                0, NULL);
+    v = sys_sql("SELECT short_code FROM urls WHERE is_active AND id <= 2000 ORDER BY id LIMIT 1", 0,
+                NULL);
     snprintf(rs.seed_code, sizeof(rs.seed_code), "%s", v ? v : "");
     free(v);
     if (rs.seed_code[0]) {
@@ -214,8 +214,8 @@ static void test_check5_delete_url_503_pg_unchanged(void **state)
     redis_write_503("DELETE", path, NULL);
     after = redis_url_row();
     if (!after || strcmp(before, after) != 0) {
-        print_error("DELETE with Redis stopped changed the row\n  before %s\n  after  %s\n",
-                    before, after ? after : "(no row)");
+        print_error("DELETE with Redis stopped changed the row\n  before %s\n  after  %s\n", before,
+                    after ? after : "(no row)");
         fail();
     }
     assert_int_equal(redis_events_of("deleted"), 0);
@@ -313,8 +313,9 @@ static void test_check5_redis_back_read_model_rebuilt(void **state)
         if (bad)
             print_error("%s%s: %d of %d redirects after Redis came back (marker present) were not "
                         "302, the first at request %d: %s\n",
-                        sys_redirect(i), i == sys_nredirect() - 1 ? " (idle during the outage)" : "",
-                        bad, REDIS_WARM, first_bad + 1, first_body);
+                        sys_redirect(i),
+                        i == sys_nredirect() - 1 ? " (idle during the outage)" : "", bad,
+                        REDIS_WARM, first_bad + 1, first_body);
         rs.failed_after += bad;
     }
     if (rs.failed_after)
@@ -345,8 +346,8 @@ static void test_check5_clicks_persisted_after_restart(void **state)
                       "workers were still reconnecting)\n",
                       first, rs.clicks);
     if (n != rs.clicks) {
-        print_error("%zu clicks stored for the link %d ms after Redis came back, expected %zu\n",
-                    n, REDIS_CLICKS_WAIT_MS, rs.clicks);
+        print_error("%zu clicks stored for the link %d ms after Redis came back, expected %zu\n", n,
+                    REDIS_CLICKS_WAIT_MS, rs.clicks);
         fail();
     }
     {
