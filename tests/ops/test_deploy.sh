@@ -24,7 +24,7 @@
 #                of the service it is given to (`$B/bin/<service> --help`), or belongs to the
 #                migrate/seed scripts, the compose file's own settings (env.example's first
 #                section) or a third-party image (POSTGRES_*, GF_*); env.example matches a
-#                fresh deploy/gen-env-example.sh run
+#                fresh deploy/gen-env-example.sh run, docs/DEPLOY.md's tables match --help
 #   nginx        deploy/compose/nginx.conf and deploy/k8s/nginx.conf match a fresh
 #                deploy/gen-nginx-conf.sh run (so they route exactly like nginx.conf.in), and
 #                `nginx -t` accepts them with the upstream names pointed at loopback
@@ -405,6 +405,8 @@ if have_bins; then
             diff -u deploy/env.example "$tmp/env.example"
     }
     check "env.example matches deploy/gen-env-example.sh" env_example_fresh
+    check "docs/DEPLOY.md configuration tables match --help" \
+        env B="$B" scripts/config-table.sh --check docs/DEPLOY.md
     check "every environment variable in deploy/ is in its service's --help table" python3 - <<'PY'
 import os, re, subprocess, sys, yaml, lib
 bin_dir = os.environ["BIN_DIR"]
