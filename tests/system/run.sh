@@ -18,7 +18,9 @@
 #   4. 20000 redirects (systest load) while every event-worker is SIGKILLed twice and
 #      PostgreSQL restarts once: click rows == 302s answered, per link, no duplicate stream id;
 #   5. Redis stopped: 503 from redirects and URL writes with PostgreSQL unchanged, user reads
-#      200; Redis back empty: read model rebuilt, links redirect, clicks stored (systest redis);
+#      200; Redis back empty: read model rebuilt, links redirect, clicks stored, and an
+#      instance idle through the outage answers correctly from its first request (redirects
+#      302, event reads with every click answered before them), URL writes 200 (systest redis);
 #   6. GET redirects through nginx while one redirect-svc instance, then the other, is
 #      SIGKILLed (and restarted by its supervisor): no answer but 302, no socket error;
 # then stops the stack (each service must exit 0 on SIGTERM) and searches every log for

@@ -258,12 +258,22 @@ size_t sys_count_events(const char *base, long long url_id, const char *type)
 /* PostgreSQL and Redis                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* Drops the server's notices ("... does not exist, skipping"): not test output. */
+static void sys_pg_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static PGconn *sys_pg(void)
 {
     if (sys.pg && PQstatus(sys.pg) != CONNECTION_OK)
         PQreset(sys.pg);
-    if (!sys.pg)
+    if (!sys.pg) {
         sys.pg = PQconnectdb(sys.database_url);
+        if (sys.pg)
+            PQsetNoticeProcessor(sys.pg, sys_pg_notice, NULL);
+    }
     if (!sys.pg || PQstatus(sys.pg) != CONNECTION_OK) {
         print_error("cannot connect to PostgreSQL: %s\n",
                     sys.pg ? PQerrorMessage(sys.pg) : "out of memory");
@@ -337,6 +347,19 @@ int sys_redis_exists(const char *key)
         freeReplyObject(r);
     redisFree(c);
     return n;
+}
+
+void sys_slow_sink(int on)
+{
+    free(sys_sql("DROP TRIGGER IF EXISTS systest_slow_sink ON events", 0, NULL));
+    if (!on)
+        return;
+    free(sys_sql("CREATE OR REPLACE FUNCTION systest_slow_sink() RETURNS trigger "
+                 "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$",
+                 0, NULL));
+    free(sys_sql("CREATE TRIGGER systest_slow_sink BEFORE INSERT ON events "
+                 "FOR EACH STATEMENT EXECUTE FUNCTION systest_slow_sink()",
+                 0, NULL));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -77,6 +77,12 @@ char *sys_sql(const char *sql, int nparams, const char *const *params);
 long long sys_sql_int(const char *sql, int nparams, const char *const *params);
 /* 1 when key exists in Redis, 0 when not, -1 when Redis does not answer (fresh connection). */
 int sys_redis_exists(const char *key);
+/*
+ * on: every INSERT into events takes 50 ms longer (a statement trigger), as on a loaded
+ * database, so that the workers' batches are still in flight when a read starts and a read
+ * that does not wait for them misses clicks. off: drops the trigger (also when absent).
+ */
+void sys_slow_sink(int on);
 
 /* --- control and time ------------------------------------------------------------- */
 

@@ -391,21 +391,14 @@ static void test_check3_read_your_writes_two_workers(void **state)
 static int flows_setup(void **state)
 {
     (void)state;
-    free(sys_sql("CREATE OR REPLACE FUNCTION systest_slow_sink() RETURNS trigger "
-                 "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$",
-                 0, NULL));
-    free(sys_sql("DROP TRIGGER IF EXISTS systest_slow_sink ON events", 0, NULL));
-    free(sys_sql("CREATE TRIGGER systest_slow_sink BEFORE INSERT ON events "
-                 "FOR EACH STATEMENT EXECUTE FUNCTION systest_slow_sink()",
-                 0, NULL));
+    sys_slow_sink(1);
     return 0;
 }
 
 static int flows_teardown(void **state)
 {
     (void)state;
-    free(sys_sql("DROP TRIGGER IF EXISTS systest_slow_sink ON events", 0, NULL));
-    free(sys_sql("DROP FUNCTION IF EXISTS systest_slow_sink()", 0, NULL));
+    sys_slow_sink(0);
     return 0;
 }
 

@@ -9,11 +9,13 @@
  * read model, the old links redirect again and new clicks reach PostgreSQL. The group
  * teardown starts Redis again if a failed step left it stopped.
  *
- * The last redirect-svc instance gets no request while Redis is down: before the stop every
- * event loop of every instance has served redirects (REDIS_WARM requests each), so that
- * instance's Redis connections are all idle and stale when Redis comes back, as on an
- * instance that had no traffic during an outage. It must still answer 302 from its first
- * request on. The 503 answers are checked on the other instances.
+ * The last redirect-svc and the last write-svc instance get no request that uses Redis
+ * while it is down: before the stop every event loop or thread of every instance has used
+ * its Redis connection (REDIS_WARM requests per instance), so that those two instances'
+ * connections are all idle and stale when Redis comes back, as on an instance that had no
+ * traffic during an outage. The redirect must answer 302 from its first request on, and a
+ * click answered before an event read must be in it from the first read on. The 503
+ * answers are checked on the other instances.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,10 +88,16 @@ static int redis_group_setup(void **state)
         rs.seed_orig = sys_sql("SELECT original_url FROM urls WHERE short_code = $1", 1, p);
         sys_follow(sys_redirect(0), "HEAD", rs.seed_code, rs.seed_orig, NULL);
     }
-    /* New connections spread over an instance's event loops (SO_REUSEPORT): warm them all. */
+    /*
+     * New connections spread over an instance's event loops (SO_REUSEPORT) or threads: warm
+     * them all, the redirects with HEAD and write-svc with event reads (their click wait).
+     */
     for (int i = 0; i < sys_nredirect(); i++)
         for (int k = 0; k < REDIS_WARM; k++)
             sys_follow(sys_redirect(i), "HEAD", rs.code, rs.orig, NULL);
+    for (int w = 0; w < sys_nwrite(); w++)
+        for (int k = 0; k < REDIS_WARM; k++)
+            assert_int_equal(sys_count_events(sys_write(w), rs.url_id, "click"), rs.clicks);
     redis_ctl("redis-stop");
     rs.down = 1;
     return 0;
@@ -98,6 +106,7 @@ static int redis_group_setup(void **state)
 static int redis_group_teardown(void **state)
 {
     (void)state;
+    sys_slow_sink(0);
     if (rs.down && sys_ctl("redis-start") == 0)
         rs.down = 0;
     free(rs.seed_orig);
@@ -105,10 +114,16 @@ static int redis_group_teardown(void **state)
     return rs.down ? -1 : 0;
 }
 
-/* One write answered with 503 JSON by every write-svc instance. */
+/* Instances that get requests using Redis while it is down: all but the last. */
+static int redis_probed(int n)
+{
+    return n > 1 ? n - 1 : 1;
+}
+
+/* One write answered with 503 JSON by every probed write-svc instance. */
 static void redis_write_503(const char *method, const char *path, const char *body)
 {
-    for (int w = 0; w < sys_nwrite(); w++) {
+    for (int w = 0; w < redis_probed(sys_nwrite()); w++) {
         struct e2e_resp r;
         char what[192];
 
@@ -137,12 +152,6 @@ static long long redis_events_of(const char *type)
 /* While Redis is stopped                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Instances probed while Redis is down: all but the last (see the top of the file). */
-static int redis_probed(void)
-{
-    return sys_nredirect() > 1 ? sys_nredirect() - 1 : 1;
-}
-
 /* The redirect answers 503 JSON for known, seeded and unknown codes alike: never 404. */
 static void test_check5_redirect_503_never_404(void **state)
 {
@@ -150,7 +159,7 @@ static void test_check5_redirect_503_never_404(void **state)
     (void)state;
 
     sys_unique(unknown, sizeof(unknown), "Zr");
-    for (int i = 0; i < redis_probed(); i++) {
+    for (int i = 0; i < redis_probed(sys_nredirect()); i++) {
         sys_follow_error(sys_redirect(i), "GET", rs.code, 503);
         sys_follow_error(sys_redirect(i), "HEAD", rs.code, 503);
         sys_follow_error(sys_redirect(i), "GET", unknown, 503);
@@ -335,11 +344,11 @@ static void test_check5_clicks_persisted_after_restart(void **state)
         sys_follow(sys_redirect(k), "GET", rs.code, rs.orig, NULL);
         rs.clicks++;
     }
-    first = sys_count_events(sys_write(1), rs.url_id, "click");
+    first = sys_count_events(sys_write(0), rs.url_id, "click");
     deadline = sys_mono_ms() + REDIS_CLICKS_WAIT_MS;
     for (n = first; n < rs.clicks && sys_mono_ms() < deadline;) {
         sys_sleep_ms(100);
-        n = sys_count_events(sys_write(1), rs.url_id, "click");
+        n = sys_count_events(sys_write(0), rs.url_id, "click");
     }
     if (first != rs.clicks)
         print_message("note: the first read after the restart listed %zu of %zu clicks (the "
@@ -359,6 +368,65 @@ static void test_check5_clicks_persisted_after_restart(void **state)
     }
 }
 
+/*
+ * Read-your-writes from the first read on, on the write-svc instance that was idle through
+ * the outage (its click-wait connections are stale), under a slow events INSERT.
+ */
+static void test_check5_read_your_writes_after_restart(void **state)
+{
+    const char *w = sys_write(sys_nwrite() - 1);
+    int misses = 0, first_miss = -1;
+    size_t got_first = 0;
+    (void)state;
+
+    sys_slow_sink(1);
+    for (int k = 0; k < 16; k++) {
+        size_t n;
+
+        sys_follow(sys_redirect(k), "GET", rs.code, rs.orig, NULL);
+        rs.clicks++;
+        n = sys_count_events(w, rs.url_id, "click");
+        if (n != rs.clicks && misses++ == 0) {
+            first_miss = k;
+            got_first = n;
+        }
+    }
+    sys_slow_sink(0);
+    if (misses) {
+        print_error("%s (idle during the outage): %d of 16 event reads right after a redirect "
+                    "missed clicks, the first at read %d (%zu of %zu listed)\n",
+                    w, misses, first_miss + 1, got_first, rs.clicks - 16 + (size_t)first_miss + 1);
+        fail();
+    }
+}
+
+/* URL writes work again on every write-svc instance and thread, and the redirect follows. */
+static void test_check5_url_writes_after_restart(void **state)
+{
+    char path[64], body[96], title[32];
+    (void)state;
+
+    snprintf(path, sizeof(path), "/urls/%lld", rs.url_id);
+    for (int w = 0; w < sys_nwrite(); w++) {
+        for (int k = 0; k < 16; k++) {
+            struct e2e_resp r;
+            char what[160];
+
+            snprintf(title, sizeof(title), "after restart %d.%d", w, k);
+            snprintf(body, sizeof(body), "{\"title\": \"%s\"}", title);
+            snprintf(what, sizeof(what), "PUT %s%s after Redis came back", sys_write(w), path);
+            sys_send(sys_write(w), "PUT", path, NULL, body, &r);
+            if (r.status != 200) {
+                sys_dump(&r, what, "expected 200");
+                fail();
+            }
+            e2e_resp_release(&r);
+        }
+    }
+    for (int i = 0; i < sys_nredirect(); i++)
+        sys_follow(sys_redirect(i), "HEAD", rs.code, rs.orig, NULL);
+}
+
 int test_redis_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +438,8 @@ int test_redis_run(void)
         cmocka_unit_test(test_check5_get_user_200),
         cmocka_unit_test(test_check5_redis_back_read_model_rebuilt),
         cmocka_unit_test(test_check5_clicks_persisted_after_restart),
+        cmocka_unit_test(test_check5_read_your_writes_after_restart),
+        cmocka_unit_test(test_check5_url_writes_after_restart),
     };
 
     return cmocka_run_group_tests_name("system Redis stopped and back (check 5)", tests,
