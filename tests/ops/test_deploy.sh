@@ -55,11 +55,19 @@ skip_all() {
     exit 0
 }
 command -v promtool >/dev/null || skip_all "promtool not found (apt-get install prometheus)"
-command -v python3 >/dev/null || skip_all "python3 not found (apt-get install python3)"
-python3 -c 'import yaml' 2>/dev/null || skip_all "python3 yaml not found (apt-get install python3-yaml)"
+# The first python3 with yaml: PATH's (a virtualenv or pyenv may shadow Debian's), then Debian's.
+py=
+for candidate in python3 /usr/bin/python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import yaml' 2>/dev/null; then
+        py=$(command -v "$candidate")
+        break
+    fi
+done
+[ -n "$py" ] || skip_all "python3 with yaml not found (apt-get install python3-yaml)"
+python3() { "$py" "$@"; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp" deploy/.ops-test-compose.yml' EXIT INT TERM
 
 passed=0
 failed=0
@@ -581,7 +589,7 @@ for path in lib.deploy_yaml_files():
             if "readinessProbe" not in main:
                 print(f"{name}: no readinessProbe")
                 bad += 1
-            if c.get("image") == "shortener" and main["readinessProbe"]["httpGet"]["path"] != "/health":
+            elif main.get("image") == "shortener" and main["readinessProbe"]["httpGet"]["path"] != "/health":
                 print(f"{name}: readiness is not /health")
                 bad += 1
             ann = d["spec"]["template"]["metadata"].get("annotations", {})
