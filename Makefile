@@ -231,6 +231,12 @@ logs:
 deps:
 	$(Q)scripts/deps.sh
 
+# The benchmark of the local stack (bench/README.md); BENCH_QUICK=1 for a short one.
+.PHONY: bench
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)B=$(B) bench/run.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
