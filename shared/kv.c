@@ -8,10 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "log.h"
+#include "timefmt.h"
 #include "banned.h"
+
+/*
+ * A handle idle for this long checks that Redis did not close the connection
+ * meanwhile (restart, idle timeout, failover) before sending: a command sent on
+ * a dead socket fails, and a redirect cannot be retried (its click may count).
+ */
+#define KV_IDLE_CHECK_MS 100
 
 struct kv {
     char *host;       /* owned */
@@ -21,6 +30,8 @@ struct kv {
     int timeout_ms;
     redisContext *ctx; /* owned; NULL until connected */
     int broken;
+    int inflight;      /* commands appended whose replies were not read yet */
+    int64_t last_io_ms; /* monotonic time of the last reply (or of the connect) */
     char errmsg[KV_ERR_MAX];
 };
 
@@ -85,6 +96,19 @@ static void kv_disconnect(struct kv *kv)
         redisFree(kv->ctx);
     kv->ctx = NULL;
     kv->broken = 0;
+    kv->inflight = 0;
+}
+
+/*
+ * 1 when an idle connection was closed by the peer: a non-blocking peek reads
+ * EOF or an error. Data waiting while nothing is in flight would be a protocol
+ * desync, so it counts as closed too.
+ */
+static int kv_peer_closed(const struct kv *kv)
+{
+    char c;
+    ssize_t n = recv(kv->ctx->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 void kv_free(struct kv *kv)
@@ -118,8 +142,12 @@ static int kv_setup_command(struct kv *kv, const char *what, int argc, const cha
 
 int kv_connect(struct kv *kv)
 {
-    if (kv->ctx && !kv->broken)
-        return 0;
+    if (kv->ctx && !kv->broken) {
+        if (kv->inflight || timefmt_mono_ms() - kv->last_io_ms < KV_IDLE_CHECK_MS ||
+            !kv_peer_closed(kv))
+            return 0;
+        log_info("redis closed an idle connection: reconnecting");
+    }
     kv_disconnect(kv);
     struct timeval tv = {kv->timeout_ms / 1000, (kv->timeout_ms % 1000) * 1000};
     kv->ctx = redisConnectWithTimeout(kv->host, kv->port, tv);
@@ -144,6 +172,7 @@ int kv_connect(struct kv *kv)
         if (kv_setup_command(kv, "select", 2, argv))
             goto fail;
     }
+    kv->last_io_ms = timefmt_mono_ms();
     return 0;
 fail:
     if (kv->ctx)
@@ -163,8 +192,10 @@ static int kv_check_reply(struct kv *kv, redisReply *r, struct redisReply **out)
     if (r->type == REDIS_REPLY_ERROR) {
         kv_set_error(kv, "reply", r->str);
         freeReplyObject(r);
+        kv->last_io_ms = timefmt_mono_ms();
         return ERR_KV;
     }
+    kv->last_io_ms = timefmt_mono_ms();
     if (out)
         *out = r;
     else
@@ -192,6 +223,7 @@ int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens)
         kv->broken = 1;
         return ERR_KV;
     }
+    kv->inflight++;
     return 0;
 }
 
@@ -204,6 +236,8 @@ int kv_read_reply(struct kv *kv, struct redisReply **out)
     void *r = NULL;
     if (redisGetReply(kv->ctx, &r) != REDIS_OK)
         r = NULL;
+    if (kv->inflight > 0)
+        kv->inflight--;
     return kv_check_reply(kv, r, out);
 }
 
