@@ -9,6 +9,11 @@
 # Otherwise it runs apt-get update and apt-get install for the missing ones only, as root, or
 # through sudo when not root.
 #
+# prometheus brings promtool and prometheus-alertmanager amtool (tests/ops checks the deploy
+# files with them); docker-compose (the v1 client) only checks the compose file: no Docker
+# engine is needed or started. On a systemd machine the Debian prometheus package starts its
+# own server on :9090, which nothing here uses.
+#
 # System services: installing postgresql and redis-server on Debian starts their system-wide
 # servers (ports 5432 and 6379). This script leaves them alone on purpose: scripts/run.sh and
 # tests/harness.sh start private servers on their own ports and directories, so the two never
@@ -22,7 +27,7 @@ set -euo pipefail
 
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
     libcmocka-dev postgresql postgresql-client redis-server redis-tools nginx curl wrk python3
-    prometheus "$@")
+    python3-yaml prometheus prometheus-alertmanager docker-compose shellcheck "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 
