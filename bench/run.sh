@@ -410,10 +410,10 @@ ordered_rows() {
 report() {
     local label scenario conns rps p50 p99 p999 errs answered emitted persisted clicks drain svc_rss procs links ref
     printf '## Benchmark %s\n\n' "$START_DATE"
-    printf 'Machine: %s cores (%s), %s RAM, kernel %s, load average at the start %s (a shared machine:\n' \
+    printf 'Machine: %s cores (%s), %s RAM, kernel %s; load average at the start %s\n' \
         "$M_NPROC" "$M_CPU" "$M_MEM" "$M_KERNEL" "$M_LOAD"
     # shellcheck disable=SC2016  # Markdown backquotes
-    printf 'compare ratios measured in one run, not absolute figures). Command: `%s`.\n' "$CMD"
+    printf '(a shared machine: compare ratios measured in one run, not absolute figures).\nCommand: `%s`. ' "$CMD"
     printf 'wrk %s threads, %s s a run, %s bench links; everything on loopback.\n\n' \
         "$WRK_THREADS" "$DURATION" "$LINKS"
     printf 'Read model rebuilt from PostgreSQL for %s links in %s ms (write-svc reports %s ms);\n' \
@@ -447,12 +447,13 @@ report() {
     done < <(ordered_rows scenarios)
     printf '\nfront = GET /<code> through nginx :%s; direct = GET /<code> on redirect-svc-1 :%s;\n' \
         "$NGINX_PORT" "$REDIRECT_PORT"
-    printf 'create = POST /urls, read = GET /urls/<id>, mix = 90 %% redirects, 5 %% creates, 5 %% reads, all through nginx.\n'
+    printf 'create = POST /urls, read = GET /urls/<id>, mix = 90 %% redirects, 5 %% creates, 5 %% reads,\n'
+    printf 'all through nginx.\n'
     printf 'x nginx 302 = req/s over the static nginx at the same connection count; x EVALSHA = over\n'
     printf 'redis-benchmark EVALSHA. errors = unexpected statuses + socket errors + timeouts (%s s).\n' "$WRK_TIMEOUT"
     printf 'clicks: click events stored for bench links after the run (the worker drained the streams\n'
     printf 'within "drain s") versus 302s counted by wrk. RSS MB: the largest instance of the service\n'
-    printf 'that answered (redirect-svc or write-svc), sampled just before the end of the run.\n\n'
+    printf 'that answered (redirect-svc or write-svc), sampled under load near the end of the run.\n\n'
 
     printf '### Resident memory (MB) and CPU (%% of one core) near the end of each run\n\n'
     local names
@@ -482,12 +483,14 @@ report() {
 
     if [ "$SCALE_DONE" = 1 ]; then
         printf '### Scale: %s links\n\n' "$SCALE"
-        printf 'Grown from %s to %s links: PostgreSQL insert %s ms, read-model rebuild %s ms (write-svc reports\n' \
+        printf 'Grown from %s to %s links: PostgreSQL insert %s ms, read-model rebuild %s ms\n' \
             "$LINKS" "$SCALE" "$SEED2_MS" "$REB2_WALL"
-        printf '%s ms for %s links); Redis used_memory %s bytes per added link. direct at %s connections:\n' \
-            "${REB2_SVC:-?}" "${REB2_LINKS:-?}" "$MEM2_PER_LINK" "$SCALE_CONNS"
-        printf 'best of two runs each, %s req/s with %s links, %s req/s with %s links (ratio %s).\n\n' \
-            "$RPS_BASE" "$LINKS" "$RPS_BIG" "$SCALE" "$(ratio "$RPS_BIG" "$RPS_BASE")"
+        printf '(write-svc reports %s ms for %s links); Redis used_memory %s bytes per added link.\n' \
+            "${REB2_SVC:-?}" "${REB2_LINKS:-?}" "$MEM2_PER_LINK"
+        printf 'direct at %s connections, best of two runs each: %s req/s with %s links, %s req/s with\n' \
+            "$SCALE_CONNS" "$RPS_BASE" "$LINKS" "$RPS_BIG"
+        printf '%s links (ratio %s).\n\n' \
+            "$SCALE" "$(ratio "$RPS_BIG" "$RPS_BASE")"
     fi
 
     printf '### Targets\n\n| target | measured | result |\n|---|---|---|\n'
