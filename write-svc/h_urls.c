@@ -184,12 +184,7 @@ static int h_urls_create_tx(struct app *app, struct db *db, const struct url_inp
     int rc = db_begin(db);
     if (rc)
         return rc;
-    if ((rc = store_lock_readmodel_shared(db)) != 0)
-        goto out;
-    if (in->user_id && (rc = store_exists(db, "users", in->user_id)) <= 0) {
-        rc = rc == 0 ? ERR_NOT_FOUND : rc;
-        goto out;
-    }
+    /* The insert takes the read-model lock and checks the owner (foreign key) itself. */
     if ((rc = h_urls_insert(db, in, &u, json)) != 0)
         goto out;
     if (u.is_active && (rc = readmodel_put(app, &u)) != 0)

@@ -77,9 +77,10 @@ int store_urls_get(struct db *db, long long id, char **json) ATTR_WARN_UNUSED;
 int store_urls_list(struct db *db, const struct store_page *pg, long long user_id, int is_active,
                     char **json) ATTR_WARN_UNUSED;
 /*
- * Inserts a URL with the given code and its 'created' event. Caller's tx.
- * Returns ERR_CONFLICT when the code is taken (the caller draws another).
- * *id receives the new id.
+ * Inserts a URL with the given code and its 'created' event, taking the shared
+ * read-model lock in the same statement. Caller's tx. Returns ERR_CONFLICT when
+ * the code is taken (the caller draws another), ERR_NOT_FOUND when user_id
+ * names no user (foreign key). *id receives the new id.
  */
 int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
                       const char *title, int is_active, long long *id,

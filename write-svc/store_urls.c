@@ -76,20 +76,30 @@ int store_urls_list(struct db *db, const struct store_page *pg, long long user_i
 int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
                       const char *title, int is_active, long long *id, char **json)
 {
-    char uid[24];
-    const char *params[] = {user_id ? store_fmt_id(uid, user_id) : NULL, code, url, title,
-                            is_active ? "true" : "false"};
+    char uid[24], lock[24];
+    const char *params[] = {user_id ? store_fmt_id(uid, user_id) : NULL,
+                            code,
+                            url,
+                            title,
+                            is_active ? "true" : "false",
+                            store_fmt_id(lock, STORE_READMODEL_LOCK)};
     PGresult *res = NULL;
+    /*
+     * One round trip: the shared read-model lock (the INSERT reads from "l", so it
+     * is taken first), the row, and its 'created' event. A missing owner is the
+     * foreign key's 23503 (ERR_NOT_FOUND); a taken code inserts nothing.
+     */
     int rc = db_exec(db, "urls_insert",
-                     "WITH u AS (INSERT INTO urls (user_id, short_code, original_url, title,"
-                     " is_active) VALUES ($1::bigint, $2, $3, $4, $5::boolean)"
+                     "WITH l AS (SELECT pg_advisory_xact_lock_shared($6::bigint)),"
+                     " u AS (INSERT INTO urls (user_id, short_code, original_url, title,"
+                     " is_active) SELECT $1::bigint, $2, $3, $4, $5::boolean FROM l"
                      " ON CONFLICT (short_code) DO NOTHING RETURNING *),"
                      " e AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\","
                      " details) SELECT id, user_id, 'created', created_at,"
                      " jsonb_build_object('short_code', short_code, 'original_url',"
                      " original_url) FROM u)"
                      " SELECT id, " URL_JSON "::text FROM u",
-                     5, params, (struct pg_result **)&res);
+                     6, params, (struct pg_result **)&res);
     if (rc)
         return rc;
     if (PQntuples(res) < 1) {
