@@ -469,8 +469,11 @@ static void loop_turn(struct loop *l)
 static void *loop_main(void *arg)
 {
     struct loop *l = arg;
-    while (!atomic_load(&l->srv->stopping))
+    log_buffer_thread(1); /* access lines: one write(2) per turn, not per request */
+    while (!atomic_load(&l->srv->stopping)) {
         loop_turn(l);
+        log_flush();
+    }
     /* Stopping: no new connections; give in-flight requests a bounded time to finish. */
     MHD_quiesce_daemon(l->daemon);
     int64_t until = server_now_us() + SERVER_DRAIN_MS * 1000LL;
@@ -479,6 +482,7 @@ static void *loop_main(void *arg)
            (di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) &&
            di->num_connections > 0)
         loop_turn(l);
+    log_buffer_thread(0);
     return NULL;
 }
 

@@ -158,7 +158,16 @@ static int log_put_field(struct buf *b, const char *key, const char *s, size_t m
     return log_put_str(b, tmp, n, reserve, rc) | cut;
 }
 
-static void log_output(const char *p, size_t n)
+/*
+ * A thread in buffered mode (log_buffer_thread) collects its lines here and
+ * writes them with one write(2) per LOG_LINE_MAX bytes at most: whole lines only,
+ * so the atomicity argument above still holds.
+ */
+static __thread char log_tls_buf[LOG_LINE_MAX];
+static __thread size_t log_tls_len;
+static __thread int log_tls_buffered;
+
+static void log_write_all(const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(STDERR_FILENO, p, n);
@@ -169,6 +178,31 @@ static void log_output(const char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
+}
+
+void log_flush(void)
+{
+    if (log_tls_len)
+        log_write_all(log_tls_buf, log_tls_len);
+    log_tls_len = 0;
+}
+
+void log_buffer_thread(int on)
+{
+    log_flush();
+    log_tls_buffered = on;
+}
+
+static void log_output(const char *p, size_t n)
+{
+    if (!log_tls_buffered) {
+        log_write_all(p, n);
+        return;
+    }
+    if (log_tls_len + n > sizeof(log_tls_buf))
+        log_flush();
+    memcpy(log_tls_buf + log_tls_len, p, n); /* n <= LOG_LINE_MAX: lines are capped */
+    log_tls_len += n;
 }
 
 /* Builds and writes one line; msg[0..len) is modified (cleaned) in place. */
@@ -257,5 +291,6 @@ void log_die(const char *fmt, ...)
     va_start(ap, fmt);
     log_vwrite(LOG_FATAL, NULL, fmt, ap);
     va_end(ap);
+    log_flush();
     exit(1);
 }

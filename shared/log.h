@@ -31,6 +31,18 @@ void log_write(enum log_level level, const char *req_id, const char *fmt, ...) A
 void log_access(const char *req_id, const char *method, const char *path, int status,
                 double dur_ms);
 
+/*
+ * Buffered mode for the calling thread (on = 1): its lines are collected and
+ * written by log_flush(), one write(2) per up to 4 KiB of whole lines, instead of
+ * one write(2) each. An event loop turns it on and calls log_flush() once per
+ * turn, so access lines cost a system call per batch, not per request.
+ * Turning it off flushes.
+ */
+void log_buffer_thread(int on);
+
+/* Writes the calling thread's buffered lines now (nothing in unbuffered mode). */
+void log_flush(void);
+
 /* Same as log_write(LOG_FATAL, ...) followed by exit(1). Start-up only. */
 void log_die(const char *fmt, ...) ATTR_FORMAT(1, 2) ATTR_NORETURN;
 

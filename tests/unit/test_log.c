@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -252,6 +253,40 @@ static void test_log_access_fields(void **state)
     free(cap.text);
 }
 
+/* Bytes written to the capture file so far (the buffered mode must not have written yet). */
+static long captured_size(void)
+{
+    struct stat st;
+    assert_int_equal(fstat(fileno(capture_file), &st), 0);
+    return (long)st.st_size;
+}
+
+static void test_log_buffered_mode_batches_whole_lines(void **state)
+{
+    struct captured cap;
+    capture_start();
+    log_buffer_thread(1);
+    for (int i = 0; i < 3; i++)
+        log_access("rid-b", "GET", "/abc123", 302, 0.5);
+    assert_int_equal(captured_size(), 0); /* nothing written before the flush */
+    log_flush();
+    long after_three = captured_size();
+    assert_true(after_three > 0);
+    for (int i = 0; i < 100; i++) /* ~20 KiB: the 4 KiB buffer flushes itself in between */
+        log_access("rid-b", "GET", "/abc123", 302, 0.5);
+    long mid = captured_size();
+    assert_true(mid > after_three);
+    log_buffer_thread(0); /* flushes the rest */
+    capture_stop(&cap);
+    assert_int_equal(cap.nlines, 103);
+    for (size_t i = 0; i < cap.nlines; i++) {
+        json_t *j = parse_line(cap.lines[i]); /* every line whole and valid */
+        assert_int_equal(json_integer_value(json_object_get(j, "status")), 302);
+        json_decref(j);
+    }
+    free(cap.text);
+}
+
 static void test_log_long_line_truncated(void **state)
 {
     /* Worst cases: 2-byte UTF-8 characters and 6-byte escapes, far past the cap. */
@@ -372,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup(test_log_level_filtering, setup),
         cmocka_unit_test_setup(test_log_level_parse, setup),
         cmocka_unit_test_setup(test_log_access_fields, setup),
+        cmocka_unit_test_setup(test_log_buffered_mode_batches_whole_lines, setup),
         cmocka_unit_test_setup(test_log_long_line_truncated, setup),
         cmocka_unit_test_setup(test_log_threads_do_not_interleave, setup),
         cmocka_unit_test_setup(test_log_preserves_errno, setup),
