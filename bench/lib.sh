@@ -149,6 +149,14 @@ aof_settle() {
     warn "the AOF rewrite is still running"
 }
 
+# After the bench's own bulk insert, let PostgreSQL finish the maintenance it triggers
+# (autovacuum and analyze of the new rows, a checkpoint) before measuring, so that both sides of
+# a comparison run with the same quiet database.
+pg_settle() {
+    bq -c "VACUUM (ANALYZE) urls" -c "VACUUM (ANALYZE) events" -c "CHECKPOINT" ||
+        warn "could not vacuum/checkpoint before measuring"
+}
+
 # --- processes --------------------------------------------------------------------------------
 
 # One line per process of the stack: NAME PID (nginx and PostgreSQL: the master and its

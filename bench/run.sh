@@ -363,6 +363,7 @@ best_of() { printf '%s\n' "$@" | sort -n | tail -n 1; }
 SCALE_DONE=0
 if ((SCALE > LINKS)) && [ "$have_redirect" = 1 ]; then
     direct=http://127.0.0.1:$REDIRECT_PORT
+    pg_settle
     for i in 1 2; do
         bench_run "scale-base-$i" "direct, $LINKS links" redirect "$direct" "$SCALE_CONNS" "$LINKS" \
             redirect-svc-1
@@ -380,6 +381,7 @@ if ((SCALE > LINKS)) && [ "$have_redirect" = 1 ]; then
     MEM2_PER_LINK=$(((mem_b - mem_a) / (SCALE - LINKS)))
     say "read model rebuilt in $REB2_WALL ms (write-svc: ${REB2_SVC:-?} ms for ${REB2_LINKS:-?}" \
         "links); Redis used_memory +$((mem_b - mem_a)) bytes = $MEM2_PER_LINK bytes per link"
+    pg_settle
     aof_settle
     for i in 1 2; do
         bench_run "scale-big-$i" "direct, $SCALE links" redirect "$direct" "$SCALE_CONNS" "$SCALE" \
