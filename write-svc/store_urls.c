@@ -85,29 +85,38 @@ int store_urls_insert(struct db *db, long long user_id, const char *code, const 
                             store_fmt_id(lock, STORE_READMODEL_LOCK)};
     PGresult *res = NULL;
     /*
-     * One round trip: the shared read-model lock (the INSERT reads from "l", so it
-     * is taken first), the row, and its 'created' event. A missing owner is the
-     * foreign key's 23503 (ERR_NOT_FOUND); a taken code inserts nothing.
+     * One round trip: the shared read-model lock (everything reads from "l", so it
+     * is taken first), the owner check, the row and its 'created' event. Always
+     * one row: ok = false when the owner does not exist (nothing inserted, no id
+     * drawn), a NULL id when the code is taken. The foreign key still guards a
+     * concurrent delete of the owner (23503, ERR_NOT_FOUND).
      */
     int rc = db_exec(db, "urls_insert",
                      "WITH l AS (SELECT pg_advisory_xact_lock_shared($6::bigint)),"
+                     " o AS (SELECT ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM users"
+                     " WHERE id = $1::bigint)) AS ok FROM l),"
                      " u AS (INSERT INTO urls (user_id, short_code, original_url, title,"
-                     " is_active) SELECT $1::bigint, $2, $3, $4, $5::boolean FROM l"
+                     " is_active) SELECT $1::bigint, $2, $3, $4, $5::boolean FROM o WHERE ok"
                      " ON CONFLICT (short_code) DO NOTHING RETURNING *),"
                      " e AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\","
                      " details) SELECT id, user_id, 'created', created_at,"
                      " jsonb_build_object('short_code', short_code, 'original_url',"
                      " original_url) FROM u)"
-                     " SELECT id, " URL_JSON "::text FROM u",
+                     " SELECT o.ok, u.id, CASE WHEN u.id IS NULL THEN NULL ELSE " URL_JSON
+                     "::text END FROM o LEFT JOIN u ON true",
                      6, params, (struct pg_result **)&res);
     if (rc)
         return rc;
-    if (PQntuples(res) < 1) {
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') {
+        rc = ERR_NOT_FOUND; /* no such owner */
+        goto out;
+    }
+    if (PQgetisnull(res, 0, 1)) {
         rc = ERR_CONFLICT; /* the code is taken */
         goto out;
     }
-    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    *json = strdup(PQgetvalue(res, 0, 1));
+    *id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    *json = strdup(PQgetvalue(res, 0, 2));
     if (!*json)
         rc = ERR_NOMEM;
 out:
