@@ -682,17 +682,6 @@ static int consumer_setup(struct consumer *c)
     return 0;
 }
 
-/* The value of `name` in a flat [name, value, ...] array, or NULL. Borrowed. */
-static const redisReply *consumer_map_get(const redisReply *r, const char *name)
-{
-    if (!r || r->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
-            return r->element[i + 1];
-    return NULL;
-}
-
 struct consumer_snap {
     const char *group;
     struct consumer_stats *stats;       /* per-shard figures are stored as they come */
@@ -713,11 +702,11 @@ static void consumer_snap_each(void *arg, size_t i, redisReply *r)
     if (i % 2 == 0) {
         sn->group_pending = sn->group_lag = -1;
         for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; g++) {
-            const redisReply *name = consumer_map_get(r->element[g], "name");
+            const redisReply *name = kv_reply_field(r->element[g], "name");
             if (!name || name->type != REDIS_REPLY_STRING || strcmp(name->str, sn->group) != 0)
                 continue;
-            const redisReply *p = consumer_map_get(r->element[g], "pending");
-            const redisReply *l = consumer_map_get(r->element[g], "lag");
+            const redisReply *p = kv_reply_field(r->element[g], "pending");
+            const redisReply *l = kv_reply_field(r->element[g], "lag");
             sn->group_pending = p && p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
             sn->group_lag = l && l->type == REDIS_REPLY_INTEGER ? l->integer : -1;
         }

@@ -117,6 +117,17 @@ int http_reply_error(struct http_resp *resp, int status, const char *msg)
     return http_reply_error_field(resp, status, msg, NULL, NULL);
 }
 
+int http_reply_metrics(struct http_resp *resp, struct buf *b)
+{
+    size_t len;
+    if (!b)
+        return http_reply_error(resp, 500, "Internal error");
+    char *body = buf_detach(b, &len);
+    http_reply_json(resp, 200, body, len);
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return resp->status;
+}
+
 int http_reply_empty(struct http_resp *resp, int status)
 {
     free(resp->body);

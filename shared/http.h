@@ -60,6 +60,15 @@ const char *http_req_query(const struct http_req *req, const char *key);
 /* Sets a JSON body (takes ownership of body, a malloc'd string) and the status. Returns status. */
 int http_reply_json(struct http_resp *resp, int status, char *body, size_t len);
 
+struct buf;
+
+/*
+ * Sets a Prometheus text body (Content-Type "text/plain; version=0.0.4") from b,
+ * taking its bytes (b is reset), with status 200; 500 JSON when b is NULL
+ * (building it failed). Returns the status.
+ */
+int http_reply_metrics(struct http_resp *resp, struct buf *b);
+
 /* Sets {"error": msg} with the status. Returns status. */
 int http_reply_error(struct http_resp *resp, int status, const char *msg);
 
@@ -122,7 +131,6 @@ int http_server_port(const struct http_server *srv);
 /* Requests currently being handled (for /metrics and draining). */
 long http_server_in_flight(const struct http_server *srv);
 
-struct buf;
 
 /*
  * Appends <prefix>_requests_total{route,method,status}, the latency histogram by

@@ -241,6 +241,16 @@ int kv_read_reply(struct kv *kv, struct redisReply **out)
     return kv_check_reply(kv, r, out);
 }
 
+const struct redisReply *kv_reply_field(const struct redisReply *r, const char *name)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
+            return r->element[i + 1];
+    return NULL;
+}
+
 const char *kv_errmsg(const struct kv *kv)
 {
     return kv->errmsg;

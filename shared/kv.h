@@ -39,6 +39,12 @@ int kv_command(struct kv *kv, int argc, const char **argv, const size_t *lens,
 int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens) ATTR_WARN_UNUSED;
 int kv_read_reply(struct kv *kv, struct redisReply **out) ATTR_WARN_UNUSED;
 
+/*
+ * The value of field `name` in a flat [name, value, name, value, ...] array
+ * reply (XINFO and friends in RESP2), or NULL. Borrowed from r.
+ */
+const struct redisReply *kv_reply_field(const struct redisReply *r, const char *name);
+
 /* The last error text, borrowed. */
 const char *kv_errmsg(const struct kv *kv);
 

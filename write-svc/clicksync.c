@@ -29,17 +29,6 @@ struct clicksync_shard {
     int pending;                  /* 1 while this shard has not caught up */
 };
 
-/* Value of field `name` in a flat key/value array reply, or NULL. Borrowed. */
-static const redisReply *clicksync_field(const redisReply *r, const char *name)
-{
-    if (!r || r->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
-            return r->element[i + 1];
-    return NULL;
-}
-
 /* Phase 1: the last id of each shard; a shard never written (no key) needs no wait. */
 static int clicksync_targets(struct kv *kv, struct clicksync_shard *sh, int n, int *waiting)
 {
@@ -57,7 +46,7 @@ static int clicksync_targets(struct kv *kv, struct clicksync_shard *sh, int n, i
                 return ERR_KV;
             continue; /* "no such key": nobody ever clicked on this shard */
         }
-        const redisReply *last = clicksync_field(r, "last-generated-id");
+        const redisReply *last = kv_reply_field(r, "last-generated-id");
         if (last && last->type == REDIS_REPLY_STRING &&
             clickstream_id_parse(last->str, &sh[s].target) == 0 &&
             (sh[s].target.ms || sh[s].target.seq)) {
@@ -76,8 +65,8 @@ static int clicksync_delivered(const redisReply *groups, const struct clickstrea
     if (!groups || groups->type != REDIS_REPLY_ARRAY)
         return 0;
     for (size_t i = 0; i < groups->elements; i++) {
-        const redisReply *name = clicksync_field(groups->element[i], "name");
-        const redisReply *last = clicksync_field(groups->element[i], "last-delivered-id");
+        const redisReply *name = kv_reply_field(groups->element[i], "name");
+        const redisReply *last = kv_reply_field(groups->element[i], "last-delivered-id");
         struct clickstream_id id;
         if (name && name->type == REDIS_REPLY_STRING && strcmp(name->str, CLICKSTREAM_GROUP) == 0)
             return last && last->type == REDIS_REPLY_STRING &&

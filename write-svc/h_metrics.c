@@ -72,13 +72,7 @@ int h_metrics_get(struct http_req *req, struct http_resp *resp)
         rc = h_metrics_app(&b, app);
     if (rc == 0)
         rc = metrics_process_write(&b);
-    if (rc) {
-        buf_release(&b);
-        return http_reply_error(resp, 500, "Internal error");
-    }
-    size_t len;
-    char *body = buf_detach(&b, &len);
-    http_reply_json(resp, 200, body, len);
-    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    http_reply_metrics(resp, rc ? NULL : &b);
+    buf_release(&b);
     return resp->status;
 }
