@@ -31,6 +31,8 @@ set -euo pipefail
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
 . "$(dirname "$self")/../../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$self")/../lib.sh"
 
 B=${B:-build}
 case $B in
@@ -142,21 +144,7 @@ run_suite() {
     wait "$test_pid" || rc=$?
     test_pid=
     wait "$tail_pid" 2>/dev/null || true
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\.$/\1/p' "$out" |
-        awk '{ s += $1 } END { print s + 0 }')
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:$/\1/p' "$out" |
-        awk '{ s += $1 } END { print s + 0 }')
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        say "test_api ($mode) exited with status $rc without a failed test: counted as one"
-        f=1
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -gt 0 ]; then
-        printf 'failed (%s):' "$mode"
-        sed -n 's/^\[  FAILED  \] \(test_[A-Za-z0-9_]*\)$/\1/p' "$out" | sort -u | tr '\n' ' '
-        printf '\n'
-    fi
+    cmocka_tally "test_api ($mode)" "$out" "$rc"
 }
 
 redis_marker() {

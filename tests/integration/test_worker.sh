@@ -25,6 +25,8 @@ if [ -z "${HARNESS_DIR:-}" ]; then
 fi
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 BIN=${WORKER_BIN:-$REPO_ROOT/${B:-build}/bin/event-worker}
 [ -x "$BIN" ] || die "no worker binary at $BIN (make ${B:-build}/bin/event-worker)"
@@ -58,36 +60,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-    passed=$((passed + 1))
-    printf 'ok - %s\n' "$1"
-}
-not_ok() {
-    failed=$((failed + 1))
-    printf 'FAIL - %s\n' "$1"
-}
-# check DESC CMD...: one test result from CMD's status.
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-# eq DESC GOT WANT
-eq() {
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
-}
 
-now_ms() { date +%s%3N; }
 
-# wait_for SECS CMD...: polls CMD every 50 ms until it succeeds or SECS pass.
-wait_for() {
-    local deadline=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(now_ms)" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
 
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }

@@ -39,6 +39,8 @@ set -uo pipefail
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
 . "$(dirname "$self")/../../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$self")/../lib.sh"
 
 B=${B:-build}
 case $B in
@@ -63,35 +65,7 @@ used_ports=" "
 bg_pids=()         # load tools running in the background
 nginx_pid_file=
 
-ok() {
-    passed=$((passed + 1))
-    printf 'ok - %s\n' "$1"
-}
-not_ok() {
-    failed=$((failed + 1))
-    printf 'FAIL - %s\n' "$1"
-}
-# check DESC CMD...: one result from CMD's status.
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-# eq DESC GOT WANT
-eq() {
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
-}
 
-now_ms() { date +%s%3N; }
-# wait_for SECS CMD...: polls CMD every 50 ms until it succeeds or SECS pass.
-wait_for() {
-    local deadline=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$(now_ms)" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
 phase_start() {
     phase_t0=$(now_ms)
     printf '=== %s\n' "$1"
@@ -211,21 +185,7 @@ run_group() {
     wait "$pid" || rc=$?
     bg_pids=("${bg_pids[@]/$pid/}")
     wait "$tail_pid" 2>/dev/null || true
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\.$/\1/p' "$out" |
-        awk '{ s += $1 } END { print s + 0 }')
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:$/\1/p' "$out" |
-        awk '{ s += $1 } END { print s + 0 }')
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        say "systest $group exited with status $rc without a failed test: counted as one"
-        f=1
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -gt 0 ]; then
-        printf 'failed (%s): ' "$group"
-        sed -n 's/^\[  FAILED  \] \(test_[A-Za-z0-9_]*\)$/\1/p' "$out" | sort -u | tr '\n' ' '
-        printf '\n'
-    fi
+    cmocka_tally "systest $group" "$out" "$rc"
 }
 
 # load OUT ARGS...: the load tool in the background; sets load_pid.
