@@ -58,6 +58,7 @@ SHARED_SRCS := \
 	shared/signals.c \
 	shared/svc.c \
 	shared/timefmt.c \
+	shared/utf8.c \
 	shared/validate.c
 
 WRITE_SRCS := \
@@ -99,6 +100,7 @@ UNIT_TESTS := \
 	router \
 	shortcode \
 	timefmt \
+	utf8 \
 	validate
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -29,6 +29,7 @@
 #include "shortcode.h"
 #include "sink_pg.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "banned.h"
 
 #define CONSUMER_BACKOFF_MIN_MS 100
@@ -168,37 +169,6 @@ static int consumer_decimal(const redisReply *r, long long max)
     return errno == 0 && v <= max;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
-static size_t consumer_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c > 0 && c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0; /* NUL, a continuation byte, or an invalid lead byte */
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* above U+10FFFF */
-    if (len > n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 /*
  * The text of field `name`, made storable in place: bytes that are not UTF-8
  * (and NULs) become '?'. Referer and User-Agent are raw header bytes a client
@@ -210,15 +180,7 @@ static const char *consumer_text(const redisReply *fields, const char *name)
     redisReply *r = consumer_field(fields, name);
     if (!r)
         return NULL;
-    unsigned char *s = (unsigned char *)r->str;
-    for (size_t i = 0; i < r->len;) {
-        size_t n = consumer_utf8_len(s + i, r->len - i);
-        if (n == 0) {
-            s[i] = '?';
-            n = 1;
-        }
-        i += n;
-    }
+    utf8_clean(r->str, r->len, 1);
     return r->str;
 }
 

@@ -23,6 +23,7 @@
 #include "banned.h"
 #include "buf.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #define LOG_LINE_MAX  4096 /* bytes per line, the newline included */
 #define LOG_SVC_MAX   64   /* longest service name kept */
@@ -63,52 +64,6 @@ int log_level_parse(const char *s, enum log_level *out)
         }
     }
     return ERR_INVALID;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
-static size_t log_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* above U+10FFFF */
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
-/* Replaces every byte of s[0..n) that is not part of valid UTF-8 with '?'. */
-static void log_utf8_clean(char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t len = log_utf8_len((const unsigned char *)s + i, n - i);
-        if (len == 0) {
-            s[i] = '?';
-            len = 1;
-        }
-        i += len;
-    }
 }
 
 /* Bytes buf_append_json_str() writes for c. */
@@ -152,7 +107,7 @@ static int log_put_field(struct buf *b, const char *key, const char *s, size_t m
     if (cut)
         n = max;
     memcpy(tmp, s, n);
-    log_utf8_clean(tmp, n);
+    utf8_clean(tmp, n, 0);
     if (!*rc)
         *rc = buf_printf(b, ",\"%s\":", key);
     return log_put_str(b, tmp, n, reserve, rc) | cut;
@@ -228,7 +183,7 @@ static void log_emit(enum log_level level, const char *req_id, const struct log_
         if (!rc)
             rc = buf_printf(&b, ",\"status\":%d,\"dur_ms\":%.3f", acc->status, acc->dur_ms);
     }
-    log_utf8_clean(msg, len);
+    utf8_clean(msg, len, 0);
     if (!rc)
         rc = buf_puts(&b, ",\"msg\":");
     cut |= log_put_str(&b, msg, len, sizeof(LOG_TAIL) - 1, &rc);
