@@ -246,7 +246,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 check-headers:
-	$(Q)for h in shared/*.h write-svc/*.h; do \
+	$(Q)for h in shared/*.h write-svc/*.h redirect-svc/*.h event-worker/*.h; do \
 		echo '#include "'$$h'"' | $(CC) $(CPPFLAGS_ALL) -I. -std=c11 -fsyntax-only -x c - || exit 1; \
 	done
 

@@ -16,10 +16,11 @@
 #include "consumer.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hiredis/hiredis.h>
 
 #include "backoff.h"
 #include "clickstream.h"
@@ -30,20 +31,21 @@
 #include "sink_pg.h"
 #include "timefmt.h"
 #include "utf8.h"
+
 #include "banned.h"
 
 #define CONSUMER_BACKOFF_MIN_MS 100
 #define CONSUMER_BACKOFF_MAX_MS 5000
-#define CONSUMER_CLAIM_ROUNDS   16   /* XAUTOCLAIM calls per shard and claim pass, at most */
-static const double consumer_batch_bounds[] = {1,   5,    10,   50,   100,   250,  500,
+#define CONSUMER_CLAIM_ROUNDS   16 /* XAUTOCLAIM calls per shard and claim pass, at most */
+static const double consumer_batch_bounds[] = {1,    5,    10,   50,   100,   250,   500,
                                                1000, 2000, 4000, 8000, 16000, 32000, 80000};
 
-#define CONSUMER_SNAPSHOT_MS    1000 /* how often pending and lag are refreshed */
-#define CONSUMER_REPORT_MS      1000 /* at most one summary line per this interval */
-#define CONSUMER_DB_PING_MS     5000 /* an idle worker checks PostgreSQL this often */
-#define CONSUMER_TS_MAX         253402300799999LL /* 9999-12-31T23:59:59.999Z in ms */
-#define CONSUMER_ERR_MAX        512
-#define CONSUMER_DEAD_EXTRA     12 /* XADD key MAXLEN ~ n * + 3 extra field pairs, rounded up */
+#define CONSUMER_SNAPSHOT_MS 1000              /* how often pending and lag are refreshed */
+#define CONSUMER_REPORT_MS   1000              /* at most one summary line per this interval */
+#define CONSUMER_DB_PING_MS  5000              /* an idle worker checks PostgreSQL this often */
+#define CONSUMER_TS_MAX      253402300799999LL /* 9999-12-31T23:59:59.999Z in ms */
+#define CONSUMER_ERR_MAX     512
+#define CONSUMER_DEAD_EXTRA  12 /* XADD key MAXLEN ~ n * + 3 extra field pairs, rounded up */
 
 enum consumer_kind { CONSUMER_ROW, CONSUMER_POISON, CONSUMER_GONE };
 

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "consumer.h"
 #include "metrics.h"
+
 #include "banned.h"
 
 /* Counters straight from the consumer's totals. */
@@ -18,12 +19,10 @@ static int exporter_counters(struct buf *b, struct consumer_stats *st)
         atomic_ulong *v;
     } counters[] = {
         {"shortener_worker_batches_total", "Batches committed and acknowledged.", &st->batches},
-        {"shortener_worker_entries_read_total", "Stream entries read with XREADGROUP.",
-         &st->read},
+        {"shortener_worker_entries_read_total", "Stream entries read with XREADGROUP.", &st->read},
         {"shortener_worker_entries_claimed_total",
          "Stream entries taken over from other consumers (XAUTOCLAIM).", &st->claimed},
-        {"shortener_events_persisted_total", "Click rows inserted into PostgreSQL.",
-         &st->inserted},
+        {"shortener_events_persisted_total", "Click rows inserted into PostgreSQL.", &st->inserted},
         {"shortener_worker_entries_acked_total", "Stream entries acknowledged after COMMIT.",
          &st->acked},
         {"shortener_worker_dead_letters_total", "Entries moved to the dead-letter stream.",
@@ -43,8 +42,8 @@ static int exporter_counters(struct buf *b, struct consumer_stats *st)
 }
 
 /* A gauge family with one sample per shard (shards not yet measured are left out). */
-static int exporter_per_shard(struct buf *b, const char *name, const char *help,
-                              atomic_long *v, int nshards)
+static int exporter_per_shard(struct buf *b, const char *name, const char *help, atomic_long *v,
+                              int nshards)
 {
     int rc = metrics_header(b, name, "gauge", help);
     for (int s = 0; s < nshards && rc == 0; s++) {

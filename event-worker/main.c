@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clickstream.h"
 #include "buf.h"
+#include "clickstream.h"
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
@@ -29,6 +29,7 @@
 #include "router.h"
 #include "signals.h"
 #include "svc.h"
+
 #include "banned.h"
 
 #define MAIN_SVC          "event-worker"

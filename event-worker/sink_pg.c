@@ -10,12 +10,14 @@
  */
 #include "sink_pg.h"
 
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "buf.h"
 #include "db.h"
+
 #include "banned.h"
 
 #define SINK_PG_SQL_MAX (4u << 20) /* a full chunk of 8191 rows needs about 450 KiB */

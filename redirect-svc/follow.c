@@ -3,17 +3,19 @@
  */
 #include "follow.h"
 
-#include <hiredis/hiredis.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "clickstream.h"
 #include "kv.h"
 #include "shortcode.h"
 #include "timefmt.h"
+
 #include "banned.h"
 
 /*
@@ -22,9 +24,9 @@
  * Returns original_url, or nil when there is no such link.
  */
 #define FOLLOW_XADD_FIELDS                                                                         \
-    "'" CLICKSTREAM_F_URL_ID "', v[1], '" CLICKSTREAM_F_USER_ID "', v[2], '" CLICKSTREAM_F_CODE  \
-    "', ARGV[3], '" CLICKSTREAM_F_URL "', v[3], '" CLICKSTREAM_F_TS "', ARGV[4], '"                \
-    CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT "', ARGV[6]"
+    "'" CLICKSTREAM_F_URL_ID "', v[1], '" CLICKSTREAM_F_USER_ID "', v[2], '" CLICKSTREAM_F_CODE    \
+    "', ARGV[3], '" CLICKSTREAM_F_URL "', v[3], '" CLICKSTREAM_F_TS                                \
+    "', ARGV[4], '" CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT "', ARGV[6]"
 
 static const char follow_script[] =
     "local v = redis.call('HMGET', KEYS[1], 'id', 'uid', 'url')\n"
@@ -80,8 +82,16 @@ int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
         return ERR_INVALID;
     snprintf(maxlen, sizeof(maxlen), "%ld", app->cfg.stream_maxlen);
     snprintf(ts, sizeof(ts), "%lld", (long long)timefmt_now_ms());
-    const char *argv[] = {"EVALSHA", app->sha, "2", link, stream, click->record ? "1" : "0",
-                          maxlen, code, ts, click->referrer ? click->referrer : "",
+    const char *argv[] = {"EVALSHA",
+                          app->sha,
+                          "2",
+                          link,
+                          stream,
+                          click->record ? "1" : "0",
+                          maxlen,
+                          code,
+                          ts,
+                          click->referrer ? click->referrer : "",
                           click->agent ? click->agent : ""};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
@@ -123,6 +133,5 @@ int follow_append_marker(struct kv *kv)
 
 int follow_marker_reply(const redisReply *r)
 {
-    return r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FOLLOW_NOT_FOUND
-                                                             : FOLLOW_NOT_READY;
+    return r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? FOLLOW_NOT_FOUND : FOLLOW_NOT_READY;
 }

@@ -14,6 +14,7 @@
 #include "server.h"
 #include "signals.h"
 #include "svc.h"
+
 #include "banned.h"
 
 #define MAIN_SVC "redirect-svc"

@@ -14,9 +14,7 @@
  */
 #include "server.h"
 
-#include <hiredis/hiredis.h>
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <microhttpd.h>
+
 #include "app.h"
 #include "buf.h"
 #include "follow.h"
@@ -38,11 +39,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "validate.h"
+
 #include "banned.h"
 
 #define SERVER_MAX_THREADS 256
-#define SERVER_TICK_MS 100   /* longest epoll wait: how soon a stop is noticed */
-#define SERVER_DRAIN_MS 2000 /* how long in-flight requests may take at shutdown */
+#define SERVER_TICK_MS     100  /* longest epoll wait: how soon a stop is noticed */
+#define SERVER_DRAIN_MS    2000 /* how long in-flight requests may take at shutdown */
 /*
  * Per-connection memory pool: request line, headers and our response headers.
  * libmicrohttpd zeroes the pool between requests, so its 32 KiB default cost a
@@ -66,9 +68,9 @@ struct rctx {
     struct rctx *next; /* in the loop's batch while RCTX_WAITING */
     enum rctx_kind kind;
     enum rctx_state state;
-    int result;                /* an enum follow_result or ERR_KV, set by loop_flush() */
-    char *location;            /* owned: the link, on FOLLOW_FOUND */
-    const char *code;          /* borrowed from the URL */
+    int result;       /* an enum follow_result or ERR_KV, set by loop_flush() */
+    char *location;   /* owned: the link, on FOLLOW_FOUND */
+    const char *code; /* borrowed from the URL */
     size_t code_len;
     struct follow_click click; /* borrowed header values */
     int status;                /* the status answered, for the access line */
@@ -85,11 +87,11 @@ struct loop {
     int epfd;                  /* owned: our epoll set, holding MHD's epoll fd */
     pthread_t thread;
     int started;
-    struct kv *kv;             /* owned: this loop's Redis connection */
-    struct rctx *head;         /* the batch: appended, not yet answered */
+    struct kv *kv;     /* owned: this loop's Redis connection */
+    struct rctx *head; /* the batch: appended, not yet answered */
     struct rctx **tail;
     int nbatch;
-    uint64_t rng[2];           /* xorshift128+ state for request ids */
+    uint64_t rng[2]; /* xorshift128+ state for request ids */
 };
 
 /* Redirect figures for /metrics (relaxed atomics: every loop adds, the scrape reads). */
@@ -161,9 +163,8 @@ static void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX])
 static enum MHD_Result server_queue(struct rctx *x, int status, const char *json,
                                     const char *location)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(json ? strlen(json) : 0, (void *)json,
-                                        MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(json ? strlen(json) : 0, (void *)json,
+                                                             MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
     if (json)
@@ -243,8 +244,8 @@ static int loop_read_one(struct loop *l, struct rctx *x)
             return 1;
         /* An error reply; after a Redis restart it is NOSCRIPT, and nothing ran: retry it. */
         if (x->kind == RCTX_FOLLOW && strstr(kv_errmsg(l->kv), "NOSCRIPT"))
-            x->result = follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click,
-                                     &x->location);
+            x->result =
+                follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click, &x->location);
         return 0;
     }
     x->result = x->kind == RCTX_HEALTH ? follow_marker_reply(r) : follow_reply(r, &x->location);
@@ -490,8 +491,8 @@ static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_s
                      int ipv6, char *err, size_t errlen)
 {
     struct app *app = srv->app;
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO | (ipv6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+                     (ipv6 ? MHD_USE_IPv6 : 0);
     l->srv = srv;
     l->tail = &l->head;
     l->epfd = -1;

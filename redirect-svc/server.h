@@ -26,7 +26,8 @@ struct server *server_start(struct app *app, char *err, size_t errlen);
 /* The port bound (useful with PORT=0). */
 int server_port(const struct server *srv);
 
-/* Stops accepting, lets in-flight requests finish (bounded), joins the threads, frees. Accepts NULL. */
+/* Stops accepting, lets in-flight requests finish (bounded), joins the threads, frees. Accepts
+ * NULL. */
 void server_stop(struct server *srv);
 
 #endif

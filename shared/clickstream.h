@@ -16,13 +16,13 @@
 
 #define CLICKSTREAM_GROUP "event-worker"
 
-#define CLICKSTREAM_F_URL_ID "id"   /* the URL id */
-#define CLICKSTREAM_F_USER_ID "uid" /* the owner's id, or "" */
-#define CLICKSTREAM_F_CODE "code"   /* the short code */
-#define CLICKSTREAM_F_URL "url"     /* original_url at the time of the click */
-#define CLICKSTREAM_F_TS "ts"       /* redirect time, milliseconds since the epoch */
+#define CLICKSTREAM_F_URL_ID   "id"   /* the URL id */
+#define CLICKSTREAM_F_USER_ID  "uid"  /* the owner's id, or "" */
+#define CLICKSTREAM_F_CODE     "code" /* the short code */
+#define CLICKSTREAM_F_URL      "url"  /* original_url at the time of the click */
+#define CLICKSTREAM_F_TS       "ts"   /* redirect time, milliseconds since the epoch */
 #define CLICKSTREAM_F_REFERRER "ref"
-#define CLICKSTREAM_F_AGENT "ua"
+#define CLICKSTREAM_F_AGENT    "ua"
 
 /* A stream entry id "<ms>-<seq>". */
 struct clickstream_id {

@@ -27,10 +27,10 @@ enum err_code {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define ATTR_WARN_UNUSED __attribute__((warn_unused_result))
+#define ATTR_WARN_UNUSED       __attribute__((warn_unused_result))
 #define ATTR_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
-#define ATTR_NORETURN __attribute__((noreturn))
-#define ATTR_UNUSED __attribute__((unused))
+#define ATTR_NORETURN          __attribute__((noreturn))
+#define ATTR_UNUSED            __attribute__((unused))
 
 /* BUG() marks an impossible state; user input must never reach one. */
 void common_bug(const char *file, int line, const char *msg) ATTR_NORETURN;

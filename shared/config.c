@@ -16,9 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "banned.h"
 #include "buf.h"
 #include "log.h"
+
+#include "banned.h"
 
 #define CFG_WHY_MAX   256
 #define CFG_VALUE_MAX 512

@@ -22,7 +22,7 @@ enum cfg_type {
 };
 
 struct cfg_entry {
-    const char *name;    /* the environment variable, e.g. "PORT" */
+    const char *name; /* the environment variable, e.g. "PORT" */
     enum cfg_type type;
     const char *def;     /* default as text, or NULL for none */
     long min, max;       /* CFG_INT range; CFG_STRING length range when max > 0 */

@@ -21,10 +21,10 @@
 #define CSV_MAX_RECORD (64 * 1024)
 
 struct csv {
-    const char *p;      /* borrowed: next byte to read */
-    const char *end;    /* borrowed: one past the last byte */
-    size_t line;        /* 1-based line number of the current record (for errors) */
-    struct buf field;   /* owned: unescaped bytes of the current record */
+    const char *p;    /* borrowed: next byte to read */
+    const char *end;  /* borrowed: one past the last byte */
+    size_t line;      /* 1-based line number of the current record (for errors) */
+    struct buf field; /* owned: unescaped bytes of the current record */
 };
 
 struct csv_record {

@@ -9,23 +9,25 @@
 #include "db.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "log.h"
+
 #include "banned.h"
 
 #define DB_MAX_PREPARED 64
 
 struct db {
-    char *conninfo;       /* owned copy */
+    char *conninfo; /* owned copy */
     int statement_timeout_ms;
-    PGconn *conn;         /* owned; NULL until connected */
-    int broken;           /* 1 after a connection-level failure */
+    PGconn *conn; /* owned; NULL until connected */
+    int broken;   /* 1 after a connection-level failure */
     int in_tx;
     char errmsg[DB_ERR_MAX];
     char sqlstate[6];

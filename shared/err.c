@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common.h"
+
 #include "banned.h"
 
 static const struct {

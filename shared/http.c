@@ -15,7 +15,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,11 +24,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <microhttpd.h>
+
 #include "buf.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
+
 #include "banned.h"
 
 /* Bodies larger than this are refused without reading them at all. */
@@ -44,13 +46,13 @@ struct http_server {
 };
 
 struct http_ctx {
-    struct buf body;        /* owned: the request body, capped at cfg.body_max */
-    int too_big;            /* 1 once the body passed the cap */
-    int status;             /* the status answered, for the access log */
-    size_t route;           /* index in the route table; nroutes when none matched */
-    int64_t start_us;       /* monotonic start in microseconds, for dur_ms */
+    struct buf body;  /* owned: the request body, capped at cfg.body_max */
+    int too_big;      /* 1 once the body passed the cap */
+    int status;       /* the status answered, for the access log */
+    size_t route;     /* index in the route table; nroutes when none matched */
+    int64_t start_us; /* monotonic start in microseconds, for dur_ms */
     char req_id[HTTP_REQ_ID_MAX];
-    char method[16];        /* copies for the access line (MHD's strings die first) */
+    char method[16]; /* copies for the access line (MHD's strings die first) */
     char path[256];
 };
 
@@ -143,11 +145,20 @@ int http_reply_err(struct http_resp *resp, int err_code)
     int status = err_to_http_status(err_code);
     const char *msg;
     switch (status) {
-    case 404: msg = "Not found"; break;
-    case 409: msg = "Conflict"; break;
-    case 413: msg = "Request body too large"; break;
-    case 503: msg = "Service unavailable"; break;
-    default: msg = status < 500 ? "Invalid request" : "Internal error";
+    case 404:
+        msg = "Not found";
+        break;
+    case 409:
+        msg = "Conflict";
+        break;
+    case 413:
+        msg = "Request body too large";
+        break;
+    case 503:
+        msg = "Service unavailable";
+        break;
+    default:
+        msg = status < 500 ? "Invalid request" : "Internal error";
     }
     return http_reply_error(resp, status, msg);
 }
@@ -283,8 +294,8 @@ static enum MHD_Result http_queue(struct MHD_Connection *c, struct http_ctx *ctx
     return ok;
 }
 
-static enum MHD_Result http_queue_error(struct MHD_Connection *c, struct http_ctx *ctx,
-                                        int status, const char *msg)
+static enum MHD_Result http_queue_error(struct MHD_Connection *c, struct http_ctx *ctx, int status,
+                                        const char *msg)
 {
     struct http_resp resp = {0};
     http_reply_error(&resp, status, msg);
@@ -327,9 +338,8 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     return MHD_YES;
 }
 
-static void http_fill_req(struct http_server *srv, struct MHD_Connection *c,
-                          struct http_ctx *ctx, const char *url, const char *method,
-                          struct http_req *req)
+static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, struct http_ctx *ctx,
+                          const char *url, const char *method, struct http_req *req)
 {
     memset(req, 0, sizeof(*req));
     req->method = router_method_parse(method);
@@ -346,9 +356,8 @@ static void http_fill_req(struct http_server *srv, struct MHD_Connection *c,
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **req_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
 {
     struct http_server *srv = cls;
     struct http_ctx *ctx = *req_cls;
@@ -469,11 +478,11 @@ static void http_metrics_release(struct http_server *srv)
     free(srv->methods);
 }
 
-struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err,
-                                      size_t errlen)
+struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC; /* ITC: quiesce */
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC; /* ITC: quiesce */
     int ipv6;
     if (http_sockaddr(cfg->bind_addr, cfg->port, &ss, &ipv6)) {
         snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind_addr);

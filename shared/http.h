@@ -19,7 +19,7 @@
 #include "common.h"
 #include "router.h"
 
-#define HTTP_MAX_QUERY 16
+#define HTTP_MAX_QUERY  16
 #define HTTP_REQ_ID_MAX 64
 
 struct http_query_arg {
@@ -29,9 +29,9 @@ struct http_query_arg {
 
 struct http_req {
     enum http_method method;
-    const char *method_str;       /* borrowed */
-    const char *path;             /* borrowed, without the query string */
-    const char *body;             /* borrowed, NUL-terminated; "" when none */
+    const char *method_str; /* borrowed */
+    const char *path;       /* borrowed, without the query string */
+    const char *body;       /* borrowed, NUL-terminated; "" when none */
     size_t body_len;
     const char *content_type;     /* header value or NULL (borrowed) */
     const char *user_agent;       /* header value or NULL (borrowed) */
@@ -39,17 +39,17 @@ struct http_req {
     char req_id[HTTP_REQ_ID_MAX]; /* the request id, NUL-terminated */
     int nquery;
     struct http_query_arg query[HTTP_MAX_QUERY];
-    int query_overflow;           /* 1 when more than HTTP_MAX_QUERY args were sent */
-    struct route_match match;     /* route and path parameters */
-    void *app;                    /* the service's context, from http_server_cfg.app */
+    int query_overflow;       /* 1 when more than HTTP_MAX_QUERY args were sent */
+    struct route_match match; /* route and path parameters */
+    void *app;                /* the service's context, from http_server_cfg.app */
 };
 
 struct http_resp {
     int status;
-    char *body;               /* owned by the response; freed by the glue (free()) */
+    char *body; /* owned by the response; freed by the glue (free()) */
     size_t body_len;
-    const char *content_type; /* static string; "application/json" by default */
-    char *location;           /* owned; Location header, or NULL */
+    const char *content_type;  /* static string; "application/json" by default */
+    char *location;            /* owned; Location header, or NULL */
     const char *cache_control; /* static string, or NULL */
     unsigned allow;            /* for 405: the methods the path accepts (Allow header) */
 };
@@ -106,31 +106,29 @@ int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
 void http_mhd_log(void *cls, const char *fmt, va_list ap) ATTR_FORMAT(2, 0);
 
 struct http_server_cfg {
-    const char *svc;           /* service name for errors; borrowed */
-    const char *bind_addr;     /* "127.0.0.1", "0.0.0.0" or "::"; borrowed */
-    int port;                  /* 0 picks a free port (see http_server_port) */
-    int threads;               /* MHD internal thread pool size */
-    int conn_limit;            /* MHD connection limit */
-    int timeout_s;             /* idle connection timeout */
-    size_t body_max;           /* request body cap in bytes */
+    const char *svc;            /* service name for errors; borrowed */
+    const char *bind_addr;      /* "127.0.0.1", "0.0.0.0" or "::"; borrowed */
+    int port;                   /* 0 picks a free port (see http_server_port) */
+    int threads;                /* MHD internal thread pool size */
+    int conn_limit;             /* MHD connection limit */
+    int timeout_s;              /* idle connection timeout */
+    size_t body_max;            /* request body cap in bytes */
     const struct route *routes; /* borrowed; must outlive the server */
     size_t nroutes;
-    void *app;                 /* passed to handlers as req->app */
-    int access_log;            /* 1: one access line per request */
+    void *app;      /* passed to handlers as req->app */
+    int access_log; /* 1: one access line per request */
 };
 
 struct http_server;
 
 /* Starts serving; returns a new server or NULL (reason written to err). */
-struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err,
-                                      size_t errlen);
+struct http_server *http_server_start(const struct http_server_cfg *cfg, char *err, size_t errlen);
 
 /* The port actually bound. */
 int http_server_port(const struct http_server *srv);
 
 /* Requests currently being handled (for /metrics and draining). */
 long http_server_in_flight(const struct http_server *srv);
-
 
 /*
  * Appends <prefix>_requests_total{route,method,status}, the latency histogram by

@@ -18,8 +18,9 @@
  */
 #include "jx.h"
 
-#include <jansson.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "banned.h"
 
@@ -121,14 +122,10 @@ static int jx_has_nul(json_t *v)
     if (json_is_string(v))
         return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
     if (json_is_array(v)) {
-        json_array_foreach(v, i, item)
-            if (jx_has_nul(item))
-                return 1;
+        json_array_foreach(v, i, item) if (jx_has_nul(item)) return 1;
     }
     if (json_is_object(v)) {
-        json_object_foreach(v, key, item)
-            if (jx_has_nul(item))
-                return 1;
+        json_object_foreach(v, key, item) if (jx_has_nul(item)) return 1;
     }
     return 0;
 }
@@ -137,8 +134,6 @@ const char *jx_nul_field(struct json_t *obj)
 {
     const char *key;
     json_t *item;
-    json_object_foreach(obj, key, item)
-        if (jx_has_nul(item))
-            return key;
+    json_object_foreach(obj, key, item) if (jx_has_nul(item)) return key;
     return NULL;
 }

@@ -4,15 +4,17 @@
 #include "kv.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "log.h"
 #include "timefmt.h"
+
 #include "banned.h"
 
 /*
@@ -23,14 +25,14 @@
 #define KV_IDLE_CHECK_MS 100
 
 struct kv {
-    char *host;       /* owned */
+    char *host; /* owned */
     int port;
-    char *password;   /* owned, or NULL */
+    char *password; /* owned, or NULL */
     long dbnum;
     int timeout_ms;
     redisContext *ctx; /* owned; NULL until connected */
     int broken;
-    int inflight;      /* commands appended whose replies were not read yet */
+    int inflight;       /* commands appended whose replies were not read yet */
     int64_t last_io_ms; /* monotonic time of the last reply (or of the connect) */
     char errmsg[KV_ERR_MAX];
 };

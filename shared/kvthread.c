@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kv.h"
+
 #include "banned.h"
 
 struct kvthread {

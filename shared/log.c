@@ -20,10 +20,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "banned.h"
 #include "buf.h"
 #include "timefmt.h"
 #include "utf8.h"
+
+#include "banned.h"
 
 #define LOG_LINE_MAX  4096 /* bytes per line, the newline included */
 #define LOG_SVC_MAX   64   /* longest service name kept */

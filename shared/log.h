@@ -53,14 +53,14 @@ void log_die(const char *fmt, ...) ATTR_FORMAT(1, 2) ATTR_NORETURN;
     } while (0)
 
 #define log_debug(...) LOG_AT(LOG_DEBUG, NULL, __VA_ARGS__)
-#define log_info(...) LOG_AT(LOG_INFO, NULL, __VA_ARGS__)
-#define log_warn(...) LOG_AT(LOG_WARN, NULL, __VA_ARGS__)
+#define log_info(...)  LOG_AT(LOG_INFO, NULL, __VA_ARGS__)
+#define log_warn(...)  LOG_AT(LOG_WARN, NULL, __VA_ARGS__)
 #define log_error(...) LOG_AT(LOG_ERROR, NULL, __VA_ARGS__)
 #define log_fatal(...) log_die(__VA_ARGS__)
 
 /* The same, tied to a request id. */
-#define log_rinfo(rid, ...) LOG_AT(LOG_INFO, (rid), __VA_ARGS__)
-#define log_rwarn(rid, ...) LOG_AT(LOG_WARN, (rid), __VA_ARGS__)
+#define log_rinfo(rid, ...)  LOG_AT(LOG_INFO, (rid), __VA_ARGS__)
+#define log_rwarn(rid, ...)  LOG_AT(LOG_WARN, (rid), __VA_ARGS__)
 #define log_rerror(rid, ...) LOG_AT(LOG_ERROR, (rid), __VA_ARGS__)
 
 #endif

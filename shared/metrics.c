@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+
 #include "banned.h"
 
-const double metrics_latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                         5,      10};
+const double metrics_latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 const size_t metrics_latency_nbounds = ARRAY_SIZE(metrics_latency_bounds);
 
 static const int metrics_statuses[METRICS_HTTP_NSTATUS] = {200, 201, 204, 302, 400, 404, 405,
@@ -239,8 +239,8 @@ static int metrics_http_counts(struct buf *b, const char *name, const struct met
                 snprintf(status, sizeof(status), "%d", metrics_statuses[s]);
             else
                 snprintf(status, sizeof(status), "other");
-            snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%s\"",
-                     r->route, r->method, status);
+            snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%s\"", r->route,
+                     r->method, status);
             rc = metrics_sample(b, name, labels, (double)v);
         }
     }

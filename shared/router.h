@@ -36,8 +36,8 @@ struct http_resp;
 typedef int (*router_handler_fn)(struct http_req *req, struct http_resp *resp);
 
 struct route {
-    const char *pattern;   /* "/users/:id" */
-    unsigned methods;      /* a mask of enum http_method */
+    const char *pattern; /* "/users/:id" */
+    unsigned methods;    /* a mask of enum http_method */
     router_handler_fn fn;
 };
 
@@ -52,7 +52,7 @@ struct route_match {
     const struct route *route; /* borrowed from the table */
     int nparams;
     struct route_param params[ROUTER_MAX_PARAMS]; /* in pattern order */
-    long long ids[ROUTER_MAX_PARAMS];              /* parsed value of each ":id" param, else 0 */
+    long long ids[ROUTER_MAX_PARAMS];             /* parsed value of each ":id" param, else 0 */
 };
 
 enum router_result { ROUTER_FOUND = 0, ROUTER_NOT_FOUND = 1, ROUTER_METHOD_NOT_ALLOWED = 2 };

@@ -18,7 +18,7 @@
 
 #include "common.h"
 
-#define SHORTCODE_LEN 6
+#define SHORTCODE_LEN     6
 #define SHORTCODE_KEY_MAX 64 /* enough for any key built below from a code <= 16 bytes */
 
 /* The key of the read-model marker ("the read model is complete"). */

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "log.h"
+
 #include "banned.h"
 
 int svc_flags(int argc, char **argv, const struct cfg_entry *tab, size_t n)

@@ -12,12 +12,12 @@
 
 #include "common.h"
 
-#define VALIDATE_USERNAME_MAX 150
-#define VALIDATE_EMAIL_MAX 254
-#define VALIDATE_URL_MAX 2048
-#define VALIDATE_TITLE_MAX 255
+#define VALIDATE_USERNAME_MAX   150
+#define VALIDATE_EMAIL_MAX      254
+#define VALIDATE_URL_MAX        2048
+#define VALIDATE_TITLE_MAX      255
 #define VALIDATE_EVENT_TYPE_MAX 50
-#define VALIDATE_PER_PAGE_MAX 100
+#define VALIDATE_PER_PAGE_MAX   100
 
 /* 1..150 bytes of [A-Za-z0-9_.-]; empty or whitespace-only is refused. */
 int validate_username(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;

@@ -42,12 +42,12 @@ struct app_stats {
 
 struct app {
     struct app_cfg cfg;
-    struct db_pool *pool;       /* owned */
-    struct kvthread *kvt;       /* owned: one Redis handle per thread (readmodel_kv) */
-    pthread_t watcher;          /* the read-model watcher thread (readmodel.c) */
+    struct db_pool *pool; /* owned */
+    struct kvthread *kvt; /* owned: one Redis handle per thread (readmodel_kv) */
+    pthread_t watcher;    /* the read-model watcher thread (readmodel.c) */
     int watcher_started;
-    atomic_int stopping;        /* set at shutdown; the watcher exits */
-    struct http_server *http;   /* borrowed by /metrics; owned by main */
+    atomic_int stopping;      /* set at shutdown; the watcher exits */
+    struct http_server *http; /* borrowed by /metrics; owned by main */
     struct app_stats stats;
 };
 

@@ -6,10 +6,11 @@
  */
 #include "clicksync.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "clickstream.h"
@@ -18,6 +19,7 @@
 #include "readmodel.h"
 #include "shortcode.h"
 #include "timefmt.h"
+
 #include "banned.h"
 
 #define CLICKSYNC_MAX_SHARDS 256 /* STREAM_SHARDS is capped at this in main.c */
@@ -139,8 +141,9 @@ int clicksync_wait(struct app *app, const char *req_id)
                                                     : &app->stats.clicksync_errors,
                                   1, memory_order_relaxed);
     if (rc == ERR_TIMEOUT)
-        log_rwarn(req_id, "clicks not all persisted after %ld ms (%d shards behind); is an "
-                          "event-worker running?",
+        log_rwarn(req_id,
+                  "clicks not all persisted after %ld ms (%d shards behind); is an "
+                  "event-worker running?",
                   app->cfg.events_wait_ms, waiting);
     else if (rc)
         log_rwarn(req_id, "cannot check click persistence: %s", kv_errmsg(kv));

@@ -22,6 +22,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "validate.h"
+
 #include "banned.h"
 
 /* Column indexes of the header, -1 when absent. */
@@ -75,8 +76,8 @@ static int h_bulk_header(struct csv *c, struct bulk_cols *cols)
  * Imports every row in one transaction. Returns 0 with *count, an ERR_* from the
  * store, or ERR_INVALID/ERR_TOO_BIG with *line set for a CSV problem.
  */
-static int h_bulk_import(struct app *app, struct db *db, struct csv *c, const struct bulk_cols *cols,
-                         long *count, size_t *line)
+static int h_bulk_import(struct app *app, struct db *db, struct csv *c,
+                         const struct bulk_cols *cols, long *count, size_t *line)
 {
     struct csv_record rec;
     long rows = 0;

@@ -4,9 +4,10 @@
  * Every read first waits (bounded) until the event-worker has persisted each
  * click answered before the read began (clicksync.c, consistency rule 2).
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "clicksync.h"
@@ -16,6 +17,7 @@
 #include "reply.h"
 #include "store.h"
 #include "validate.h"
+
 #include "banned.h"
 
 #define EVENT_NOT_FOUND "Event not found"
@@ -61,8 +63,7 @@ int h_events_get(struct http_req *req, struct http_resp *resp)
 }
 
 /* Reads the body's fields; `create` makes event_type required. 0, or -1 after a 422. */
-static int h_events_parse(json_t *body, int create, struct event_input *in,
-                          struct http_resp *resp)
+static int h_events_parse(json_t *body, int create, struct event_input *in, struct http_resp *resp)
 {
     memset(in, 0, sizeof(*in));
     in->has_details = json_object_get(body, "details") != NULL;

@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "readmodel.h"
+
 #include "banned.h"
 
 int h_health_get(struct http_req *req, struct http_resp *resp)

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "readmodel.h"
+
 #include "banned.h"
 
 #define METRICS_BODY_MAX (1u << 20)
@@ -29,8 +30,7 @@ static int h_metrics_app(struct buf *b, struct app *app)
     struct app_stats *st = &app->stats;
     int complete = readmodel_complete(app);
     int rc = metrics_single(b, "shortener_db_pool_in_use", "gauge",
-                            "PostgreSQL connections lent out.",
-                            (double)db_pool_in_use(app->pool));
+                            "PostgreSQL connections lent out.", (double)db_pool_in_use(app->pool));
     if (rc == 0)
         rc = metrics_single(b, "shortener_db_pool_size", "gauge", "PostgreSQL pool size.",
                             (double)db_pool_size(app->pool));

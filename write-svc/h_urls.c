@@ -9,9 +9,10 @@
  * (SELECT ... FOR UPDATE) orders concurrent writes of one URL, so the read model
  * ends in the state of the last COMMIT.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "clicksync.h"
@@ -25,10 +26,11 @@
 #include "shortcode.h"
 #include "store.h"
 #include "validate.h"
+
 #include "banned.h"
 
-#define URL_NOT_FOUND "URL not found"
-#define USER_NOT_FOUND "User not found"
+#define URL_NOT_FOUND   "URL not found"
+#define USER_NOT_FOUND  "User not found"
 #define URLS_CODE_TRIES 16
 
 /* What a POST /urls body asks for. Strings are borrowed from the parsed body. */
@@ -134,8 +136,7 @@ static int h_urls_parse_create(json_t *body, struct url_input *in, struct http_r
     if (reply_string_or_reply(body, key, 1, 0, validate_url, &in->original_url, resp) ||
         reply_id_or_reply(body, "user_id", &in->user_id, NULL, resp) ||
         reply_string_or_reply(body, "title", 0, 1, validate_title, &in->title, resp) ||
-        reply_string_or_reply(body, "short_code", 0, 1, h_urls_code_valid, &in->short_code,
-                              resp) ||
+        reply_string_or_reply(body, "short_code", 0, 1, h_urls_code_valid, &in->short_code, resp) ||
         reply_bool_or_reply(body, "is_active", &active, resp))
         return -1;
     in->is_active = active != 0;
@@ -176,8 +177,7 @@ static int h_urls_commit(struct app *app, struct db *db, const char *code, int p
     return rc;
 }
 
-static int h_urls_create_tx(struct app *app, struct db *db, const struct url_input *in,
-                            char **json)
+static int h_urls_create_tx(struct app *app, struct db *db, const struct url_input *in, char **json)
 {
     struct store_url u = {.user_id = in->user_id, .is_active = in->is_active};
     u.original_url = (char *)in->original_url; /* borrowed: cleared before release */
@@ -217,8 +217,7 @@ int h_urls_create(struct http_req *req, struct http_resp *resp)
         http_reply_error_field(resp, 409, "Short code already in use", "short_code",
                                "already in use");
     else if (rc)
-        reply_store_error(req, resp, db, rc == ERR_CONFLICT ? ERR_UNAVAILABLE : rc,
-                          USER_NOT_FOUND);
+        reply_store_error(req, resp, db, rc == ERR_CONFLICT ? ERR_UNAVAILABLE : rc, USER_NOT_FOUND);
     else
         reply_json_take(resp, 201, &json);
 out:
@@ -236,8 +235,7 @@ static int h_urls_log(struct db *db, const struct store_url *u, const char *type
 {
     char *details = d ? jx_dump(d) : NULL;
     char *json = NULL;
-    int rc = details ? store_events_insert(db, u->id, u->user_id, type, details, &json)
-                     : ERR_NOMEM;
+    int rc = details ? store_events_insert(db, u->id, u->user_id, type, details, &json) : ERR_NOMEM;
     free(json);
     free(details);
     json_decref(d);

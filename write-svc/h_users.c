@@ -5,9 +5,10 @@
  * seed files contain duplicates): store_users_create/update check it under an
  * advisory lock and answer ERR_CONFLICT naming the field.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "db.h"
@@ -17,6 +18,7 @@
 #include "reply.h"
 #include "store.h"
 #include "validate.h"
+
 #include "banned.h"
 
 #define USER_NOT_FOUND "User not found"

@@ -16,6 +16,7 @@
 #include "routes.h"
 #include "signals.h"
 #include "svc.h"
+
 #include "banned.h"
 
 #define MAIN_SVC "write-svc"
@@ -24,8 +25,8 @@ static struct app main_app;
 
 /* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
 static const struct cfg_entry main_cfg[] = {
-    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "PostgreSQL URL (postgresql://user@host:port/db)",
-     &main_app.cfg.database_url},
+    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL,
+     "PostgreSQL URL (postgresql://user@host:port/db)", &main_app.cfg.database_url},
     {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
      &main_app.cfg.redis_url},
     {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address to listen on",
@@ -70,8 +71,7 @@ static void main_check_schema(struct app *app)
         log_die("no database handle");
     int rc = db_exec(db, NULL, "SELECT 1 FROM schema_migrations LIMIT 1", 0, NULL, NULL);
     if (rc)
-        log_die("database not ready (is it migrated? run scripts/migrate.sh): %s",
-                db_errmsg(db));
+        log_die("database not ready (is it migrated? run scripts/migrate.sh): %s", db_errmsg(db));
     db_pool_release(app->pool, db);
 }
 
@@ -109,9 +109,9 @@ int main(int argc, char **argv)
     app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     if (!app->kvt)
         log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
-    app->pool = db_pool_new(app->cfg.database_url, (int)app->cfg.pg_pool_size,
-                            (int)app->cfg.pg_statement_timeout_ms,
-                            (int)app->cfg.pg_acquire_timeout_ms);
+    app->pool =
+        db_pool_new(app->cfg.database_url, (int)app->cfg.pg_pool_size,
+                    (int)app->cfg.pg_statement_timeout_ms, (int)app->cfg.pg_acquire_timeout_ms);
     if (!app->pool)
         log_die("out of memory creating the database pool");
     main_check_schema(app);

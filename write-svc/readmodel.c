@@ -3,11 +3,12 @@
  */
 #include "readmodel.h"
 
-#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "db.h"
@@ -18,6 +19,7 @@
 #include "shortcode.h"
 #include "store.h"
 #include "timefmt.h"
+
 #include "banned.h"
 
 #define READMODEL_BATCH 1000

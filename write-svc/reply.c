@@ -3,10 +3,11 @@
  */
 #include "reply.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "db.h"
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "store.h"
 #include "validate.h"
+
 #include "banned.h"
 
 /* Ids fit in a PostgreSQL bigint; the JSON integer must be positive. */
@@ -156,8 +158,8 @@ int reply_query_bool_or_reply(const struct http_req *req, const char *key, int *
 
 void reply_page(const struct http_req *req, struct store_page *pg)
 {
-    validate_pagination(http_req_query(req, "page"), http_req_query(req, "per_page"),
-                        &pg->paginate, &pg->limit, &pg->offset);
+    validate_pagination(http_req_query(req, "page"), http_req_query(req, "per_page"), &pg->paginate,
+                        &pg->limit, &pg->offset);
 }
 
 struct db *reply_db_or_reply(struct app *app, const struct http_req *req, struct http_resp *resp)

@@ -40,8 +40,7 @@ int reply_invalid_field(struct http_resp *resp, const char *field, const char *w
  * validator, if any, runs on present values. Returns 0, or -1 after a 422.
  */
 int reply_string_or_reply(struct json_t *body, const char *key, int required, int nullable,
-                          reply_validator_fn validator, const char **out,
-                          struct http_resp *resp);
+                          reply_validator_fn validator, const char **out, struct http_resp *resp);
 
 /*
  * An id field (user_id, url_id): a JSON integer >= 1; absent or null gives 0.

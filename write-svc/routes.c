@@ -7,6 +7,7 @@
 
 #include "handlers.h"
 #include "router.h"
+
 #include "banned.h"
 
 #define RW (HTTP_PUT | HTTP_PATCH)

@@ -33,7 +33,7 @@ struct store_url {
     long long user_id; /* 0 when none */
     char *short_code;
     char *original_url;
-    char *title;       /* NULL when none */
+    char *title; /* NULL when none */
     int is_active;
 };
 
@@ -122,7 +122,8 @@ int store_events_update(struct db *db, long long id, const char *type, const cha
                         char **json) ATTR_WARN_UNUSED;
 int store_events_delete(struct db *db, long long id) ATTR_WARN_UNUSED;
 
-/* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the caller's. */
+/* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the
+ * caller's. */
 const char *store_fmt_id(char out[24], long long v);
 
 #endif

@@ -1,17 +1,18 @@
 /*
  * store_events.c - SQL for the events table.
  */
-#include "store.h"
-
-#include <libpq-fe.h>
 #include <stdlib.h>
 
+#include <libpq-fe.h>
+
 #include "db.h"
+#include "store.h"
+
 #include "banned.h"
 
 #define EVENT_JSON                                                                                 \
-    "json_build_object('id', id, 'url_id', url_id, 'user_id', user_id, 'event_type',"            \
-    " event_type, 'timestamp', to_char(\"timestamp\", 'YYYY-MM-DD\"T\"HH24:MI:SS'),"             \
+    "json_build_object('id', id, 'url_id', url_id, 'user_id', user_id, 'event_type',"              \
+    " event_type, 'timestamp', to_char(\"timestamp\", 'YYYY-MM-DD\"T\"HH24:MI:SS'),"               \
     " 'details', details)"
 
 int store_events_get(struct db *db, long long id, char **json)
@@ -34,15 +35,14 @@ int store_events_list(struct db *db, const struct store_page *pg,
         pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
         store_fmt_id(off, pg->paginate ? pg->offset : 0),
     };
-    return store_query_json(
-        db, "events_list",
-        "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
-        " SELECT id, " EVENT_JSON " AS j FROM events"
-        " WHERE ($1::bigint IS NULL OR url_id = $1::bigint)"
-        " AND ($2::bigint IS NULL OR user_id = $2::bigint)"
-        " AND ($3::text IS NULL OR event_type = $3)"
-        " ORDER BY id LIMIT $4::bigint OFFSET $5::bigint) s",
-        5, params, json);
+    return store_query_json(db, "events_list",
+                            "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
+                            " SELECT id, " EVENT_JSON " AS j FROM events"
+                            " WHERE ($1::bigint IS NULL OR url_id = $1::bigint)"
+                            " AND ($2::bigint IS NULL OR user_id = $2::bigint)"
+                            " AND ($3::text IS NULL OR event_type = $3)"
+                            " ORDER BY id LIMIT $4::bigint OFFSET $5::bigint) s",
+                            5, params, json);
 }
 
 int store_events_insert(struct db *db, long long url_id, long long user_id, const char *type,
@@ -60,8 +60,7 @@ int store_events_insert(struct db *db, long long url_id, long long user_id, cons
 }
 
 int store_events_update(struct db *db, long long id, const char *type, const char *details_json,
-                        int set_url, long long url_id, int set_user, long long user_id,
-                        char **json)
+                        int set_url, long long url_id, int set_user, long long user_id, char **json)
 {
     char idb[24], url[24], user[24];
     const char *params[] = {store_fmt_id(idb, id),
@@ -71,14 +70,13 @@ int store_events_update(struct db *db, long long id, const char *type, const cha
                             url_id ? store_fmt_id(url, url_id) : NULL,
                             set_user ? "1" : NULL,
                             user_id ? store_fmt_id(user, user_id) : NULL};
-    return store_query_json(
-        db, "events_update",
-        "UPDATE events SET event_type = coalesce($2, event_type),"
-        " details = coalesce($3::jsonb, details),"
-        " url_id = CASE WHEN $4::int IS NULL THEN url_id ELSE $5::bigint END,"
-        " user_id = CASE WHEN $6::int IS NULL THEN user_id ELSE $7::bigint END"
-        " WHERE id = $1::bigint RETURNING " EVENT_JSON "::text",
-        7, params, json);
+    return store_query_json(db, "events_update",
+                            "UPDATE events SET event_type = coalesce($2, event_type),"
+                            " details = coalesce($3::jsonb, details),"
+                            " url_id = CASE WHEN $4::int IS NULL THEN url_id ELSE $5::bigint END,"
+                            " user_id = CASE WHEN $6::int IS NULL THEN user_id ELSE $7::bigint END"
+                            " WHERE id = $1::bigint RETURNING " EVENT_JSON "::text",
+                            7, params, json);
 }
 
 int store_events_delete(struct db *db, long long id)

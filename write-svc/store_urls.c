@@ -1,19 +1,20 @@
 /*
  * store_urls.c - SQL for the urls table.
  */
-#include "store.h"
-
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "db.h"
+#include "store.h"
+
 #include "banned.h"
 
 #define URL_JSON                                                                                   \
-    "json_build_object('id', id, 'user_id', user_id, 'short_code', short_code,"                  \
-    " 'original_url', original_url, 'title', title, 'is_active', is_active,"                     \
-    " 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"                           \
+    "json_build_object('id', id, 'user_id', user_id, 'short_code', short_code,"                    \
+    " 'original_url', original_url, 'title', title, 'is_active', is_active,"                       \
+    " 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"                             \
     " 'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'))"
 
 /* The columns store_url_from_row() reads, in order. */
@@ -49,8 +50,8 @@ int store_urls_get(struct db *db, long long id, char **json)
     char idb[24];
     const char *params[] = {store_fmt_id(idb, id)};
     return store_query_json(db, "urls_get",
-                            "SELECT " URL_JSON "::text FROM urls WHERE id = $1::bigint", 1,
-                            params, json);
+                            "SELECT " URL_JSON "::text FROM urls WHERE id = $1::bigint", 1, params,
+                            json);
 }
 
 int store_urls_list(struct db *db, const struct store_page *pg, long long user_id, int is_active,
@@ -63,26 +64,22 @@ int store_urls_list(struct db *db, const struct store_page *pg, long long user_i
         pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
         store_fmt_id(off, pg->paginate ? pg->offset : 0),
     };
-    return store_query_json(
-        db, "urls_list",
-        "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
-        " SELECT id, " URL_JSON " AS j FROM urls"
-        " WHERE ($1::bigint IS NULL OR user_id = $1::bigint)"
-        " AND ($2::boolean IS NULL OR is_active = $2::boolean)"
-        " ORDER BY id LIMIT $3::bigint OFFSET $4::bigint) s",
-        4, params, json);
+    return store_query_json(db, "urls_list",
+                            "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
+                            " SELECT id, " URL_JSON " AS j FROM urls"
+                            " WHERE ($1::bigint IS NULL OR user_id = $1::bigint)"
+                            " AND ($2::boolean IS NULL OR is_active = $2::boolean)"
+                            " ORDER BY id LIMIT $3::bigint OFFSET $4::bigint) s",
+                            4, params, json);
 }
 
 int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
                       const char *title, int is_active, long long *id, char **json)
 {
     char uid[24], lock[24];
-    const char *params[] = {user_id ? store_fmt_id(uid, user_id) : NULL,
-                            code,
-                            url,
-                            title,
-                            is_active ? "true" : "false",
-                            store_fmt_id(lock, STORE_READMODEL_LOCK)};
+    const char *params[] = {
+        user_id ? store_fmt_id(uid, user_id) : NULL, code, url, title, is_active ? "true" : "false",
+        store_fmt_id(lock, STORE_READMODEL_LOCK)};
     PGresult *res = NULL;
     /*
      * One round trip: the shared read-model lock (everything reads from "l", so it
@@ -129,9 +126,9 @@ int store_urls_lock(struct db *db, long long id, struct store_url *out)
     char idb[24];
     const char *params[] = {store_fmt_id(idb, id)};
     PGresult *res = NULL;
-    int rc = db_exec(db, "urls_lock",
-                     "SELECT " URL_COLS " FROM urls WHERE id = $1::bigint FOR UPDATE", 1, params,
-                     (struct pg_result **)&res);
+    int rc =
+        db_exec(db, "urls_lock", "SELECT " URL_COLS " FROM urls WHERE id = $1::bigint FOR UPDATE",
+                1, params, (struct pg_result **)&res);
     if (rc)
         return rc;
     rc = PQntuples(res) < 1 ? ERR_NOT_FOUND : store_url_from_row(res, 0, out);

@@ -2,18 +2,19 @@
  * store_users.c - SQL for the users table, plus the helpers every store file
  * shares (store_query_json, store_exists, store_fmt_id).
  */
-#include "store.h"
-
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "db.h"
+#include "store.h"
+
 #include "banned.h"
 
 #define USER_JSON                                                                                  \
-    "json_build_object('id', id, 'username', username, 'email', email, 'created_at', "           \
+    "json_build_object('id', id, 'username', username, 'email', email, 'created_at', "             \
     "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'))"
 
 /* ------------------------------------------------------------------------ */
@@ -155,7 +156,8 @@ int store_users_create(struct db *db, const char *username, const char *email, c
     int rc = db_begin(db);
     if (rc)
         return rc;
-    if ((rc = store_users_lock(db)) || (rc = store_users_conflict(db, 0, username, email, conflict)))
+    if ((rc = store_users_lock(db)) ||
+        (rc = store_users_conflict(db, 0, username, email, conflict)))
         goto out;
     rc = store_query_json(db, "users_insert",
                           "INSERT INTO users (username, email) VALUES ($1, $2)"
@@ -180,7 +182,8 @@ int store_users_update(struct db *db, long long id, const char *username, const 
     int rc = db_begin(db);
     if (rc)
         return rc;
-    if ((rc = store_users_lock(db)) || (rc = store_users_conflict(db, id, username, email, conflict)))
+    if ((rc = store_users_lock(db)) ||
+        (rc = store_users_conflict(db, id, username, email, conflict)))
         goto out;
     rc = store_query_json(db, "users_update",
                           "UPDATE users SET username = coalesce($2, username),"
@@ -203,8 +206,8 @@ int store_users_delete(struct db *db, long long id)
     char idb[24];
     const char *params[] = {store_fmt_id(idb, id)};
     PGresult *res = NULL;
-    int rc = db_exec(db, "users_delete", "DELETE FROM users WHERE id = $1::bigint RETURNING id",
-                     1, params, (struct pg_result **)&res);
+    int rc = db_exec(db, "users_delete", "DELETE FROM users WHERE id = $1::bigint RETURNING id", 1,
+                     params, (struct pg_result **)&res);
     if (rc)
         return rc;
     int found = PQntuples(res) > 0;

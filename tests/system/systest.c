@@ -10,6 +10,8 @@
  * DATABASE_URL, REDIS_URL, HARNESS_DIR (tests/harness-ctl.sh uses it), REPO_ROOT,
  * STREAM_SHARDS. Exit status: 0 when every test passed, 1 when one failed, 2 on bad usage.
  */
+#include "sys.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include "sys.h"
 #include "sysload.h"
 
 #include "banned.h"

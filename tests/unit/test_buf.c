@@ -11,8 +11,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "banned.h"
 #include "buf.h"
+
+#include "banned.h"
 
 static void test_buf_init_allocates_nothing(void **state)
 {

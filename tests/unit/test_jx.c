@@ -13,8 +13,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "banned.h"
 #include "jx.h"
+
+#include "banned.h"
 
 /* Parses a NUL-terminated literal body. */
 static json_t *parse(const char *body)

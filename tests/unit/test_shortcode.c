@@ -19,8 +19,9 @@
 
 #include <cmocka.h>
 
-#include "banned.h"
 #include "shortcode.h"
+
+#include "banned.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

@@ -10,8 +10,9 @@
 
 #include <cmocka.h>
 
-#include "banned.h"
 #include "timefmt.h"
+
+#include "banned.h"
 
 /* Epoch seconds of the first and last instants timefmt_iso can print. */
 #define YEAR0_START  ((time_t)-62167219200LL)

@@ -11,8 +11,9 @@
 
 #include <cmocka.h>
 
-#include "banned.h"
 #include "validate.h"
+
+#include "banned.h"
 
 typedef int (*text_validator_fn)(const char *s, size_t len, const char **why);
 
