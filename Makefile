@@ -85,6 +85,7 @@ REDIRECT_SRCS := \
 WORKER_SRCS := \
 	event-worker/main.c \
 	event-worker/consumer.c \
+	event-worker/entry.c \
 	event-worker/sink_pg.c \
 	event-worker/backoff.c \
 	event-worker/exporter.c
@@ -93,6 +94,7 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	entry \
 	http \
 	jx \
 	log \
@@ -175,10 +177,20 @@ $(B)/bin/event-worker: $(WORKER_OBJS) $(B)/libshared.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
 
+# Unit tests link their module's objects before libshared.a (the archive is searched once).
+LINK_TEST = $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+
+# test_entry tests event-worker code that is not in libshared.
+$(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-worker/entry.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(LINK_TEST)
 
 $(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/libshared.a
 	@mkdir -p $(dir $@)

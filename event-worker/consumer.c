@@ -25,12 +25,12 @@
 #include "backoff.h"
 #include "clickstream.h"
 #include "db.h"
+#include "entry.h"
 #include "kv.h"
 #include "log.h"
 #include "shortcode.h"
 #include "sink_pg.h"
 #include "timefmt.h"
-#include "utf8.h"
 
 #include "banned.h"
 
@@ -40,20 +40,17 @@
 static const double consumer_batch_bounds[] = {1,    5,    10,   50,   100,   250,   500,
                                                1000, 2000, 4000, 8000, 16000, 32000, 80000};
 
-#define CONSUMER_SNAPSHOT_MS 1000              /* how often pending and lag are refreshed */
-#define CONSUMER_REPORT_MS   1000              /* at most one summary line per this interval */
-#define CONSUMER_DB_PING_MS  5000              /* an idle worker checks PostgreSQL this often */
-#define CONSUMER_TS_MAX      253402300799999LL /* 9999-12-31T23:59:59.999Z in ms */
+#define CONSUMER_SNAPSHOT_MS 1000 /* how often pending and lag are refreshed */
+#define CONSUMER_REPORT_MS   1000 /* at most one summary line per this interval */
+#define CONSUMER_DB_PING_MS  5000 /* an idle worker checks PostgreSQL this often */
 #define CONSUMER_ERR_MAX     512
 #define CONSUMER_DEAD_EXTRA  12 /* XADD key MAXLEN ~ n * + 3 extra field pairs, rounded up */
-
-enum consumer_kind { CONSUMER_ROW, CONSUMER_POISON, CONSUMER_GONE };
 
 struct consumer_entry {
     unsigned shard;
     const char *id;     /* the entry id; borrowed from the reply */
     redisReply *fields; /* borrowed from the reply; NULL when the entry's data was deleted */
-    enum consumer_kind kind;
+    enum entry_kind kind;
     const char *why; /* static text: why a poison entry cannot be stored */
 };
 
@@ -145,88 +142,10 @@ static int consumer_replies(struct consumer *c, size_t n, const char *what,
     return rc;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Parsing entries                                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The value of field `name` in an entry's flat field list, or NULL. Borrowed. */
-static redisReply *consumer_field(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (strcmp(fields->element[i]->str, name) == 0)
-            return fields->element[i + 1];
-    return NULL;
-}
-
-/* 1 when r holds a decimal integer 0..max (no sign, no blanks, no NUL inside). */
-static int consumer_decimal(const redisReply *r, long long max)
-{
-    if (!r || r->len == 0 || r->len > 19 || strlen(r->str) != r->len)
-        return 0;
-    for (size_t i = 0; i < r->len; i++)
-        if (r->str[i] < '0' || r->str[i] > '9')
-            return 0;
-    errno = 0;
-    long long v = strtoll(r->str, NULL, 10);
-    return errno == 0 && v <= max;
-}
-
-/*
- * The text of field `name`, made storable in place: bytes that are not UTF-8
- * (and NULs) become '?'. Referer and User-Agent are raw header bytes a client
- * chose; a Latin-1 header must not cost us the click, and PostgreSQL would
- * refuse the whole batch for one invalid byte. NULL when the field is missing.
- */
-static const char *consumer_text(const redisReply *fields, const char *name)
-{
-    redisReply *r = consumer_field(fields, name);
-    if (!r)
-        return NULL;
-    utf8_clean(r->str, r->len, 1);
-    return r->str;
-}
-
 /* Sets e->kind (and e->why), and fills row when the entry is a storable click. */
 static void consumer_parse(struct consumer_entry *e, struct sink_pg_row *row)
 {
-    const redisReply *f = e->fields;
-    e->kind = CONSUMER_POISON;
-    if (!f) {
-        e->kind = CONSUMER_GONE;
-        return;
-    }
-    if (f->elements % 2) {
-        e->why = "odd field list";
-        return;
-    }
-    for (size_t i = 0; i < f->elements; i++)
-        if (f->element[i]->type != REDIS_REPLY_STRING) {
-            e->why = "a field is not a string";
-            return;
-        }
-    const redisReply *id = consumer_field(f, CLICKSTREAM_F_URL_ID);
-    const redisReply *uid = consumer_field(f, CLICKSTREAM_F_USER_ID);
-    const redisReply *ts = consumer_field(f, CLICKSTREAM_F_TS);
-    if (!consumer_decimal(id, INT64_MAX))
-        e->why = "no numeric url id";
-    else if (uid && uid->len > 0 && !consumer_decimal(uid, INT64_MAX))
-        e->why = "user id is not a number";
-    else if (!consumer_decimal(ts, CONSUMER_TS_MAX))
-        e->why = "bad timestamp";
-    else if ((size_t)snprintf(row->stream_id, sizeof(row->stream_id), "%u:%s", e->shard, e->id) >=
-             sizeof(row->stream_id))
-        e->why = "entry id too long";
-    else
-        e->kind = CONSUMER_ROW;
-    if (e->kind != CONSUMER_ROW)
-        return;
-    row->url_id = id->str;
-    row->user_id = uid && uid->len > 0 ? uid->str : NULL;
-    row->ts_ms = ts->str;
-    row->code = consumer_text(f, CLICKSTREAM_F_CODE);
-    row->url = consumer_text(f, CLICKSTREAM_F_URL);
-    row->ref = consumer_text(f, CLICKSTREAM_F_REFERRER);
-    row->ua = consumer_text(f, CLICKSTREAM_F_AGENT);
+    e->kind = entry_parse(e->shard, e->id, e->fields, row, &e->why);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -254,7 +173,7 @@ static int consumer_insert(struct consumer *c, struct consumer_batch *b,
         rc = sink_pg_write(c->db, &rows[i], 1, &one);
         if (rc == ERR_INVALID) {
             log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
-            b->e[idx[i]].kind = CONSUMER_POISON;
+            b->e[idx[i]].kind = ENTRY_POISON;
             b->e[idx[i]].why = "refused by postgresql";
         } else if (rc) {
             return consumer_db_fail(c, "insert", rc);
@@ -310,10 +229,10 @@ static int consumer_dead_letter(struct consumer *c, const struct consumer_batch 
     size_t maxf = 0;
     *ndead = 0;
     for (size_t i = 0; i < b->n; i++)
-        if (b->e[i].kind == CONSUMER_POISON && b->e[i].fields->elements > maxf)
+        if (b->e[i].kind == ENTRY_POISON && b->e[i].fields->elements > maxf)
             maxf = b->e[i].fields->elements;
     for (size_t i = 0; i < b->n; i++)
-        *ndead += b->e[i].kind == CONSUMER_POISON;
+        *ndead += b->e[i].kind == ENTRY_POISON;
     if (*ndead == 0)
         return 0;
     const char **argv = malloc((maxf + CONSUMER_DEAD_EXTRA) * sizeof(*argv));
@@ -321,7 +240,7 @@ static int consumer_dead_letter(struct consumer *c, const struct consumer_batch 
     int rc = argv && lens ? 0 : consumer_nomem(c);
     for (size_t i = 0; i < b->n && rc == 0; i++) {
         const struct consumer_entry *e = &b->e[i];
-        if (e->kind != CONSUMER_POISON)
+        if (e->kind != ENTRY_POISON)
             continue;
         log_error("click entry '%u:%s' cannot be stored (%s): moving it to %s", e->shard, e->id,
                   e->why, CONSUMER_DEAD_KEY);
@@ -387,9 +306,9 @@ static int consumer_process(struct consumer *c, struct consumer_batch *b, int cl
     int rc = rows && idx ? 0 : consumer_nomem(c);
     for (size_t i = 0; i < b->n && rc == 0; i++) {
         consumer_parse(&b->e[i], &rows[nrows]);
-        if (b->e[i].kind == CONSUMER_ROW)
+        if (b->e[i].kind == ENTRY_ROW)
             idx[nrows++] = i;
-        gone += b->e[i].kind == CONSUMER_GONE;
+        gone += b->e[i].kind == ENTRY_GONE;
     }
     if (rc == 0 && nrows)
         rc = consumer_insert(c, b, rows, idx, nrows, &inserted);
