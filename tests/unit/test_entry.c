@@ -40,9 +40,9 @@ static void fields_set(struct fields *f, const char *const *kv, size_t n)
     }
 }
 
-static const char *const good[] = {"id",  "42",           "uid", "7",  "code", "abc123",
-                                   "url", "https://e.com/x", "ts", "1763900000000", "ref",
-                                   "",    "ua",           "curl"};
+static const char *const good[] = {
+    "id",  "42", "uid", "7",   "code", "abc123", "url", "https://e.com/x", "ts", "1763900000000",
+    "ref", "",   "ua",  "curl"};
 
 static void test_entry_parses_a_click(void **state)
 {
