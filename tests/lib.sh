@@ -10,6 +10,10 @@
 #   cmocka_tally NAME OUT RC     add the passed/failed counts of a cmocka run whose output is in
 #                                OUT and whose exit status was RC (a crash without a failed test
 #                                counts as one failure) and print the names of failed tests
+#   summary_from_file NAME FILE RC   print "NAME: N passed, N failed" from the "passed failed"
+#                                counts a harnessed run left in FILE (none and RC != 0: the
+#                                harness failed before the suite started, one failure); returns
+#                                0 only when RC is 0 and nothing failed
 
 passed=${passed:-0}
 failed=${failed:-0}
@@ -62,4 +66,16 @@ cmocka_tally() {
         sed -n 's/^\[  FAILED  \] \(test_[A-Za-z0-9_]*\)$/\1/p' "$out" | sort -u | tr '\n' ' '
         printf '\n'
     fi
+}
+
+summary_from_file() {
+    local name=$1 counts p=0 f=0
+    counts=$(cat "$2")
+    if [ -n "$counts" ]; then
+        read -r p f <<<"$counts"
+    elif [ "$3" -ne 0 ]; then
+        f=1
+    fi
+    printf '%s: %d passed, %d failed\n' "$name" "$p" "$f"
+    [ "$3" -eq 0 ] && [ "$f" -eq 0 ]
 }

@@ -188,7 +188,7 @@ inside() {
 # ---------------------------------------------------------------------------------------
 
 outside() {
-    local result rc=0 counts p=0 f=0
+    local result rc=0
     [ -x "$svc_bin" ] || die "$svc_bin is not built (make all)"
     [ -x "$test_bin" ] || die "$test_bin is not built (make ${B#"$REPO_ROOT"/}/tests/e2e/test_api)"
     command -v curl >/dev/null || die "curl not found (apt-get install curl)"
@@ -196,14 +196,7 @@ outside() {
     # shellcheck disable=SC2064
     trap "rm -f '$result'" EXIT
     E2E_RESULT=$result B=$B "$REPO_ROOT/tests/harness.sh" bash "$self" --inside || rc=$?
-    counts=$(cat "$result")
-    if [ -n "$counts" ]; then
-        read -r p f <<<"$counts"
-    elif [ "$rc" -ne 0 ]; then
-        f=1 # the harness failed before the suite started
-    fi
-    printf 'e2e: %d passed, %d failed\n' "$p" "$f"
-    [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]
+    summary_from_file e2e "$result" "$rc"
 }
 
 if [ "${1:-}" = --inside ]; then

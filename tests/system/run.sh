@@ -493,7 +493,7 @@ inside() {
 # ---------------------------------------------------------------------------------------
 
 outside() {
-    local result rc=0 counts p=0 f=0 b child
+    local result rc=0 b child
     for b in write-svc redirect-svc event-worker; do
         [ -x "$bin_dir/$b" ] || die "$bin_dir/$b is not built (make all)"
     done
@@ -514,14 +514,7 @@ outside() {
         wait "$child" || rc=$?
     done
     trap - INT TERM
-    counts=$(cat "$result")
-    if [ -n "$counts" ]; then
-        read -r p f <<<"$counts"
-    elif [ "$rc" -ne 0 ]; then
-        f=1 # the harness failed before the suite started
-    fi
-    printf 'system: %d passed, %d failed\n' "$p" "$f"
-    [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]
+    summary_from_file system "$result" "$rc"
 }
 
 if [ "${1:-}" = --inside ]; then
