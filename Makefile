@@ -75,7 +75,8 @@ WRITE_SRCS := \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
 	write-svc/store_events.c \
-	write-svc/readmodel.c
+	write-svc/readmodel.c \
+	write-svc/linkopts.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
@@ -122,6 +123,7 @@ E2E_SRCS := \
 	tests/e2e/test_urls.c \
 	tests/e2e/test_urls_write.c \
 	tests/e2e/test_events.c \
+	tests/e2e/test_linkopts.c \
 	tests/e2e/test_seeded.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \

@@ -18,7 +18,8 @@ struct app_cfg {
     long stream_shards;
     long stream_maxlen;
     long click_field_max;
-    int access_log; /* CFG_BOOL */
+    long cache_max_age; /* of 301/308 answers */
+    int access_log;     /* CFG_BOOL */
 };
 
 struct app {

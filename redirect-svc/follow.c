@@ -20,25 +20,35 @@
 
 /*
  * KEYS[1] link hash, KEYS[2] click stream.
- * ARGV: 1 record ("1"/"0"), 2 MAXLEN ("0" = none), 3 code, 4 ts ms, 5 referrer, 6 agent.
- * Returns original_url, or nil when there is no such link.
+ * ARGV: 1 record ("1"/"0"), 2 MAXLEN ("0" = none), 3 code, 4 ts ms, 5 referrer, 6 agent,
+ * 7 client address.
+ * Returns {original_url, redirect status}, 410 when the link expired (by date or
+ * by clicks), or nil when there is no such link. The cap check, the counter and
+ * the XADD are one atomic step: a link capped at N gets exactly N clicks, however
+ * many requests and instances race on it.
  */
 #define FOLLOW_XADD_FIELDS                                                                         \
     "'" CLICKSTREAM_F_URL_ID "', v[1], '" CLICKSTREAM_F_USER_ID "', v[2], '" CLICKSTREAM_F_CODE    \
     "', ARGV[3], '" CLICKSTREAM_F_URL "', v[3], '" CLICKSTREAM_F_TS                                \
-    "', ARGV[4], '" CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT "', ARGV[6]"
+    "', ARGV[4], '" CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT                     \
+    "', ARGV[6], '" CLICKSTREAM_F_IP "', ARGV[7]"
 
 static const char follow_script[] =
-    "local v = redis.call('HMGET', KEYS[1], 'id', 'uid', 'url')\n"
+    "local v = redis.call('HMGET', KEYS[1], '" SHORTCODE_F_ID "', '" SHORTCODE_F_UID
+    "', '" SHORTCODE_F_URL "', '" SHORTCODE_F_RT "', '" SHORTCODE_F_EXP "', '" SHORTCODE_F_MAX
+    "', '" SHORTCODE_F_CLICKS "')\n"
     "if not v[1] or not v[3] then return false end\n"
+    "if v[5] and v[5] ~= '' and tonumber(ARGV[4]) >= tonumber(v[5]) then return 410 end\n"
+    "if v[6] and v[6] ~= '' and tonumber(v[7] or '0') >= tonumber(v[6]) then return 410 end\n"
     "if ARGV[1] == '1' then\n"
+    "  redis.call('HINCRBY', KEYS[1], '" SHORTCODE_F_CLICKS "', 1)\n"
     "  if ARGV[2] == '0' then\n"
     "    redis.call('XADD', KEYS[2], '*', " FOLLOW_XADD_FIELDS ")\n"
     "  else\n"
     "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', " FOLLOW_XADD_FIELDS ")\n"
     "  end\n"
     "end\n"
-    "return v[3]\n";
+    "return {v[3], v[4] or '302'}\n";
 
 /* The script's SHA1 is a pure function of its text: once known it never changes. */
 static atomic_int follow_sha_ready;
@@ -92,7 +102,8 @@ int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
                           code,
                           ts,
                           click->referrer ? click->referrer : "",
-                          click->agent ? click->agent : ""};
+                          click->agent ? click->agent : "",
+                          click->ip ? click->ip : ""};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = i == 7 ? len : strlen(argv[i]);
@@ -101,16 +112,31 @@ int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
     return kv_append(kv, (int)ARRAY_SIZE(argv), argv, lens);
 }
 
-int follow_reply(const redisReply *r, char **url)
+/* The redirect status of a link hash's "rt" field; 302 for anything unexpected. */
+static int follow_status(const redisReply *rt)
 {
-    if (r->type != REDIS_REPLY_STRING)
+    if (rt->type == REDIS_REPLY_STRING && rt->len == 3) {
+        int v = (int)strtol(rt->str, NULL, 10);
+        if (v == 301 || v == 302 || v == 307 || v == 308)
+            return v;
+    }
+    return 302;
+}
+
+int follow_reply(const redisReply *r, char **url, int *status)
+{
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 410)
+        return FOLLOW_EXPIRED;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
         return FOLLOW_MISS;
-    *url = strndup(r->str, r->len);
+    *status = follow_status(r->element[1]);
+    *url = strndup(r->element[0]->str, r->element[0]->len);
     return *url ? FOLLOW_FOUND : ERR_NOMEM;
 }
 
 int follow_retry(struct app *app, struct kv *kv, const char *code, size_t len,
-                 const struct follow_click *click, char **url)
+                 const struct follow_click *click, char **url, int *status)
 {
     redisReply *r = NULL;
     int rc = follow_load_script(app, kv);
@@ -120,7 +146,7 @@ int follow_retry(struct app *app, struct kv *kv, const char *code, size_t len,
         rc = kv_read_reply(kv, &r);
     if (rc)
         return rc;
-    rc = follow_reply(r, url);
+    rc = follow_reply(r, url, status);
     freeReplyObject(r);
     return rc;
 }

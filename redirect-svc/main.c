@@ -49,6 +49,9 @@ static const struct cfg_entry main_cfg[] = {
      "bytes of Referer and User-Agent kept with a click", &main_app.cfg.click_field_max},
     {"ACCESS_LOG", CFG_BOOL, "true", 0, 0, 0, 0, NULL, "one JSON access line per request",
      &main_app.cfg.access_log},
+    {"REDIRECT_CACHE_MAX_AGE", CFG_INT, "300", 0, 31536000, 0, 0, NULL,
+     "max-age (seconds) of the public Cache-Control on 301 and 308 redirects",
+     &main_app.cfg.cache_max_age},
 };
 
 /* Loads the script early so the first redirects need not; Redis may come later. */

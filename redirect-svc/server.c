@@ -70,11 +70,13 @@ struct rctx {
     enum rctx_state state;
     int result;       /* an enum follow_result or ERR_KV, set by loop_flush() */
     char *location;   /* owned: the link, on FOLLOW_FOUND */
+    int redirect;     /* the link's redirect status, on FOLLOW_FOUND */
     const char *code; /* borrowed from the URL */
     size_t code_len;
-    struct follow_click click; /* borrowed header values */
-    int status;                /* the status answered, for the access line */
-    enum server_route route;   /* for the per-route figures */
+    struct follow_click click; /* borrowed header values; ip points at ip[] */
+    char ip[INET6_ADDRSTRLEN];
+    int status;              /* the status answered, for the access line */
+    enum server_route route; /* for the per-route figures */
     int64_t start_us;
     char req_id[HTTP_REQ_ID_MAX];
     char method[8];
@@ -96,7 +98,8 @@ struct loop {
 
 /* Redirect figures for /metrics (relaxed atomics: every loop adds, the scrape reads). */
 struct server_stats {
-    atomic_ulong hits;         /* 302s */
+    atomic_ulong hits;         /* redirects (301/302/307/308) */
+    atomic_ulong expired;      /* 410s: expired by date or by clicks */
     atomic_ulong misses;       /* 404s after a Redis lookup */
     atomic_ulong not_ready;    /* 503s: read model not loaded */
     atomic_ulong redis_errors; /* 503s: Redis unreachable or failing */
@@ -110,10 +113,12 @@ struct server {
     atomic_int stopping;
     struct metrics_http http; /* ROUTE_COUNT rows */
     struct server_stats stats;
-    struct loop loops[]; /* nloops */
+    char public_cache[48]; /* the Cache-Control of 301/308 answers */
+    struct loop loops[];   /* nloops */
 };
 
 static const char server_json_404[] = "{\"error\":\"URL not found\"}";
+static const char server_json_410[] = "{\"error\":\"Link expired\"}";
 static const char server_json_405[] = "{\"error\":\"Method not allowed\"}";
 static const char server_json_503_kv[] = "{\"error\":\"Service unavailable: cache unreachable\"}";
 static const char server_json_503_rm[] =
@@ -170,8 +175,11 @@ static enum MHD_Result server_queue(struct rctx *x, int status, const char *json
     if (json)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (location) {
+        /* A permanent redirect may be cached (its clicks then go unseen); the others not. */
+        int permanent = status == 301 || status == 308;
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                permanent ? x->loop->srv->public_cache : "private, max-age=0");
     }
     if (status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
@@ -195,13 +203,16 @@ static enum MHD_Result server_answer(struct rctx *x)
     }
     struct server_stats *st = &x->loop->srv->stats;
     atomic_ulong *which = x->result == FOLLOW_FOUND       ? &st->hits
+                          : x->result == FOLLOW_EXPIRED   ? &st->expired
                           : x->result == FOLLOW_NOT_FOUND ? &st->misses
                           : x->result == FOLLOW_NOT_READY ? &st->not_ready
                                                           : &st->redis_errors;
     atomic_fetch_add_explicit(which, 1, memory_order_relaxed);
     switch (x->result) {
     case FOLLOW_FOUND:
-        return server_queue(x, 302, NULL, x->location);
+        return server_queue(x, x->redirect, NULL, x->location);
+    case FOLLOW_EXPIRED:
+        return server_queue(x, 410, server_json_410, NULL);
     case FOLLOW_NOT_FOUND:
         return server_queue(x, 404, server_json_404, NULL);
     case FOLLOW_NOT_READY:
@@ -244,11 +255,12 @@ static int loop_read_one(struct loop *l, struct rctx *x)
             return 1;
         /* An error reply; after a Redis restart it is NOSCRIPT, and nothing ran: retry it. */
         if (x->kind == RCTX_FOLLOW && strstr(kv_errmsg(l->kv), "NOSCRIPT"))
-            x->result =
-                follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click, &x->location);
+            x->result = follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click,
+                                     &x->location, &x->redirect);
         return 0;
     }
-    x->result = x->kind == RCTX_HEALTH ? follow_marker_reply(r) : follow_reply(r, &x->location);
+    x->result = x->kind == RCTX_HEALTH ? follow_marker_reply(r)
+                                       : follow_reply(r, &x->location, &x->redirect);
     freeReplyObject(r);
     return 0;
 }
@@ -326,7 +338,10 @@ static int server_metrics_stats(struct buf *b, struct server_stats *st)
         const char *name, *help;
         atomic_ulong *v;
     } counters[] = {
-        {"shortener_redirect_hits_total", "Redirects answered 302 (read-model hits).", &st->hits},
+        {"shortener_redirect_hits_total", "Redirects answered 301/302/307/308 (read-model hits).",
+         &st->hits},
+        {"shortener_redirect_expired_total", "Links answered 410: expired by date or by clicks.",
+         &st->expired},
         {"shortener_redirect_misses_total", "Codes looked up and not found (404).", &st->misses},
         {"shortener_redirect_not_ready_total", "Lookups answered 503: read model not loaded.",
          &st->not_ready},
@@ -372,6 +387,37 @@ static enum MHD_Result server_metrics(struct rctx *x)
     return ok;
 }
 
+/* 1 when s is a plausible IPv4 or IPv6 address (digits, hex, '.', ':'), short enough. */
+static int server_ip_text(const char *s)
+{
+    size_t n = s ? strspn(s, "0123456789abcdefABCDEF.:") : 0;
+    return n > 0 && n < INET6_ADDRSTRLEN && s[n] == '\0';
+}
+
+/*
+ * The client's address for the visitor hash: the peer's, or the front door's
+ * X-Real-IP when the peer is a loopback proxy (nginx sets it; see DECISIONS).
+ * Returns x->ip, or NULL when unknown.
+ */
+static const char *server_client_ip(struct rctx *x)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(x->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!addr || !inet_ntop(sa->sa_family, addr, x->ip, sizeof(x->ip)))
+        return NULL;
+    const char *real = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "X-Real-IP");
+    int loopback = strncmp(x->ip, "127.", 4) == 0 || strcmp(x->ip, "::1") == 0;
+    if (loopback && server_ip_text(real))
+        snprintf(x->ip, sizeof(x->ip), "%s", real);
+    return x->ip;
+}
+
 /* Call 3: decide what the request is; answer now or join the batch. */
 static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *url,
                                     const char *method)
@@ -398,6 +444,7 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
     x->click.record = get;
     x->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
     x->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
+    x->click.ip = server_client_ip(x);
     if (loop_enqueue(l, x) != 0) {
         log_rerror(x->req_id, "redis unavailable: %s", kv_errmsg(l->kv));
         x->result = ERR_KV;
@@ -571,6 +618,8 @@ struct server *server_start(struct app *app, char *err, size_t errlen)
     srv->app = app;
     srv->port = (int)app->cfg.port;
     srv->nloops = n;
+    snprintf(srv->public_cache, sizeof(srv->public_cache), "public, max-age=%ld",
+             app->cfg.cache_max_age);
     if (server_metrics_init(srv) != 0) {
         snprintf(err, errlen, "out of memory");
         free(srv);

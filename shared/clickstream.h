@@ -23,6 +23,7 @@
 #define CLICKSTREAM_F_TS       "ts"   /* redirect time, milliseconds since the epoch */
 #define CLICKSTREAM_F_REFERRER "ref"
 #define CLICKSTREAM_F_AGENT    "ua"
+#define CLICKSTREAM_F_IP       "ip" /* the client's address (never stored in PostgreSQL) */
 
 /* A stream entry id "<ms>-<seq>". */
 struct clickstream_id {

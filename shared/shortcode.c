@@ -30,12 +30,12 @@ static const char shortcode_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
  * may want later. Lowercase; matched case-insensitively.
  */
 static const char *const shortcode_reserved[] = {
-    "health", "healthz", "livez",  "readyz",      "ready",        "metrics",
-    "users",  "urls",    "events", "dashboard",   "api",          "admin",
-    "static", "assets",  "public", "favicon.ico", "robots.txt",   "sitemap.xml",
-    "r",      "s",       "docs",   "doc",         "openapi.json", "swagger",
-    "login",  "logout",  "signup", "register",    "auth",         "status",
-    "stats",  "version", "debug",  "index.html",  ".well-known",  "www",
+    "health", "healthz",      "livez",      "readyz",      "ready",  "metrics",    "users",
+    "urls",   "events",       "dashboard",  "api",         "admin",  "static",     "assets",
+    "public", "favicon.ico",  "robots.txt", "sitemap.xml", "r",      "s",          "docs",
+    "doc",    "openapi.json", "swagger",    "login",       "logout", "signup",     "register",
+    "auth",   "status",       "stats",      "version",     "debug",  "index.html", ".well-known",
+    "www",    "app",          "ui",         "api-keys",
 };
 
 /* Fills p[0..n) from getrandom(2), retrying on EINTR and short reads. 0 or ERR_SYS. */

@@ -19,7 +19,24 @@
 #include "common.h"
 
 #define SHORTCODE_LEN     6
-#define SHORTCODE_KEY_MAX 64 /* enough for any key built below from a code <= 16 bytes */
+#define SHORTCODE_KEY_MAX 96 /* enough for any key built below from a code <= 64 bytes */
+
+/*
+ * The fields of a link hash "url:{s}:<code>" (write-svc writes them, the
+ * redirect script reads them; an absent key is a 404):
+ *   id  - the URL id (decimal)           uid - the owner's id, or "" for none
+ *   url - original_url, byte-exact       rt  - the redirect status (301/302/307/308)
+ *   exp - expiry, ms since the epoch, or "" for none
+ *   max - the click cap, or "" for none  n   - clicks recorded so far (the script
+ *         increments it with each click it appends, so a cap holds exactly)
+ */
+#define SHORTCODE_F_ID     "id"
+#define SHORTCODE_F_UID    "uid"
+#define SHORTCODE_F_URL    "url"
+#define SHORTCODE_F_RT     "rt"
+#define SHORTCODE_F_EXP    "exp"
+#define SHORTCODE_F_MAX    "max"
+#define SHORTCODE_F_CLICKS "n"
 
 /* The key of the read-model marker ("the read model is complete"). */
 #define SHORTCODE_MARKER_KEY "readmodel:complete"

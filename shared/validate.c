@@ -8,10 +8,12 @@
 
 #include <limits.h>
 #include <string.h>
+#include <time.h>
+
+#include "timefmt.h"
 
 #include "banned.h"
 
-#define VALIDATE_SHORT_CODE_MAX   16
 #define VALIDATE_QUERY_ID_DIGITS  18
 #define VALIDATE_PORT_DIGITS      5
 #define VALIDATE_PER_PAGE_DEFAULT 20
@@ -309,13 +311,42 @@ int validate_event_type(const char *s, size_t len, const char **why)
     return 0;
 }
 
+static int is_code_char(unsigned char c)
+{
+    return is_alnum(c) || c == '_' || c == '-';
+}
+
 int validate_short_code(const char *s, size_t len)
 {
-    if (!s || len == 0 || len > VALIDATE_SHORT_CODE_MAX)
+    if (!s || len == 0 || len > VALIDATE_CODE_MAX)
         return ERR_INVALID;
     for (size_t i = 0; i < len; i++)
-        if (!is_alnum((unsigned char)s[i]))
+        if (!is_code_char((unsigned char)s[i]))
             return ERR_INVALID;
+    return 0;
+}
+
+int validate_alias(const char *s, size_t len, const char **why)
+{
+    if (!s)
+        return fail(why, why_null);
+    if (len < VALIDATE_ALIAS_MIN || len > VALIDATE_CODE_MAX)
+        return fail(why, "must be 3 to 64 characters");
+    if (!is_alnum((unsigned char)s[0]))
+        return fail(why, "must start with a letter or digit");
+    for (size_t i = 0; i < len; i++)
+        if (!is_code_char((unsigned char)s[i]))
+            return fail(why, "may only hold letters, digits, '_' and '-'");
+    return 0;
+}
+
+int validate_timestamp(const char *s, size_t len, const char **why)
+{
+    time_t t;
+    if (!s)
+        return fail(why, why_null);
+    if (len != 19 || s[10] != 'T' || timefmt_parse(s, &t) != 0 || t < 0)
+        return fail(why, "must be a UTC time as YYYY-MM-DDTHH:MM:SS");
     return 0;
 }
 

@@ -18,6 +18,8 @@
 #define VALIDATE_TITLE_MAX      255
 #define VALIDATE_EVENT_TYPE_MAX 50
 #define VALIDATE_PER_PAGE_MAX   100
+#define VALIDATE_CODE_MAX       64
+#define VALIDATE_ALIAS_MIN      3
 
 /* 1..150 bytes of [A-Za-z0-9_.-]; empty or whitespace-only is refused. */
 int validate_username(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
@@ -37,8 +39,24 @@ int validate_title(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED
 /* 1..50 bytes, not whitespace-only, no control bytes. */
 int validate_event_type(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
 
-/* 1..16 bytes of [A-Za-z0-9]. */
+/*
+ * The shape of a code that may exist (what a lookup accepts): 1..64 bytes of
+ * [A-Za-z0-9_-]. Generated and seeded codes are 6 letters or digits; aliases
+ * follow validate_alias; codes of older releases (1..16 letters or digits) too.
+ */
 int validate_short_code(const char *s, size_t len) ATTR_WARN_UNUSED;
+
+/*
+ * A custom alias (PRODUCT.md 1): 3..64 bytes of [A-Za-z0-9_-], the first a
+ * letter or digit. Reserved names are checked by shortcode_is_reserved.
+ */
+int validate_alias(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
+
+/*
+ * A link's expiry as sent in a body: "YYYY-MM-DDTHH:MM:SS" (UTC) of a real
+ * date between 1970 and 9999. 0 or ERR_INVALID with *why.
+ */
+int validate_timestamp(const char *s, size_t len, const char **why) ATTR_WARN_UNUSED;
 
 /*
  * Query-string id: 1 to 18 decimal digits, value >= 1, nothing else (no sign,

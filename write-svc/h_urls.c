@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "jx.h"
+#include "linkopts.h"
 #include "log.h"
 #include "readmodel.h"
 #include "reply.h"
@@ -37,9 +38,9 @@
 struct url_input {
     long long user_id; /* 0: no owner */
     const char *original_url;
-    const char *title;      /* NULL: none */
-    const char *short_code; /* NULL: generate one */
-    int is_active;          /* 1 unless the body says false */
+    const char *title;     /* NULL: none */
+    struct link_opts opts; /* opts.short_code NULL: generate one */
+    int is_active;         /* 1 unless the body says false */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -111,19 +112,6 @@ int h_urls_events(struct http_req *req, struct http_resp *resp)
 /* Create                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int h_urls_code_valid(const char *s, size_t len, const char **why)
-{
-    if (validate_short_code(s, len) != 0) {
-        *why = "must be 1 to 16 letters or digits";
-        return ERR_INVALID;
-    }
-    if (shortcode_is_reserved(s, len)) {
-        *why = "is reserved";
-        return ERR_INVALID;
-    }
-    return 0;
-}
-
 /* Reads a POST /urls body into *in. 0, or -1 after a 422. */
 static int h_urls_parse_create(json_t *body, struct url_input *in, struct http_resp *resp)
 {
@@ -136,36 +124,40 @@ static int h_urls_parse_create(json_t *body, struct url_input *in, struct http_r
     if (reply_string_or_reply(body, key, 1, 0, validate_url, &in->original_url, resp) ||
         reply_id_or_reply(body, "user_id", &in->user_id, NULL, resp) ||
         reply_string_or_reply(body, "title", 0, 1, validate_title, &in->title, resp) ||
-        reply_string_or_reply(body, "short_code", 0, 1, h_urls_code_valid, &in->short_code, resp) ||
+        linkopts_parse_or_reply(body, &in->opts, resp) ||
         reply_bool_or_reply(body, "is_active", &active, resp))
         return -1;
     in->is_active = active != 0;
     return 0;
 }
 
-/* Inserts with a fresh random code, drawing again on a collision. */
-static int h_urls_insert(struct db *db, const struct url_input *in, struct store_url *u,
-                         char **json)
+/* Inserts *u with the chosen code, or a fresh random one drawn again on a collision. */
+static int h_urls_insert(struct db *db, const char *chosen, struct store_url *u, char **json)
 {
     char code[SHORTCODE_LEN + 1];
     int rc = ERR_CONFLICT;
     for (int i = 0; rc == ERR_CONFLICT && i < URLS_CODE_TRIES; i++) {
-        const char *c = in->short_code;
+        const char *c = chosen;
         if (!c) {
             if ((rc = shortcode_generate(code)) != 0)
                 return rc;
             c = code;
         }
-        rc = store_urls_insert(db, in->user_id, c, in->original_url, in->title, in->is_active,
-                               &u->id, json);
-        if (rc == 0)
-            u->short_code = strdup(c);
-        if (in->short_code)
+        u->short_code = (char *)c; /* borrowed for the insert */
+        rc = store_urls_insert(db, u, &u->id, json);
+        u->short_code = rc == 0 ? strdup(c) : NULL;
+        if (chosen)
             break; /* a chosen code that is taken is the client's conflict */
     }
     if (rc == 0 && !u->short_code)
         rc = ERR_NOMEM;
     return rc;
+}
+
+/* 409 for a custom alias that another link has. */
+static void h_urls_code_taken(struct http_resp *resp)
+{
+    http_reply_error_field(resp, 409, "Short code already in use", "short_code", "already in use");
 }
 
 /* If COMMIT fails after the read model was written, take the link back out. */
@@ -181,18 +173,21 @@ static int h_urls_create_tx(struct app *app, struct db *db, const struct url_inp
 {
     struct store_url u = {.user_id = in->user_id, .is_active = in->is_active};
     u.original_url = (char *)in->original_url; /* borrowed: cleared before release */
+    u.title = (char *)in->title;               /* likewise */
+    linkopts_init(&u, &in->opts);
     int rc = db_begin(db);
     if (rc)
         return rc;
     /* The insert takes the read-model lock and checks the owner (foreign key) itself. */
-    if ((rc = h_urls_insert(db, in, &u, json)) != 0)
+    if ((rc = h_urls_insert(db, in->opts.short_code, &u, json)) != 0)
         goto out;
-    if (u.is_active && (rc = readmodel_put(app, &u)) != 0)
+    if (u.is_active && (rc = readmodel_put(app, &u, 0)) != 0)
         goto out;
     rc = h_urls_commit(app, db, u.short_code, u.is_active);
 out:
     db_rollback(db);
     u.original_url = NULL;
+    u.title = NULL;
     store_url_release(&u);
     if (rc) {
         free(*json);
@@ -213,9 +208,8 @@ int h_urls_create(struct http_req *req, struct http_resp *resp)
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
     int rc = h_urls_create_tx(app, db, &in, &json);
-    if (rc == ERR_CONFLICT && in.short_code)
-        http_reply_error_field(resp, 409, "Short code already in use", "short_code",
-                               "already in use");
+    if (rc == ERR_CONFLICT && in.opts.short_code)
+        h_urls_code_taken(resp);
     else if (rc)
         reply_store_error(req, resp, db, rc == ERR_CONFLICT ? ERR_UNAVAILABLE : rc, USER_NOT_FOUND);
     else
@@ -250,6 +244,18 @@ static int h_urls_log_update(struct db *db, const struct store_url *u, const cha
                       json_pack("{s:s, s:s}", "field", field, "new_value", value ? value : ""));
 }
 
+struct h_urls_logger {
+    struct db *db;
+    const struct store_url *u;
+};
+
+/* linkopts_apply's callback: one 'updated' event per changed option. */
+static int h_urls_log_option(void *arg, const char *field, const char *value)
+{
+    struct h_urls_logger *lg = arg;
+    return h_urls_log_update(lg->db, lg->u, field, value);
+}
+
 static int h_urls_streq(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -275,10 +281,12 @@ static int h_urls_apply(struct db *db, json_t *body, struct store_url *u, int *r
                         struct http_resp *resp)
 {
     const char *title, *url;
+    struct link_opts opts;
     int active;
     *rc = 0;
     if (reply_string_or_reply(body, "title", 0, 1, validate_title, &title, resp) ||
         reply_string_or_reply(body, "original_url", 0, 0, validate_url, &url, resp) ||
+        linkopts_parse_or_reply(body, &opts, resp) ||
         reply_bool_or_reply(body, "is_active", &active, resp))
         return -1;
     if (json_object_get(body, "title") && !h_urls_streq(title, u->title) &&
@@ -291,13 +299,46 @@ static int h_urls_apply(struct db *db, json_t *body, struct store_url *u, int *r
         u->is_active = active;
         *rc = h_urls_log_update(db, u, "is_active", active ? "true" : "false");
     }
+    if (!*rc) {
+        struct h_urls_logger lg = {.db = db, .u = u};
+        *rc = linkopts_apply(&opts, u, h_urls_log_option, &lg);
+    }
     return 0;
 }
 
-/* The read model after a change: an active link is (re)written, anything else removed. */
-static int h_urls_publish(struct app *app, const struct store_url *u)
+/*
+ * The click counter a link starts with when its hash is written anew. A link
+ * that stays active keeps its counter (readmodel_put leaves it); one that moves
+ * takes it along; one that comes back from inactive is counted from PostgreSQL
+ * once every click it got before is persisted (it recorded none since). Only a
+ * capped link must have that wait succeed: 503 rather than a cap that leaks.
+ */
+static int h_urls_seed_clicks(struct app *app, struct db *db, const struct store_url *u,
+                              const struct store_url *was, long long *clicks)
 {
-    return u->is_active ? readmodel_put(app, u) : readmodel_del(app, u->short_code);
+    int moved = strcmp(was->short_code, u->short_code) != 0;
+    *clicks = u->clicks;
+    if (was->is_active && moved)
+        return readmodel_take(app, was->short_code, clicks);
+    if (was->is_active)
+        return 0;
+    int rc = clicksync_wait(app, "reactivate");
+    if (rc && u->max_clicks > 0)
+        return ERR_UNAVAILABLE;
+    return store_urls_clicks(db, u->id, clicks);
+}
+
+/* The read model after a change: an active link is (re)written, anything else removed. */
+static int h_urls_publish(struct app *app, struct db *db, const struct store_url *u,
+                          const struct store_url *was)
+{
+    long long clicks = -1;
+    if (!u->is_active)
+        return was->is_active ? readmodel_del(app, was->short_code) : 0;
+    int rc = h_urls_seed_clicks(app, db, u, was, &clicks);
+    if (rc == 0)
+        rc = readmodel_put(app, u, clicks >= 0 ? clicks : u->clicks);
+    return rc;
 }
 
 /*
@@ -307,7 +348,7 @@ static int h_urls_publish(struct app *app, const struct store_url *u)
 static int h_urls_update_tx(struct app *app, struct db *db, const struct http_req *req,
                             struct http_resp *resp, char **json)
 {
-    struct store_url u = {0};
+    struct store_url u = {0}, was = {0};
     json_t *body = NULL;
     int rc = db_begin(db);
     if (rc)
@@ -315,15 +356,21 @@ static int h_urls_update_tx(struct app *app, struct db *db, const struct http_re
     /* Existence first, then the body (as for users). */
     if ((rc = store_lock_readmodel_shared(db)) || (rc = store_urls_lock(db, req->match.ids[0], &u)))
         goto out;
+    was = (struct store_url){.short_code = strdup(u.short_code), .is_active = u.is_active};
+    if (!was.short_code) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
     if (!(body = reply_body_or_reply(req, resp, 422)) || h_urls_apply(db, body, &u, &rc, resp)) {
         rc = ERR_INVALID; /* replied 422 */
         goto out;
     }
-    if (rc || (rc = store_urls_update(db, &u, json)) || (rc = h_urls_publish(app, &u)))
+    if (rc || (rc = store_urls_update(db, &u, json)) || (rc = h_urls_publish(app, db, &u, &was)))
         goto out;
     rc = h_urls_commit(app, db, u.short_code, u.is_active);
 out:
     db_rollback(db);
+    store_url_release(&was);
     store_url_release(&u);
     json_decref(body);
     return rc;
@@ -337,7 +384,9 @@ int h_urls_update(struct http_req *req, struct http_resp *resp)
     if (!db)
         return resp->status;
     int rc = h_urls_update_tx(app, db, req, resp, &json);
-    if (rc && !resp->status)
+    if (rc == ERR_CONFLICT && !resp->status)
+        h_urls_code_taken(resp);
+    else if (rc && !resp->status)
         reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
     else if (!rc)
         reply_json_take(resp, 200, &json);

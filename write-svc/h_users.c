@@ -125,7 +125,7 @@ static int h_users_orphan_link(void *arg, const struct store_url *u)
 {
     struct store_url copy = *u;
     copy.user_id = 0;
-    return readmodel_put(arg, &copy);
+    return readmodel_put(arg, &copy, copy.clicks);
 }
 
 /*

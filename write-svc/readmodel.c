@@ -5,12 +5,14 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "app.h"
+#include "clicksync.h"
 #include "db.h"
 #include "err.h"
 #include "kv.h"
@@ -50,24 +52,70 @@ static int readmodel_key(struct app *app, const char *code, char key[SHORTCODE_K
     return n < 0 ? ERR_INVALID : 0;
 }
 
-/* Appends or runs the HSET of one link; `pipeline` queues it instead of waiting. */
-static int readmodel_hset(struct app *app, const struct store_url *u, int pipeline)
+/* The link's fields as HSET arguments; returns argc. Buffers are the caller's. */
+struct readmodel_args {
+    char key[SHORTCODE_KEY_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
+};
+
+/*
+ * Appends the two commands that write one link: HSETNX of the click counter
+ * (kept when the hash exists: clicks recorded meanwhile stay counted), then one
+ * HSET of every other field. Between the two a redirect sees no id: a 404, as
+ * before the write.
+ */
+static int readmodel_append_link(struct app *app, const struct store_url *u, long long clicks)
 {
-    char key[SHORTCODE_KEY_MAX], id[24], uid[24] = "";
-    if (readmodel_key(app, u->short_code, key))
-        return ERR_INVALID;
-    store_fmt_id(id, u->id);
+    struct readmodel_args a = {.uid = ""};
+    struct kv *kv = readmodel_kv(app);
+    if (!kv || readmodel_key(app, u->short_code, a.key))
+        return kv ? ERR_INVALID : ERR_KV;
+    store_fmt_id(a.id, u->id);
     if (u->user_id)
-        store_fmt_id(uid, u->user_id);
-    const char *argv[] = {"HSET", key, "id", id, "uid", uid, "url", u->original_url};
-    if (pipeline)
-        return kv_append(readmodel_kv(app), (int)ARRAY_SIZE(argv), argv, NULL);
-    return readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, NULL);
+        store_fmt_id(a.uid, u->user_id);
+    snprintf(a.rt, sizeof(a.rt), "%d", u->redirect_type ? u->redirect_type : 302);
+    snprintf(a.exp, sizeof(a.exp), "%s", "");
+    if (u->expires_at >= 0)
+        snprintf(a.exp, sizeof(a.exp), "%lld", u->expires_at * 1000);
+    snprintf(a.max, sizeof(a.max), "%s", "");
+    if (u->max_clicks > 0)
+        snprintf(a.max, sizeof(a.max), "%ld", u->max_clicks);
+    store_fmt_id(a.n, clicks > 0 ? clicks : 0);
+    const char *nx[] = {"HSETNX", a.key, SHORTCODE_F_CLICKS, a.n};
+    const char *set[] = {"HSET",          a.key, SHORTCODE_F_ID,  a.id,
+                         SHORTCODE_F_UID, a.uid, SHORTCODE_F_URL, u->original_url,
+                         SHORTCODE_F_RT,  a.rt,  SHORTCODE_F_EXP, a.exp,
+                         SHORTCODE_F_MAX, a.max};
+    int rc = kv_append(kv, (int)ARRAY_SIZE(nx), nx, NULL);
+    return rc ? rc : kv_append(kv, (int)ARRAY_SIZE(set), set, NULL);
 }
 
-int readmodel_put(struct app *app, const struct store_url *u)
+/* Reads the replies of n appended commands; the first failure is returned. */
+static int readmodel_read_replies(struct app *app, int n)
 {
-    return readmodel_hset(app, u, 0);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        int rrc = kv_read_reply(readmodel_kv(app), NULL);
+        if (rc == 0)
+            rc = rrc;
+    }
+    return rc;
+}
+
+int readmodel_put(struct app *app, const struct store_url *u, long long clicks)
+{
+    int rc = readmodel_append_link(app, u, clicks);
+    if (rc == 0)
+        rc = readmodel_read_replies(app, 2);
+    if (rc && kv_is_broken(readmodel_kv(app))) {
+        /* A stale connection: both commands are idempotent, so send them again. */
+        rc = readmodel_append_link(app, u, clicks);
+        if (rc == 0)
+            rc = readmodel_read_replies(app, 2);
+    }
+    if (rc)
+        log_error("redis HSET of link '%s' failed: %s", u->short_code,
+                  kv_errmsg(readmodel_kv(app)));
+    return rc;
 }
 
 int readmodel_del(struct app *app, const char *code)
@@ -77,6 +125,29 @@ int readmodel_del(struct app *app, const char *code)
         return ERR_INVALID;
     const char *argv[] = {"UNLINK", key};
     return readmodel_cmd(app, 2, argv, NULL, NULL);
+}
+
+/* Removes one link hash and returns its click counter, in one atomic step. */
+static const char readmodel_take_script[] =
+    "local n = redis.call('HGET', KEYS[1], '" SHORTCODE_F_CLICKS "')\n"
+    "redis.call('UNLINK', KEYS[1])\n"
+    "return n\n";
+
+int readmodel_take(struct app *app, const char *code, long long *clicks)
+{
+    char key[SHORTCODE_KEY_MAX];
+    struct redisReply *r = NULL;
+    *clicks = -1;
+    if (readmodel_key(app, code, key))
+        return ERR_INVALID;
+    const char *argv[] = {"EVAL", readmodel_take_script, "1", key};
+    int rc = readmodel_cmd(app, 4, argv, NULL, &r);
+    if (rc)
+        return rc;
+    if (r->type == REDIS_REPLY_STRING)
+        *clicks = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return 0;
 }
 
 int readmodel_complete(struct app *app)
@@ -130,7 +201,7 @@ static int readmodel_clear_links(struct app *app)
 
 static int readmodel_queue_link(void *arg, const struct store_url *u)
 {
-    return readmodel_hset(arg, u, 1);
+    return readmodel_append_link(arg, u, u->clicks);
 }
 
 /* Loads every active URL, one pipelined batch per page. *loaded counts the links. */
@@ -141,11 +212,9 @@ static int readmodel_load(struct app *app, struct db *db, long *loaded)
         int count = 0;
         int rc = store_urls_each_active(db, after, READMODEL_BATCH, readmodel_queue_link, app,
                                         &after, &count);
-        for (int i = 0; i < count; i++) {
-            int rrc = kv_read_reply(readmodel_kv(app), NULL);
-            if (rc == 0)
-                rc = rrc;
-        }
+        int rrc = readmodel_read_replies(app, 2 * count);
+        if (rc == 0)
+            rc = rrc;
         if (rc)
             return rc;
         *loaded += count;
@@ -170,7 +239,18 @@ static int readmodel_rebuild(struct app *app, struct db *db)
     int rc = readmodel_complete(app);
     if (rc == 1)
         return 0; /* another instance finished it while we waited */
-    if (rc < 0 || (rc = readmodel_clear_links(app)) || (rc = readmodel_load(app, db, &loaded)))
+    if (rc < 0 || (rc = readmodel_clear_links(app)))
+        return rc;
+    /*
+     * With the links gone no click can be recorded, so once the clicks already
+     * in the streams are persisted, url_totals holds each link's true count (the
+     * counter a click cap is checked against). A worker that is down only makes
+     * the counts low by what it has not persisted yet: logged, not fatal.
+     */
+    if (clicksync_wait(app, "rebuild") != 0)
+        log_warn(
+            "read model rebuilt before every click was persisted: caps may allow extra clicks");
+    if ((rc = readmodel_load(app, db, &loaded)))
         return rc;
     const char *argv[] = {"SET", SHORTCODE_MARKER_KEY, "1"};
     rc = readmodel_cmd(app, 3, argv, NULL, NULL);

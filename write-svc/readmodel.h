@@ -1,10 +1,8 @@
 /*
  * readmodel.h - write-svc's side of the Redis read model (ARCHITECTURE.md).
  *
- * Each active URL is a hash at "url:{s}:<code>" with fields
- *   id  - the URL id (decimal)
- *   uid - the owner's id (decimal) or "" when the URL has no owner
- *   url - original_url, byte-exact
+ * Each active URL is a hash at "url:{s}:<code>" with the fields listed in
+ * shortcode.h (id, owner, URL, redirect type, expiry, cap, click counter).
  * Inactive and deleted URLs have no key. The key "readmodel:complete" says the
  * model holds every active URL; redirect-svc answers 503 while it is missing.
  *
@@ -22,11 +20,22 @@ struct app;
 struct kv;
 struct store_url;
 
-/* Writes (or overwrites) the link of an active URL. 0 or ERR_KV. */
-int readmodel_put(struct app *app, const struct store_url *u) ATTR_WARN_UNUSED;
+/*
+ * Writes (or overwrites) the link of an active URL with its options. `clicks`
+ * seeds the click counter only when the link has none yet (a new, moved or
+ * reactivated link); an existing counter is kept. 0 or ERR_KV.
+ */
+int readmodel_put(struct app *app, const struct store_url *u, long long clicks) ATTR_WARN_UNUSED;
 
 /* Removes a link. 0 or ERR_KV. */
 int readmodel_del(struct app *app, const char *code) ATTR_WARN_UNUSED;
+
+/*
+ * Removes a link and returns its click counter in *clicks (-1 when there was no
+ * link), atomically, so no click is lost when a link moves to another code.
+ * 0 or ERR_KV.
+ */
+int readmodel_take(struct app *app, const char *code, long long *clicks) ATTR_WARN_UNUSED;
 
 /* 1 when the marker key exists, 0 when not, ERR_KV when Redis is unreachable. */
 int readmodel_complete(struct app *app) ATTR_WARN_UNUSED;

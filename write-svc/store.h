@@ -35,6 +35,10 @@ struct store_url {
     char *original_url;
     char *title; /* NULL when none */
     int is_active;
+    int redirect_type;    /* 301, 302, 307 or 308 */
+    long long expires_at; /* seconds since the epoch; -1 when none */
+    long max_clicks;      /* 0 when none */
+    long long clicks;     /* clicks persisted so far (url_totals) */
 };
 
 void store_url_release(struct store_url *u);
@@ -77,17 +81,16 @@ int store_urls_get(struct db *db, long long id, char **json) ATTR_WARN_UNUSED;
 int store_urls_list(struct db *db, const struct store_page *pg, long long user_id, int is_active,
                     char **json) ATTR_WARN_UNUSED;
 /*
- * Inserts a URL with the given code and its 'created' event, taking the shared
- * read-model lock in the same statement. Caller's tx. Returns ERR_CONFLICT when
+ * Inserts a URL (every field of *u but id and clicks) and its 'created' event,
+ * taking the shared read-model lock in the same statement. Caller's tx. Returns ERR_CONFLICT when
  * the code is taken (the caller draws another), ERR_NOT_FOUND when user_id
  * names no user (foreign key). *id receives the new id.
  */
-int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
-                      const char *title, int is_active, long long *id,
+int store_urls_insert(struct db *db, const struct store_url *u, long long *id,
                       char **json) ATTR_WARN_UNUSED;
 /* Locks and reads a URL (SELECT ... FOR UPDATE). Caller's tx. */
 int store_urls_lock(struct db *db, long long id, struct store_url *out) ATTR_WARN_UNUSED;
-/* Writes the row's title/original_url/is_active and bumps updated_at. Caller's tx. */
+/* Writes the row's fields (all but id, user_id, clicks) and bumps updated_at. Caller's tx. */
 int store_urls_update(struct db *db, const struct store_url *u, char **json) ATTR_WARN_UNUSED;
 /* Deletes the URL row. Caller's tx. */
 int store_urls_delete(struct db *db, long long id) ATTR_WARN_UNUSED;
@@ -100,6 +103,8 @@ int store_urls_each_active(struct db *db, long long after, int limit,
                            int (*fn)(void *arg, const struct store_url *u), void *arg,
                            long long *last_id, int *count) ATTR_WARN_UNUSED;
 int store_urls_stats(struct db *db, long long id, char **json) ATTR_WARN_UNUSED;
+/* The clicks persisted for a URL (url_totals; 0 when none) into *clicks. */
+int store_urls_clicks(struct db *db, long long id, long long *clicks) ATTR_WARN_UNUSED;
 
 /* --- events --- */
 struct store_event_filter {

@@ -15,10 +15,16 @@
     "json_build_object('id', id, 'user_id', user_id, 'short_code', short_code,"                    \
     " 'original_url', original_url, 'title', title, 'is_active', is_active,"                       \
     " 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"                             \
-    " 'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'))"
+    " 'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"                             \
+    " 'redirect_type', redirect_type,"                                                             \
+    " 'expires_at', to_char(expires_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), 'max_clicks', max_clicks,"   \
+    " 'clicks', coalesce((SELECT t.clicks FROM url_totals t WHERE t.url_id = id), 0))"
 
 /* The columns store_url_from_row() reads, in order. */
-#define URL_COLS "id, coalesce(user_id, 0), short_code, original_url, title, is_active"
+#define URL_COLS                                                                                   \
+    "id, coalesce(user_id, 0), short_code, original_url, title, is_active, redirect_type,"         \
+    " coalesce(extract(epoch FROM expires_at)::bigint, -1), coalesce(max_clicks, 0),"              \
+    " coalesce((SELECT t.clicks FROM url_totals t WHERE t.url_id = urls.id), 0)"
 
 void store_url_release(struct store_url *u)
 {
@@ -38,6 +44,10 @@ static int store_url_from_row(PGresult *res, int row, struct store_url *u)
     u->original_url = strdup(PQgetvalue(res, row, 3));
     u->title = PQgetisnull(res, row, 4) ? NULL : strdup(PQgetvalue(res, row, 4));
     u->is_active = PQgetvalue(res, row, 5)[0] == 't';
+    u->redirect_type = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
+    u->expires_at = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+    u->max_clicks = strtol(PQgetvalue(res, row, 8), NULL, 10);
+    u->clicks = strtoll(PQgetvalue(res, row, 9), NULL, 10);
     if (!u->short_code || !u->original_url || (!u->title && !PQgetisnull(res, row, 4))) {
         store_url_release(u);
         return ERR_NOMEM;
@@ -73,13 +83,25 @@ int store_urls_list(struct db *db, const struct store_page *pg, long long user_i
                             4, params, json);
 }
 
-int store_urls_insert(struct db *db, long long user_id, const char *code, const char *url,
-                      const char *title, int is_active, long long *id, char **json)
+/* The option columns of *u as text parameters (buffers of 24 bytes each). */
+static void store_urls_option_params(const struct store_url *u, char rt[24], char exp[24],
+                                     char max[24], const char **params)
 {
-    char uid[24], lock[24];
-    const char *params[] = {
-        user_id ? store_fmt_id(uid, user_id) : NULL, code, url, title, is_active ? "true" : "false",
-        store_fmt_id(lock, STORE_READMODEL_LOCK)};
+    params[0] = store_fmt_id(rt, u->redirect_type);
+    params[1] = u->expires_at >= 0 ? store_fmt_id(exp, u->expires_at) : NULL;
+    params[2] = u->max_clicks > 0 ? store_fmt_id(max, u->max_clicks) : NULL;
+}
+
+int store_urls_insert(struct db *db, const struct store_url *u, long long *id, char **json)
+{
+    char uid[24], lock[24], rt[24], exp[24], max[24];
+    const char *params[9] = {u->user_id ? store_fmt_id(uid, u->user_id) : NULL,
+                             u->short_code,
+                             u->original_url,
+                             u->title,
+                             u->is_active ? "true" : "false",
+                             store_fmt_id(lock, STORE_READMODEL_LOCK)};
+    store_urls_option_params(u, rt, exp, max, params + 6);
     PGresult *res = NULL;
     /*
      * One round trip: the shared read-model lock (everything reads from "l", so it
@@ -93,7 +115,9 @@ int store_urls_insert(struct db *db, long long user_id, const char *code, const 
                      " o AS (SELECT ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM users"
                      " WHERE id = $1::bigint)) AS ok FROM l),"
                      " u AS (INSERT INTO urls (user_id, short_code, original_url, title,"
-                     " is_active) SELECT $1::bigint, $2, $3, $4, $5::boolean FROM o WHERE ok"
+                     " is_active, redirect_type, expires_at, max_clicks) SELECT $1::bigint, $2,"
+                     " $3, $4, $5::boolean, $7::smallint,"
+                     " to_timestamp($8::bigint) AT TIME ZONE 'UTC', $9::integer FROM o WHERE ok"
                      " ON CONFLICT (short_code) DO NOTHING RETURNING *),"
                      " e AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\","
                      " details) SELECT id, user_id, 'created', created_at,"
@@ -101,7 +125,7 @@ int store_urls_insert(struct db *db, long long user_id, const char *code, const 
                      " original_url) FROM u)"
                      " SELECT o.ok, u.id, CASE WHEN u.id IS NULL THEN NULL ELSE " URL_JSON
                      "::text END FROM o LEFT JOIN u ON true",
-                     6, params, (struct pg_result **)&res);
+                     9, params, (struct pg_result **)&res);
     if (rc)
         return rc;
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') {
@@ -138,14 +162,18 @@ int store_urls_lock(struct db *db, long long id, struct store_url *out)
 
 int store_urls_update(struct db *db, const struct store_url *u, char **json)
 {
-    char idb[24];
-    const char *params[] = {store_fmt_id(idb, u->id), u->original_url, u->title,
-                            u->is_active ? "true" : "false"};
-    return store_query_json(db, "urls_update",
-                            "UPDATE urls SET original_url = $2, title = $3,"
-                            " is_active = $4::boolean, updated_at = now() AT TIME ZONE 'UTC'"
-                            " WHERE id = $1::bigint RETURNING " URL_JSON "::text",
-                            4, params, json);
+    char idb[24], rt[24], exp[24], max[24];
+    const char *params[8] = {store_fmt_id(idb, u->id), u->original_url, u->title,
+                             u->is_active ? "true" : "false", u->short_code};
+    store_urls_option_params(u, rt, exp, max, params + 5);
+    return store_query_json(
+        db, "urls_update",
+        "UPDATE urls SET original_url = $2, title = $3,"
+        " is_active = $4::boolean, short_code = $5, redirect_type = $6::smallint,"
+        " expires_at = to_timestamp($7::bigint) AT TIME ZONE 'UTC',"
+        " max_clicks = $8::integer, updated_at = now() AT TIME ZONE 'UTC'"
+        " WHERE id = $1::bigint RETURNING " URL_JSON "::text",
+        8, params, json);
 }
 
 int store_urls_delete(struct db *db, long long id)
@@ -222,4 +250,20 @@ int store_urls_stats(struct db *db, long long id, char **json)
         " FROM urls u LEFT JOIN events e ON e.url_id = u.id WHERE u.id = $1::bigint"
         " GROUP BY u.id",
         1, params, json);
+}
+
+int store_urls_clicks(struct db *db, long long id, long long *clicks)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    PGresult *res = NULL;
+    int rc =
+        db_exec(db, "urls_clicks",
+                "SELECT coalesce((SELECT clicks FROM url_totals WHERE url_id = $1::bigint), 0)", 1,
+                params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    *clicks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
 }

@@ -454,6 +454,15 @@ void e2e_assert_url(const json_t *u)
     e2e_bool(u, "is_active");
     e2e_assert_timestamp(e2e_str(u, "created_at"));
     e2e_assert_timestamp(e2e_str(u, "updated_at"));
+    /* The link options of PRODUCT.md 1 and the click total. */
+    long long rt = e2e_int(u, "redirect_type");
+    assert_true(rt == 301 || rt == 302 || rt == 307 || rt == 308);
+    json_t *exp = e2e_get(u, "expires_at"), *max = e2e_get(u, "max_clicks");
+    if (!json_is_null(exp))
+        e2e_assert_timestamp(json_string_value(exp));
+    if (!json_is_null(max) && !(json_is_integer(max) && json_integer_value(max) >= 1))
+        e2e_fail_json(u, "max_clicks", "is neither a positive integer nor null");
+    assert_true(e2e_int(u, "clicks") >= 0);
 }
 
 void e2e_assert_event(const json_t *e)
@@ -742,6 +751,28 @@ long e2e_redis_count(const char *pattern)
     return n;
 }
 
+/* The option fields of a link hash (rt, exp in ms, max; "" for none) match the URL object. */
+static void e2e_assert_link_options(const json_t *url, const json_t *link)
+{
+    char rt[16], exp[32] = "", max[32] = "";
+    json_t *e = e2e_get(url, "expires_at"), *m = e2e_get(url, "max_clicks");
+    const char *got_rt = json_string_value(json_object_get(link, "rt"));
+    const char *got_exp = json_string_value(json_object_get(link, "exp"));
+    const char *got_max = json_string_value(json_object_get(link, "max"));
+
+    snprintf(rt, sizeof(rt), "%lld", e2e_int(url, "redirect_type"));
+    if (json_is_string(e))
+        snprintf(exp, sizeof(exp), "%lld", (long long)e2e_parse_ts(json_string_value(e)) * 1000);
+    if (json_is_integer(m))
+        snprintf(max, sizeof(max), "%lld", (long long)json_integer_value(m));
+    if (!got_rt || !got_exp || !got_max || strcmp(got_rt, rt) || strcmp(got_exp, exp) ||
+        strcmp(got_max, max) || !json_is_string(json_object_get(link, "n"))) {
+        print_error("read model of '%s': expected rt %s, exp '%s', max '%s' and a counter\n",
+                    e2e_str(url, "short_code"), rt, exp, max);
+        fail();
+    }
+}
+
 void e2e_assert_link(const json_t *url)
 {
     const char *code = e2e_str(url, "short_code");
@@ -765,6 +796,7 @@ void e2e_assert_link(const json_t *url)
         json_decref(link);
         fail();
     }
+    e2e_assert_link_options(url, link);
     json_decref(link);
 }
 

@@ -190,21 +190,27 @@ static void test_urls_create_url_alias(void **state)
     json_decref(j);
 }
 
-/* A client-chosen short_code (A5): kept, 409 when taken, 422 when invalid or reserved. */
+/* A client-chosen short_code (PRODUCT.md 1): kept, 409 when taken, 422 when invalid or reserved. */
 static void test_urls_create_client_short_code(void **state)
 {
     char code[32];
     json_t *j;
-    static const char *const bad[] = {"\"users\"",
-                                      "\"health\"",
-                                      "\"events\"",
-                                      "\"bad-code\"",
-                                      "\"a b\"",
-                                      "\"\"",
-                                      "\"abcdefghijklmnopq\"",
-                                      "12345",
-                                      "true",
-                                      "[]"};
+    static const char *const bad[] = {
+        "\"users\"",
+        "\"health\"",
+        "\"events\"",
+        "\"-bad\"",
+        "\"_bad\"",
+        "\"ab\"",
+        "\"a.b\"",
+        "\"a b\"",
+        "\"\"",
+        "\"Users\"",
+        "\"OPENAPI.JSON\"",
+        "\"a123456789b123456789c123456789d123456789e123456789f123456789g1234\"",
+        "12345",
+        "true",
+        "[]"};
     (void)state;
     snprintf(code, sizeof(code), "E2e%ldx%d", (long)getpid() % 100000, e2e_seeded());
     j = e2e_callf(201, "POST", "/urls",
