@@ -89,36 +89,43 @@ static void test_linkopts_create_with_every_option(void **state)
 static void test_linkopts_redirect_type_values(void **state)
 {
     static const int good[] = {301, 302, 307, 308};
-    static const char *const bad[] = {"300", "303", "304", "200", "0", "-301",
+    static const char *const bad[] = {"300",   "303",     "304",  "200",  "0",  "-301",
                                       "301.0", "\"301\"", "true", "null", "[]", "{}"};
     json_t *j;
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
         j = e2e_callf(201, "POST", "/urls",
-                      "{\"original_url\":\"https://example.com/rt\",\"redirect_type\":%d}", good[i]);
+                      "{\"original_url\":\"https://example.com/rt\",\"redirect_type\":%d}",
+                      good[i]);
         assert_int_equal(e2e_int(j, "redirect_type"), good[i]);
         e2e_assert_link(j);
         json_decref(j);
     }
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-        e2e_error(422, "redirect_type", "POST", "/urls",
-                  opts_fmt("{\"original_url\":\"https://example.com/rt\",\"redirect_type\":%s}",
-                          bad[i]));
+        e2e_error(
+            422, "redirect_type", "POST", "/urls",
+            opts_fmt("{\"original_url\":\"https://example.com/rt\",\"redirect_type\":%s}", bad[i]));
 }
 
 /* Expiry: a UTC time (past ones too) or null; other shapes are a 422. */
 static void test_linkopts_expires_at_values(void **state)
 {
-    static const char *const bad[] = {"\"2030-01-01\"",          "\"2030-01-01 00:00:00\"",
-                                      "\"2030-01-01T00:00:00Z\"", "\"2030-02-30T00:00:00\"",
-                                      "\"2030-01-01T24:00:00\"", "\"1969-12-31T23:59:59\"",
-                                      "\"tomorrow\"",            "\"\"",
-                                      "1893456000",              "true",
+    static const char *const bad[] = {"\"2030-01-01\"",
+                                      "\"2030-01-01 00:00:00\"",
+                                      "\"2030-01-01T00:00:00Z\"",
+                                      "\"2030-02-30T00:00:00\"",
+                                      "\"2030-01-01T24:00:00\"",
+                                      "\"1969-12-31T23:59:59\"",
+                                      "\"tomorrow\"",
+                                      "\"\"",
+                                      "1893456000",
+                                      "true",
                                       "{}"};
     json_t *j;
     (void)state;
-    j = e2e_call(201, "POST", "/urls",
-                 "{\"original_url\":\"https://example.com/exp\",\"expires_at\":\"2001-01-01T00:00:00\"}");
+    j = e2e_call(
+        201, "POST", "/urls",
+        "{\"original_url\":\"https://example.com/exp\",\"expires_at\":\"2001-01-01T00:00:00\"}");
     assert_string_equal(e2e_str(j, "expires_at"), "2001-01-01T00:00:00");
     e2e_assert_link(j);
     json_decref(j);
@@ -127,9 +134,9 @@ static void test_linkopts_expires_at_values(void **state)
     e2e_assert_null(j, "expires_at");
     json_decref(j);
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-        e2e_error(422, "expires_at", "POST", "/urls",
-                  opts_fmt("{\"original_url\":\"https://example.com/exp\",\"expires_at\":%s}",
-                          bad[i]));
+        e2e_error(
+            422, "expires_at", "POST", "/urls",
+            opts_fmt("{\"original_url\":\"https://example.com/exp\",\"expires_at\":%s}", bad[i]));
 }
 
 /* Click cap: 1..2^31-1 or null. */
@@ -144,18 +151,18 @@ static void test_linkopts_max_clicks_values(void **state)
     e2e_assert_link(j);
     json_decref(j);
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-        e2e_error(422, "max_clicks", "POST", "/urls",
-                  opts_fmt("{\"original_url\":\"https://example.com/max\",\"max_clicks\":%s}",
-                          bad[i]));
+        e2e_error(
+            422, "max_clicks", "POST", "/urls",
+            opts_fmt("{\"original_url\":\"https://example.com/max\",\"max_clicks\":%s}", bad[i]));
 }
 
 /* Aliases: the shapes allowed, case kept and significant, reserved names in any case. */
 static void test_linkopts_alias_shapes(void **state)
 {
-    static const char *const reserved[] = {"Health", "USERS", "urls", "Api", "admin", "UI",
-                                           "static", "Assets", "login", "LOGOUT", "livez",
-                                           "readyz", "openapi.json", "favicon.ico", "robots.txt",
-                                           "app", "events", "metrics"};
+    static const char *const reserved[] = {
+        "Health",       "USERS",       "urls",       "Api",    "admin",  "UI",
+        "static",       "Assets",      "login",      "LOGOUT", "livez",  "readyz",
+        "openapi.json", "favicon.ico", "robots.txt", "app",    "events", "metrics"};
     char alias[64], upper[64];
     json_t *a, *b;
     (void)state;
@@ -164,10 +171,10 @@ static void test_linkopts_alias_shapes(void **state)
     for (char *p = upper; *p; p++)
         if (*p >= 'a' && *p <= 'z')
             *p = (char)(*p - 'a' + 'A');
-    a = e2e_callf(201, "POST", "/urls", "{\"original_url\":\"https://a.example/\",\"short_code\":\"%s\"}",
-                  alias);
-    b = e2e_callf(201, "POST", "/urls", "{\"original_url\":\"https://b.example/\",\"short_code\":\"%s\"}",
-                  upper);
+    a = e2e_callf(201, "POST", "/urls",
+                  "{\"original_url\":\"https://a.example/\",\"short_code\":\"%s\"}", alias);
+    b = e2e_callf(201, "POST", "/urls",
+                  "{\"original_url\":\"https://b.example/\",\"short_code\":\"%s\"}", upper);
     e2e_assert_link(a);
     e2e_assert_link(b);
     json_decref(a);
@@ -175,7 +182,7 @@ static void test_linkopts_alias_shapes(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
         e2e_error(422, "short_code", "POST", "/urls",
                   opts_fmt("{\"original_url\":\"https://example.com/r\",\"short_code\":\"%s\"}",
-                          reserved[i]));
+                           reserved[i]));
 }
 
 /* PUT with a new alias moves the link: old code gone, new one there, one event; 409 when taken. */
@@ -195,8 +202,8 @@ static void test_linkopts_put_moves_link(void **state)
     last = e2e_last_type(ev, "updated");
     assert_string_equal(json_string_value(json_object_get(e2e_get(last, "details"), "field")),
                         "short_code");
-    assert_string_equal(
-        json_string_value(json_object_get(e2e_get(last, "details"), "new_value")), alias);
+    assert_string_equal(json_string_value(json_object_get(e2e_get(last, "details"), "new_value")),
+                        alias);
     json_decref(ev);
     /* Taken by another link: 409, nothing changes. */
     e2e_error(409, "short_code", "PATCH", path,

@@ -384,6 +384,61 @@ static void test_validate_event_type_rejects_null(void **state)
 
 /* ---- short code ---- */
 
+static void test_validate_alias_cases(void **state)
+{
+    static const struct {
+        const char *s;
+        int want;
+    } cases[] = {
+        {"abc", 0},
+        {"My-Link_2026", 0},
+        {"9lives", 0},
+        {"a123456789b123456789c123456789d123456789e123456789f123456789g123", 0},
+        {"ab", ERR_INVALID},
+        {"", ERR_INVALID},
+        {"-abc", ERR_INVALID},
+        {"_abc", ERR_INVALID},
+        {"a.bc", ERR_INVALID},
+        {"a bc", ERR_INVALID},
+        {"caf\xc3\xa9", ERR_INVALID},
+        {"a123456789b123456789c123456789d123456789e123456789f123456789g1234", ERR_INVALID},
+    };
+    const char *why = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        int rc = validate_alias(cases[i].s, strlen(cases[i].s), &why);
+        if (rc != cases[i].want)
+            fail_msg("alias \"%s\": got %d", cases[i].s, rc);
+        if (rc)
+            assert_non_null(why);
+    }
+    assert_int_equal(validate_alias(NULL, 0, &why), ERR_INVALID);
+}
+
+static void test_validate_timestamp_cases(void **state)
+{
+    static const struct {
+        const char *s;
+        int want;
+    } cases[] = {
+        {"2030-01-01T00:00:00", 0},
+        {"1970-01-01T00:00:00", 0},
+        {"2028-02-29T23:59:59", 0},
+        {"2030-01-01 00:00:00", ERR_INVALID},
+        {"2030-01-01T00:00:00Z", ERR_INVALID},
+        {"2030-01-01", ERR_INVALID},
+        {"2027-02-29T00:00:00", ERR_INVALID},
+        {"2030-13-01T00:00:00", ERR_INVALID},
+        {"1969-12-31T23:59:59", ERR_INVALID},
+        {"", ERR_INVALID},
+    };
+    const char *why = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        int rc = validate_timestamp(cases[i].s, strlen(cases[i].s), &why);
+        if (rc != cases[i].want)
+            fail_msg("timestamp \"%s\": got %d", cases[i].s, rc);
+    }
+}
+
 static void test_validate_short_code_cases(void **state)
 {
     static const struct {
@@ -394,10 +449,12 @@ static void test_validate_short_code_cases(void **state)
         {"a", 0},
         {"0123456789abcdef", 0},
         {"ABCDEFGHIJKLMNOP", 0},
+        {"abc-de", 0},
+        {"abc_de", 0},
+        {"-abc", 0}, /* a lookup accepts any code that may exist */
+        {"a123456789b123456789c123456789d123456789e123456789f123456789g123", 0},
         {"", ERR_INVALID},
-        {"0123456789abcdefg", ERR_INVALID},
-        {"abc-de", ERR_INVALID},
-        {"abc_de", ERR_INVALID},
+        {"a123456789b123456789c123456789d123456789e123456789f123456789g1234", ERR_INVALID},
         {"abc de", ERR_INVALID},
         {"abc/de", ERR_INVALID},
         {"abc.de", ERR_INVALID},
@@ -614,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_validate_event_type_length_limit),
         cmocka_unit_test(test_validate_event_type_rejects_null),
         cmocka_unit_test(test_validate_short_code_cases),
+        cmocka_unit_test(test_validate_alias_cases),
+        cmocka_unit_test(test_validate_timestamp_cases),
         cmocka_unit_test(test_validate_query_id_accepts_valid),
         cmocka_unit_test(test_validate_query_id_rejects_invalid),
         cmocka_unit_test(test_validate_query_bool_cases),
