@@ -131,6 +131,7 @@ SYSTEM_SRCS := \
 	tests/system/sys.c \
 	tests/system/sysload.c \
 	tests/system/test_flows.c \
+	tests/system/test_links.c \
 	tests/system/test_redis.c \
 	tests/e2e/httpc.c \
 	tests/e2e/e2e_util.c

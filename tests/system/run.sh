@@ -474,6 +474,10 @@ inside() {
     sql "DROP TRIGGER IF EXISTS systest_slow_sink ON events" >/dev/null 2>&1
     phase_end "checks 1-3"
 
+    phase_start "link options at the redirect: systest links"
+    run_group links
+    phase_end "link options"
+
     phase_start "check 5: systest redis"
     run_group redis
     phase_end "check 5"

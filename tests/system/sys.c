@@ -171,17 +171,26 @@ void sys_assert_json_error(const struct e2e_resp *r, int status, const char *wha
 void sys_follow(const char *base, const char *method, const char *code, const char *location,
                 const char *const *headers)
 {
+    sys_follow_status(base, method, code, 302, location, headers);
+}
+
+void sys_follow_status(const char *base, const char *method, const char *code, int status,
+                       const char *location, const char *const *headers)
+{
     struct e2e_resp r;
-    char path[64], what[160];
+    char path[128], what[200], want_status[16], cache[48] = "private, max-age=0";
     const char *loc, *cc;
 
+    if (status == 301 || status == 308)
+        snprintf(cache, sizeof(cache), "public, max-age=%d", SYS_CACHE_MAX_AGE);
     snprintf(path, sizeof(path), "/%s", code);
     snprintf(what, sizeof(what), "%s %s%s", method, base, path);
+    snprintf(want_status, sizeof(want_status), "expected %d", status);
     sys_send(base, method, path, headers, NULL, &r);
     loc = httpc_header(&r.raw, "Location");
     cc = httpc_header(&r.raw, "Cache-Control");
-    if (r.status != 302) {
-        sys_dump(&r, what, "expected 302");
+    if (r.status != status) {
+        sys_dump(&r, what, want_status);
         fail();
     }
     if (!loc || strcmp(loc, location) != 0) {
@@ -189,9 +198,8 @@ void sys_follow(const char *base, const char *method, const char *code, const ch
                     location);
         fail();
     }
-    if (!cc || strcmp(cc, "private, max-age=0") != 0) {
-        print_error("%s: Cache-Control is '%s', expected 'private, max-age=0'\n", what,
-                    cc ? cc : "(none)");
+    if (!cc || strcmp(cc, cache) != 0) {
+        print_error("%s: Cache-Control is '%s', expected '%s'\n", what, cc ? cc : "(none)", cache);
         fail();
     }
     e2e_resp_release(&r);

@@ -57,7 +57,15 @@ void sys_assert_json_error(const struct e2e_resp *r, int status, const char *wha
  */
 void sys_follow(const char *base, const char *method, const char *code, const char *location,
                 const char *const *headers);
-/* GET or HEAD /<code> on base; asserts `status` (404, 503) with a JSON error body. */
+/* The Cache-Control max-age of 301/308 answers (REDIRECT_CACHE_MAX_AGE's default). */
+#define SYS_CACHE_MAX_AGE 300
+/*
+ * As sys_follow for a link answering `status` (301, 302, 307, 308): Cache-Control is
+ * "public, max-age=SYS_CACHE_MAX_AGE" for 301/308, else "private, max-age=0".
+ */
+void sys_follow_status(const char *base, const char *method, const char *code, int status,
+                       const char *location, const char *const *headers);
+/* GET or HEAD /<code> on base; asserts `status` (404, 410, 503) with a JSON error body. */
 void sys_follow_error(const char *base, const char *method, const char *code, int status);
 /* GET /events?url_id=<id>[&event_type=<type>] on base (type NULL: all); asserts 200 and an array.
  */
@@ -98,6 +106,7 @@ void sys_unique(char *out, size_t n, const char *prefix);
 /* --- groups: each returns how many of its tests failed ------------------------------ */
 
 int test_flows_run(void); /* checks 1 to 3: redirects, clicks, read-your-writes */
+int test_links_run(void); /* link options at the redirect: types, expiry, caps, moves */
 int test_redis_run(void); /* check 5: Redis stopped and started again empty */
 
 #endif

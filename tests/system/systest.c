@@ -3,6 +3,7 @@
  * product (write-svc, redirect-svc and event-worker instances, PostgreSQL, Redis, nginx).
  *
  *   systest flows    checks 1 to 3 (cmocka): redirects, click events, read-your-writes
+ *   systest links    link options at the redirect (cmocka): types, expiry, caps, moves
  *   systest redis    check 5 (cmocka): Redis stopped, then started again empty
  *   systest load ... the load tool of checks 4 and 6 (sysload.h)
  *
@@ -31,15 +32,18 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return sysload_main(argc - 2, argv + 2);
-    if (argc != 2 || (strcmp(argv[1], "flows") != 0 && strcmp(argv[1], "redis") != 0)) {
-        fprintf(stderr, "usage: systest flows | redis | load ARGS...\n");
+    if (argc != 2 || (strcmp(argv[1], "flows") != 0 && strcmp(argv[1], "redis") != 0 &&
+                      strcmp(argv[1], "links") != 0)) {
+        fprintf(stderr, "usage: systest flows | links | redis | load ARGS...\n");
         return 2;
     }
     /* cmocka writes results on stdout and failures on stderr: keep them in order. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (sys_env_load() != 0)
         return 2;
-    failed = strcmp(argv[1], "flows") == 0 ? test_flows_run() : test_redis_run();
+    failed = strcmp(argv[1], "flows") == 0   ? test_flows_run()
+             : strcmp(argv[1], "links") == 0 ? test_links_run()
+                                             : test_redis_run();
     sys_env_release();
     return failed ? 1 : 0;
 }
