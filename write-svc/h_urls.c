@@ -59,6 +59,7 @@ int h_urls_list(struct http_req *req, struct http_resp *resp)
     if (reply_query_id_or_reply(req, "user_id", &user_id, resp) ||
         reply_query_bool_or_reply(req, "is_active", &is_active, resp))
         goto out;
+    clicksync_wait(app, req->req_id); /* `clicks` reflects every redirect answered */
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
     if (user_id && (rc = store_exists(db, "users", user_id)) <= 0) {
@@ -76,6 +77,7 @@ out:
 
 int h_urls_get(struct http_req *req, struct http_resp *resp)
 {
+    clicksync_wait(req->app, req->req_id); /* `clicks` reflects every redirect answered */
     return reply_get_by_id(req, resp, store_urls_get, URL_NOT_FOUND);
 }
 

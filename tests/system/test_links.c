@@ -26,10 +26,10 @@
 
 #include "banned.h"
 
-#define LINKS_CLIENTS       20 /* concurrent clients racing on one capped link */
-#define LINKS_PER_CLIENT    4  /* requests each */
-#define LINKS_CAP           7  /* the cap they race on */
-#define LINKS_ORIG_MAX      160
+#define LINKS_CLIENTS    20 /* concurrent clients racing on one capped link */
+#define LINKS_PER_CLIENT 4  /* requests each */
+#define LINKS_CAP        7  /* the cap they race on */
+#define LINKS_ORIG_MAX   160
 
 /* POST /urls with extra JSON members `opts` (e.g. "\"max_clicks\":3"); returns the URL. */
 static json_t *links_new(const char *orig, const char *opts)
@@ -182,8 +182,8 @@ static void test_links_cap_exact_under_race(void **state)
         }
     }
     if (redirects != LINKS_CAP || other != 0) {
-        print_error("cap %d: %d redirects, %d 410s, %d other answers\n", LINKS_CAP, redirects,
-                    gone, other);
+        print_error("cap %d: %d redirects, %d 410s, %d other answers\n", LINKS_CAP, redirects, gone,
+                    other);
         fail();
     }
     assert_int_equal(sys_count_events(sys_write(1), e2e_int(u, "id"), "click"), LINKS_CAP);
