@@ -127,6 +127,7 @@ E2E_SRCS := \
 	tests/e2e/test_urls.c \
 	tests/e2e/test_urls_write.c \
 	tests/e2e/test_events.c \
+	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
@@ -205,10 +206,12 @@ $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
 
-$(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/libshared.a
+# test_idempotency.c plants Redis records with write-svc's own encoder (idempotency.o).
+$(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/obj/write-svc/idempotency.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
+		$(LIBS_CRYPTO) $(LIBS_SYS)
 
 $(SYSTEM_BIN): $(call obj,$(SYSTEM_SRCS)) $(B)/libshared.a
 	@mkdir -p $(dir $@)
