@@ -370,7 +370,11 @@ static int idempotency_claim(struct idempotency_ctx *ic, struct http_resp *resp)
     return http_reply_error(resp, 409, "A request with this Idempotency-Key is in progress");
 }
 
-/* After the handler: the completed record for a final answer, else the lock deleted. */
+/*
+ * After the handler: the completed record for a final answer, else the lock deleted.
+ * A final answer too big to store (not one of ours today) leaves the lock to expire,
+ * so a retry within IDEMPOTENCY_LOCK_MS cannot write a second time.
+ */
 static void idempotency_finish(struct idempotency_ctx *ic, const struct http_resp *resp)
 {
     struct buf rec;
@@ -381,8 +385,9 @@ static void idempotency_finish(struct idempotency_ctx *ic, const struct http_res
     if (idempotency_status_stored(resp->status) &&
         idempotency_encode_done(&rec, ic->fp, resp->status, resp->content_type, resp->body,
                                 resp->body ? resp->body_len : 0) != 0) {
-        log_rwarn(ic->req->req_id, "answer of '%s' not stored: too big", ic->rkey);
-        buf_reset(&rec);
+        log_rwarn(ic->req->req_id, "answer of '%s' not stored (too big): the lock expires",
+                  ic->rkey);
+        goto out;
     }
     const char *argv[] = {
         "EVAL", idempotency_finish_lua, "1", ic->rkey, buf_cstr(&ic->lock), buf_cstr(&rec), px};
@@ -394,6 +399,7 @@ static void idempotency_finish(struct idempotency_ctx *ic, const struct http_res
                       ic->rkey);
         freeReplyObject(r);
     }
+out:
     buf_release(&rec);
 }
 
