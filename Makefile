@@ -75,6 +75,7 @@ WRITE_SRCS := \
 	write-svc/h_urls.c \
 	write-svc/h_events.c \
 	write-svc/reply.c \
+	write-svc/store.c \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
 	write-svc/store_events.c \

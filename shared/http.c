@@ -142,25 +142,7 @@ int http_reply_empty(struct http_resp *resp, int status)
 
 int http_reply_err(struct http_resp *resp, int err_code)
 {
-    int status = err_to_http_status(err_code);
-    const char *msg;
-    switch (status) {
-    case 404:
-        msg = "Not found";
-        break;
-    case 409:
-        msg = "Conflict";
-        break;
-    case 413:
-        msg = "Request body too large";
-        break;
-    case 503:
-        msg = "Service unavailable";
-        break;
-    default:
-        msg = status < 500 ? "Invalid request" : "Internal error";
-    }
-    return http_reply_error(resp, status, msg);
+    return http_reply_error(resp, err_to_http_status(err_code), err_client_text(err_code));
 }
 
 const char *http_req_query(const struct http_req *req, const char *key)

@@ -43,7 +43,14 @@ struct store_url {
 
 void store_url_release(struct store_url *u);
 
-/* --- shared helpers (store_users.c) --- */
+/* --- shared helpers (store.c) --- */
+
+/*
+ * Pagination as LIMIT/OFFSET text parameters: *plim NULL (every row) when pg does not
+ * paginate. lim and off are the caller's 24-byte buffers that *plim and *poff point into.
+ */
+void store_page_params(const struct store_page *pg, char lim[24], char off[24], const char **plim,
+                       const char **poff);
 
 /* Runs a statement that returns one text column of one row; copies it to *json. */
 int store_query_json(struct db *db, const char *name, const char *sql, int nparams,

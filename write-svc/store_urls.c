@@ -71,9 +71,10 @@ int store_urls_list(struct db *db, const struct store_page *pg, long long user_i
     const char *params[] = {
         user_id ? store_fmt_id(uid, user_id) : NULL,
         is_active < 0 ? NULL : (is_active ? "true" : "false"),
-        pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
-        store_fmt_id(off, pg->paginate ? pg->offset : 0),
+        NULL,
+        NULL,
     };
+    store_page_params(pg, lim, off, &params[2], &params[3]);
     return store_query_json(db, "urls_list",
                             "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
                             " SELECT id, " URL_JSON " AS j FROM urls"

@@ -163,7 +163,7 @@ int test_bulk_run(void);        /* /users/bulk */
 int test_urls_run(void);        /* POST /urls, GET /urls[/<id>] and the read model */
 int test_urls_write_run(void);  /* PUT, PATCH and DELETE /urls/<id> and the read model */
 int test_events_run(void);      /* /events, /events/<id>, /urls/<id>/events and stats */
-int test_linkopts_run(void);     /* link options (PRODUCT.md 1) on the write side */
+int test_linkopts_run(void);    /* link options (PRODUCT.md 1) on the write side */
 int test_idempotency_run(void); /* Idempotency-Key on the four creating POSTs */
 
 #endif

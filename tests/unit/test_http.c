@@ -186,13 +186,13 @@ static void test_http_reply_err_mapping(void **state)
         const char *msg;
     } cases[] = {
         {ERR_INVALID, 422, "Invalid request"},
-        {ERR_BAD_BODY, 400, "Invalid request"},
+        {ERR_BAD_BODY, 400, "Request body must be a JSON object"},
         {ERR_NOT_FOUND, 404, "Not found"},
         {ERR_CONFLICT, 409, "Conflict"},
         {ERR_TOO_BIG, 413, "Request body too large"},
-        {ERR_DB, 503, "Service unavailable"},
-        {ERR_KV, 503, "Service unavailable"},
-        {ERR_TIMEOUT, 503, "Service unavailable"},
+        {ERR_DB, 503, "Service unavailable: database error"},
+        {ERR_KV, 503, "Service unavailable: cache unreachable"},
+        {ERR_TIMEOUT, 503, "Service unavailable: database error"},
         {ERR_UNAVAILABLE, 503, "Service unavailable"},
         {ERR_NOMEM, 500, "Internal error"},
         {ERR_SYS, 500, "Internal error"},
