@@ -3,6 +3,8 @@
  * pagination parameters, one-JSON-value queries, existence checks and the
  * read-model lock.
  */
+#include "store.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,6 @@
 #include <libpq-fe.h>
 
 #include "db.h"
-#include "store.h"
 
 #include "banned.h"
 
@@ -76,10 +77,9 @@ int store_exists(struct db *db, const char *table, long long id)
     return rc;
 }
 
-void store_page_params(const struct store_page *pg, char lim[24], char off[24],
-                              const char **plim, const char **poff)
+void store_page_params(const struct store_page *pg, char lim[24], char off[24], const char **plim,
+                       const char **poff)
 {
     *plim = pg->paginate ? store_fmt_id(lim, pg->limit) : NULL;
     *poff = store_fmt_id(off, pg->paginate ? pg->offset : 0);
 }
-
