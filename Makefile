@@ -47,6 +47,7 @@ SHARED_SRCS := \
 	shared/db.c \
 	shared/err.c \
 	shared/http.c \
+	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
 	shared/kvthread.c \
@@ -96,6 +97,7 @@ UNIT_TESTS := \
 	csv \
 	entry \
 	http \
+	jcompact \
 	jx \
 	log \
 	multipart \
@@ -122,7 +124,8 @@ E2E_SRCS := \
 	tests/e2e/test_urls.c \
 	tests/e2e/test_urls_write.c \
 	tests/e2e/test_events.c \
-	tests/e2e/test_seeded.c
+	tests/e2e/test_seeded.c \
+	tests/e2e/test_compact.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \

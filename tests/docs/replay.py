@@ -22,7 +22,8 @@ Requests go to REDIRECT_URL when they are GET/HEAD of one path segment that is n
 name (as nginx routes them), else to WRITE_URL. A JSON body must have the same shape as the
 documented one: the same keys, the same types, the same array lengths (a last element "..."
 allows more), and the same values, except for keys whose values change from run to run
-(timestamps, short codes, the client's user agent) whose format alone is checked.
+(timestamps, short codes, the client's user agent) whose format alone is checked. Every
+JSON answer must also be compact (no whitespace between tokens), whatever the document shows.
 --record prints what the stack answered instead of checking, for writing the document.
 Prints "docs: N passed, N failed"; exits 1 on any failure.
 """
@@ -126,6 +127,24 @@ def same_shape(doc, got, path, key=None):
     return []
 
 
+def is_compact(text):
+    """True when text has no whitespace outside JSON strings ({"id":1,"a":"b c"})."""
+    in_str = esc = False
+    for c in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c in " \t\r\n":
+            return False
+        else:
+            in_str = c == '"'
+    return True
+
+
 def main():
     record = "--record" in sys.argv
     args = [a for a in sys.argv[1:] if a != "--record"]
@@ -169,6 +188,8 @@ def main():
             value = substitute(value, vars_)
             if got_headers.get(name) != value:
                 diffs.append(f"header {name}: {got_headers.get(name)!r} instead of {value!r}")
+        if got_json is not None and not is_compact(got_body):
+            diffs.append(f"the JSON body is not compact: {got_body[:200]!r}")
         if want_body:
             try:
                 diffs += same_shape(json.loads(want_body), got_json, "body")

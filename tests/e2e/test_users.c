@@ -172,9 +172,15 @@ static void test_users_list_pagination_clamped_never_an_error(void **state)
 {
     json_t *all = users_at_least(45);
     static const char *const garbage[] = {
-        "/users?page=abc&per_page=xyz", "/users?page=&per_page=", "/users?page=1.5&per_page=2.5",
-        "/users?page=%00&per_page=-",   "/users?per_page=1e3",    "/users?page=",
-        "/users?page=abc",              "/users?page&per_page",   "/users?page=%202",
+        "/users?page=abc&per_page=xyz",
+        "/users?page=&per_page=",
+        "/users?page=1.5&per_page=2.5",
+        "/users?page=%00&per_page=-",
+        "/users?per_page=1e3",
+        "/users?page=",
+        "/users?page=abc",
+        "/users?page&per_page",
+        "/users?page=%202",
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(garbage); i++)
