@@ -37,6 +37,11 @@ LIBS_PQ := $(shell pkg-config --libs libpq 2>/dev/null)
 LIBS_JANSSON := $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_HIREDIS := $(shell pkg-config --libs hiredis 2>/dev/null)
 LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+# QR codes (write-svc/qr.c): only write-svc and test_qr link them.
+CPPFLAGS_QR := $(shell pkg-config --cflags libqrencode libpng 2>/dev/null)
+LIBS_QR := $(shell pkg-config --libs libqrencode libpng 2>/dev/null)
+$(B)/obj/write-svc/qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
+$(B)/obj/tests/unit/test_qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
 LIBS_SYS := -lpthread -lm
 
 SHARED_SRCS := \
@@ -72,6 +77,8 @@ WRITE_SRCS := \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
 	write-svc/h_events.c \
+	write-svc/h_qr.c \
+	write-svc/qr.c \
 	write-svc/reply.c \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
@@ -101,6 +108,7 @@ UNIT_TESTS := \
 	jx \
 	log \
 	multipart \
+	qr \
 	router \
 	shortcode \
 	timefmt \
@@ -167,7 +175,7 @@ $(B)/libshared.a: $(SHARED_OBJS)
 $(B)/bin/write-svc: $(WRITE_OBJS) $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_QR) $(LIBS_SYS)
 
 # redirect-svc never links libpq.
 $(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
@@ -189,6 +197,12 @@ $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-work
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
+
+# test_qr tests write-svc's QR encoder, the only unit test that links libqrencode and libpng.
+$(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_QR)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
