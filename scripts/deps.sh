@@ -28,8 +28,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
-    libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server redis-tools nginx curl wrk python3
-    python3-yaml prometheus prometheus-alertmanager docker-compose shellcheck "$@")
+    libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
+    redis-tools nginx curl wrk python3 python3-yaml prometheus prometheus-alertmanager docker-compose shellcheck "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 
