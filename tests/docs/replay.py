@@ -24,6 +24,8 @@ documented one: the same keys, the same types, the same array lengths (a last el
 allows more), and the same values, except for keys whose values change from run to run
 (timestamps, short codes, the client's user agent) whose format alone is checked. Every
 JSON answer must also be compact (no whitespace between tokens), whatever the document shows.
+A response block with no body checks only the status and the headers it lists: that is how
+binary answers (QR code images) are documented.
 --record prints what the stack answered instead of checking, for writing the document.
 Prints "docs: N passed, N failed"; exits 1 on any failure.
 """
@@ -91,9 +93,9 @@ def send(method, url, headers, body):
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with OPENER.open(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read().decode()
+            return r.status, dict(r.headers), r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
+        return e.code, dict(e.headers), e.read().decode(errors="replace")
 
 
 def same_shape(doc, got, path, key=None):
@@ -180,7 +182,10 @@ def main():
             print(f"--- {method} {path} (line {req_line})\n{status}")
             if "Location" in got_headers:
                 print(f"Location: {got_headers['Location']}")
-            print(got_body)
+            if got_json is None and got_body:
+                print(f"Content-Type: {got_headers.get('Content-Type')} ({len(got_body)} chars)")
+            else:
+                print(got_body)
             continue
         first, want_headers, want_body = split_head(lines)
         diffs = [] if int(first) == status else [f"status {status} instead of {first}"]
