@@ -16,10 +16,13 @@
 #include "routes.h"
 #include "signals.h"
 #include "svc.h"
+#include "validate.h"
 
 #include "banned.h"
 
 #define MAIN_SVC "write-svc"
+/* PUBLIC_BASE_URL's length cap: base + "/" + a 16-byte code must fit QR_TEXT_MAX. */
+#define MAIN_BASE_URL_MAX 256
 
 static struct app main_app;
 
@@ -56,7 +59,30 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.events_wait_ms},
     {"BULK_MAX_ROWS", CFG_INT, "100000", 1, 10000000, 0, 0, NULL,
      "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
+    {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,
+     "address short links are served at, for QR codes (http/https, no query; trailing / dropped)",
+     &main_app.cfg.public_base_url},
 };
+
+/*
+ * PUBLIC_BASE_URL must be an http(s) URL (validate_url) without query or fragment, short
+ * enough for a QR code; trailing slashes are dropped (a QR code holds base + "/" + code).
+ */
+static void main_check_base_url(struct app *app)
+{
+    const char *s = app->cfg.public_base_url;
+    size_t len = strlen(s);
+    const char *why = NULL;
+    if (validate_url(s, len, &why) != 0)
+        log_die("PUBLIC_BASE_URL: %s (expected http://host[:port][/path])", why);
+    if (strpbrk(s, "?#"))
+        log_die("PUBLIC_BASE_URL: must not hold a query or fragment");
+    if (len > MAIN_BASE_URL_MAX)
+        log_die("PUBLIC_BASE_URL: longer than %d bytes", MAIN_BASE_URL_MAX);
+    while (len > 0 && s[len - 1] == '/')
+        len--;
+    app->cfg.public_base_len = len;
+}
 
 /* Fail fast: the database must answer and carry the schema before we accept traffic. */
 static void main_check_schema(struct app *app)
@@ -100,6 +126,7 @@ int main(int argc, char **argv)
     if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
         return 0;
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
+    main_check_base_url(app);
     signals_block();
     app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     if (!app->kvt)

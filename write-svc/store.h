@@ -134,6 +134,10 @@ int store_events_update(struct db *db, long long id, const char *type, const cha
                         char **json) ATTR_WARN_UNUSED;
 int store_events_delete(struct db *db, long long id) ATTR_WARN_UNUSED;
 
+/* --- urls: QR codes (h_qr.c) --- */
+/* The short code of URL id: 0 and a new string in *code (caller frees), ERR_NOT_FOUND, ERR_*. */
+int store_urls_code(struct db *db, long long id, char **code) ATTR_WARN_UNUSED;
+
 /* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the
  * caller's. */
 const char *store_fmt_id(char out[24], long long v);

@@ -268,3 +268,22 @@ int store_urls_clicks(struct db *db, long long id, long long *clicks)
     PQclear(res);
     return 0;
 }
+
+/* The short code of URL `id` for its QR code (h_qr.c): a new string in *code, or ERR_*. */
+int store_urls_code(struct db *db, long long id, char **code)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    PGresult *res = NULL;
+    *code = NULL;
+    int rc = db_exec(db, "urls_code", "SELECT short_code FROM urls WHERE id = $1::bigint", 1,
+                     params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = ERR_NOT_FOUND;
+    else if (!(*code = strdup(PQgetvalue(res, 0, 0))))
+        rc = ERR_NOMEM;
+    PQclear(res);
+    return rc;
+}
