@@ -94,7 +94,9 @@ WRITE_SRCS := \
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
 	redirect-svc/server.c \
-	redirect-svc/follow.c
+	redirect-svc/follow.c \
+	redirect-svc/rstats.c \
+	redirect-svc/client.c
 
 WORKER_SRCS := \
 	event-worker/main.c \
