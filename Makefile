@@ -28,7 +28,8 @@ HARDEN := -fstack-protector-strong
 ifeq ($(SANITIZE),)
 HARDEN += -D_FORTIFY_SOURCE=2
 endif
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka 2>/dev/null)
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka \
+	libpcre2-8 yaml-0.1 libmaxminddb libcrypto 2>/dev/null)
 CFLAGS_ALL := -std=c11 -O$(O) -g $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
@@ -37,6 +38,8 @@ LIBS_PQ := $(shell pkg-config --libs libpq 2>/dev/null)
 LIBS_JANSSON := $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_HIREDIS := $(shell pkg-config --libs hiredis 2>/dev/null)
 LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+# The worker's analytics: uap-core rules (libyaml, PCRE2), GeoIP, the visitor hash (libcrypto).
+LIBS_ANALYTICS := $(shell pkg-config --libs libpcre2-8 yaml-0.1 libmaxminddb libcrypto 2>/dev/null)
 LIBS_SYS := -lpthread -lm
 
 SHARED_SRCS := \
@@ -88,7 +91,15 @@ WORKER_SRCS := \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
 	event-worker/backoff.c \
-	event-worker/exporter.c
+	event-worker/exporter.c \
+	event-worker/derive.c \
+	event-worker/geoip.c \
+	event-worker/hll.c \
+	event-worker/refhost.c \
+	event-worker/salt.c \
+	event-worker/uacache.c \
+	event-worker/uaparse.c \
+	event-worker/visitor.c
 
 UNIT_TESTS := \
 	buf \
@@ -99,11 +110,14 @@ UNIT_TESTS := \
 	jx \
 	log \
 	multipart \
+	refhost \
 	router \
 	shortcode \
 	timefmt \
+	uaparse \
 	utf8 \
-	validate
+	validate \
+	visitor
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -175,7 +189,8 @@ $(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
 $(B)/bin/event-worker: $(WORKER_OBJS) $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
+		$(LIBS_ANALYTICS) $(LIBS_SYS)
 
 # Unit tests link their module's objects before libshared.a (the archive is searched once).
 LINK_TEST = $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
@@ -186,6 +201,25 @@ $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-work
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
+
+# The analytics parsers of the worker, each with the objects it needs.
+$(B)/tests/unit/test_refhost: $(B)/obj/tests/unit/test_refhost.o $(B)/obj/event-worker/refhost.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+$(B)/tests/unit/test_uaparse: $(B)/obj/tests/unit/test_uaparse.o \
+		$(B)/obj/event-worker/uaparse.o $(B)/obj/event-worker/uacache.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_ANALYTICS)
+
+$(B)/tests/unit/test_visitor: $(B)/obj/tests/unit/test_visitor.o $(B)/obj/event-worker/visitor.o \
+		$(B)/obj/event-worker/hll.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_ANALYTICS)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
