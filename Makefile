@@ -73,10 +73,12 @@ WRITE_SRCS := \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
+	write-svc/h_stats.c \
 	write-svc/h_events.c \
 	write-svc/reply.c \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
+	write-svc/store_stats.c \
 	write-svc/store_events.c \
 	write-svc/readmodel.c
 

@@ -46,9 +46,8 @@ struct derive *derive_new(const struct derive_cfg *cfg, char *err, size_t errlen
     }
     if (cfg->geoip_db && cfg->geoip_db[0] && !(d->geo = geoip_open(cfg->geoip_db, err, errlen)))
         goto fail;
-    log_info("user agent rules: %zu loaded from '%s' (%zu skipped); geoip %s",
-             uaparse_rules(d->up), cfg->ua_regexes, uaparse_skipped(d->up),
-             d->geo ? cfg->geoip_db : "off");
+    log_info("user agent rules: %zu loaded from '%s' (%zu skipped); geoip %s", uaparse_rules(d->up),
+             cfg->ua_regexes, uaparse_skipped(d->up), d->geo ? cfg->geoip_db : "off");
     return d;
 fail:
     derive_free(d);

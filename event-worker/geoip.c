@@ -3,11 +3,10 @@
  */
 #include "geoip.h"
 
+#include <maxminddb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <maxminddb.h>
 
 #include "banned.h"
 

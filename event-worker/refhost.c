@@ -25,8 +25,7 @@ static size_t refhost_scheme(const char *s)
     size_t i = 0;
     if (!refhost_alpha(s[0]))
         return 0;
-    while (refhost_alpha(s[i]) || refhost_digit(s[i]) || s[i] == '+' || s[i] == '.' ||
-           s[i] == '-')
+    while (refhost_alpha(s[i]) || refhost_digit(s[i]) || s[i] == '+' || s[i] == '.' || s[i] == '-')
         i++;
     return strncmp(s + i, "://", 3) == 0 ? i + 3 : 0;
 }
@@ -76,8 +75,10 @@ int refhost_parse(const char *ref, char out[REFHOST_MAX])
         return ERR_INVALID;
     for (size_t i = 0; i < hlen; i++) {
         unsigned char c = (unsigned char)host[i];
-        if (!refhost_byte_ok(c, host[0] == '['))
+        if (!refhost_byte_ok(c, host[0] == '[')) {
+            out[0] = '\0';
             return ERR_INVALID;
+        }
         out[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
     }
     out[hlen] = '\0';

@@ -3,19 +3,19 @@
  */
 #include "salt.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <openssl/rand.h>
 
 #include "db.h"
 
 #include "banned.h"
 
 #define SALT_KEEP_DAYS_STR "2" /* SALT_KEEP_DAYS as text */
-#define SALT_DAY_SQL "date '1970-01-01' + $1::int"
+#define SALT_DAY_SQL       "date '1970-01-01' + $1::int"
 
 void salt_init(struct salt_cache *sc)
 {
@@ -46,29 +46,29 @@ static int salt_unhex(const char *hex, uint8_t out[VISITOR_SALT_LEN])
     return 0;
 }
 
-/* Offers a fresh random salt for `day`; *created = 1 when ours won. Then drops old days. */
-static int salt_offer(struct db *db, const char *day, int *created)
+/*
+ * Drops the salts of the days before yesterday, then offers a fresh random
+ * salt for `day` (ON CONFLICT DO NOTHING: another worker's may have won). In
+ * this order, a late click of an old day still finds the salt it just made.
+ */
+static int salt_offer(struct db *db, const char *day)
 {
     uint8_t raw[VISITOR_SALT_LEN];
     char hex[2 * VISITOR_SALT_LEN + 1];
-    struct pg_result *res = NULL;
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return ERR_SYS;
     for (int i = 0; i < VISITOR_SALT_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     const char *params[] = {day, hex};
-    int rc = db_exec(db, "salt_offer",
-                     "INSERT INTO visitor_salts (day, salt) VALUES (" SALT_DAY_SQL
-                     ", decode($2, 'hex')) ON CONFLICT (day) DO NOTHING",
-                     2, params, &res);
-    *created = rc == 0 && strcmp(PQcmdTuples((PGresult *)res), "1") == 0;
-    if (res)
-        PQclear((PGresult *)res);
-    if (rc == 0 && *created)
-        rc = db_exec(db, "salt_expire",
+    int rc = db_exec(db, "salt_expire",
                      "DELETE FROM visitor_salts WHERE day <= (now() AT TIME ZONE 'UTC')::date - "
                      "$1::int",
                      1, (const char *[]){SALT_KEEP_DAYS_STR}, NULL);
+    if (rc == 0)
+        rc = db_exec(db, "salt_offer",
+                     "INSERT INTO visitor_salts (day, salt) VALUES (" SALT_DAY_SQL
+                     ", decode($2, 'hex')) ON CONFLICT (day) DO NOTHING",
+                     2, params, NULL);
     return rc;
 }
 
@@ -81,9 +81,8 @@ static int salt_read(struct db *db, const char *day, uint8_t out[VISITOR_SALT_LE
                      "SELECT encode(salt, 'hex') FROM visitor_salts WHERE day = " SALT_DAY_SQL, 1,
                      params, &res);
     if (rc == 0)
-        rc = PQntuples((PGresult *)res) == 1
-                 ? salt_unhex(PQgetvalue((PGresult *)res, 0, 0), out)
-                 : ERR_NOT_FOUND;
+        rc = PQntuples((PGresult *)res) == 1 ? salt_unhex(PQgetvalue((PGresult *)res, 0, 0), out)
+                                             : ERR_NOT_FOUND;
     if (res)
         PQclear((PGresult *)res);
     return rc;
@@ -92,14 +91,13 @@ static int salt_read(struct db *db, const char *day, uint8_t out[VISITOR_SALT_LE
 int salt_get(struct salt_cache *sc, struct db *db, long day, uint8_t out[VISITOR_SALT_LEN])
 {
     char d[24];
-    int created = 0;
     for (int i = 0; i < 2; i++)
         if (sc->slot[i].day == day) {
             memcpy(out, sc->slot[i].salt, VISITOR_SALT_LEN);
             return 0;
         }
     snprintf(d, sizeof(d), "%ld", day);
-    int rc = salt_offer(db, d, &created);
+    int rc = salt_offer(db, d);
     if (rc == 0)
         rc = salt_read(db, d, out);
     if (rc)

@@ -5,9 +5,9 @@
  * The first worker that needs day D's salt draws 32 random bytes
  * (RAND_bytes) and inserts them with ON CONFLICT (day) DO NOTHING; every
  * worker then reads the row that won, so all hash a visitor alike on day D.
- * Salts older than SALT_KEEP_DAYS days are deleted when a new day's salt is
- * created: after that, that day's visitor hashes cannot be recomputed from
- * an address. The last two salts are cached in memory.
+ * Salts older than SALT_KEEP_DAYS days are deleted whenever a worker fetches a
+ * salt it has not cached: after that, that day's visitor hashes cannot be
+ * recomputed from an address. The last two salts are cached in memory.
  */
 #ifndef SALT_H
 #define SALT_H

@@ -14,11 +14,10 @@
 #include "uaparse.h"
 
 #include <errno.h>
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <pcre2.h>
 #include <yaml.h>
 
 #include "banned.h"
@@ -41,8 +40,8 @@ static const char *const uaparse_repl_keys[UAPARSE_NSECT][UAPARSE_NREPL] = {
 };
 
 struct uaparse_rule {
-    pcre2_code *re;              /* owned */
-    char *repl[UAPARSE_NREPL];   /* owned; NULL when the rule has none */
+    pcre2_code *re;            /* owned */
+    char *repl[UAPARSE_NREPL]; /* owned; NULL when the rule has none */
 };
 
 struct uaparse_sect_rules {
@@ -53,7 +52,7 @@ struct uaparse_sect_rules {
 struct uaparse {
     struct uaparse_sect_rules sect[UAPARSE_NSECT];
     size_t skipped;
-    pcre2_match_data *md;     /* owned; one match at a time */
+    pcre2_match_data *md;      /* owned; one match at a time */
     pcre2_match_context *mctx; /* owned; the match limits */
 };
 

@@ -3,11 +3,10 @@
  */
 #include "visitor.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "banned.h"
 
@@ -26,8 +25,7 @@ int visitor_hash(const uint8_t salt[VISITOR_SALT_LEN], const char *ip, const cha
     msg[ilen] = '\0'; /* the separator: neither part can hold a NUL */
     if (ulen)
         memcpy(msg + ilen + 1, ua, ulen);
-    if (!HMAC(EVP_sha256(), salt, VISITOR_SALT_LEN, msg, ilen + 1 + ulen, md, &mdlen) ||
-        mdlen < 16)
+    if (!HMAC(EVP_sha256(), salt, VISITOR_SALT_LEN, msg, ilen + 1 + ulen, md, &mdlen) || mdlen < 16)
         return ERR_INVALID;
     for (int i = 0; i < 16; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);

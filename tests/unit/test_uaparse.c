@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <yaml.h>
 
 #include <cmocka.h>
-#include <yaml.h>
 
 #include "../../event-worker/uacache.h"
 #include "../../event-worker/uaparse.h"
