@@ -79,7 +79,12 @@ static void derive_local(struct derive *d, struct sink_pg_row *r)
         r->country[0] = '\0';
 }
 
-/* The visitor hash under the salt of the click's day; none without an address. */
+/*
+ * The visitor hash under the salt of the click's day. None without an
+ * address, and none for a click older than the salts PostgreSQL keeps (a
+ * replay days later): a new salt for that day would count its visitors again
+ * and make the deleted day linkable.
+ */
 static int derive_visitor(struct derive *d, struct db *db, struct sink_pg_row *r)
 {
     uint8_t salt[VISITOR_SALT_LEN];
@@ -87,6 +92,8 @@ static int derive_visitor(struct derive *d, struct db *db, struct sink_pg_row *r
     if (!r->ip || !r->ip[0])
         return 0;
     long day = (long)(strtoll(r->ts_ms, NULL, 10) / DERIVE_DAY_MS);
+    if (day < (long)(timefmt_now_ms() / DERIVE_DAY_MS) - (SALT_KEEP_DAYS - 1))
+        return 0;
     int rc = salt_get(&d->salts, db, day, salt);
     if (rc == 0 && visitor_hash(salt, r->ip, r->ua, r->visitor) != 0)
         r->visitor[0] = '\0';
