@@ -9,6 +9,9 @@
 # Otherwise it runs apt-get update and apt-get install for the missing ones only, as root, or
 # through sudo when not root.
 #
+# The event-worker's click analytics need libpcre2-dev and libyaml-dev (the uap-core rules of
+# the uap-core package), libmaxminddb-dev (GeoIP) and libssl-dev (the visitor hash);
+# libmaxmind-db-writer-perl builds the tests' small GeoIP database (tests/geoip/mkmmdb.pl).
 # prometheus brings promtool and prometheus-alertmanager amtool (tests/ops checks the deploy
 # files with them); docker-compose (the v1 client) only checks the compose file: no Docker
 # engine is needed or started. On a systemd machine the Debian prometheus package starts its
@@ -27,7 +30,8 @@ set -euo pipefail
 
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
     libcmocka-dev postgresql postgresql-client redis-server redis-tools nginx curl wrk python3
-    python3-yaml prometheus prometheus-alertmanager docker-compose shellcheck "$@")
+    python3-yaml prometheus prometheus-alertmanager docker-compose shellcheck
+    libpcre2-dev libyaml-dev uap-core libmaxminddb-dev libmaxmind-db-writer-perl libssl-dev "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 
