@@ -26,7 +26,7 @@
 
 #define RKEYS_MARKER       "readmodel:complete"
 #define RKEYS_DEAD_STREAM  "clicks:dead"
-#define RKEYS_LINK_PATTERN "url:*" /* SCAN MATCH of every link (the rebuild clears them) */
+#define RKEYS_LINK_PATTERN "url:*"    /* SCAN MATCH of every link (the rebuild clears them) */
 #define RKEYS_HLL_TTL_S    "34560000" /* a day's visitors are kept 400 days */
 
 /*

@@ -104,8 +104,10 @@ static void test_rkeys_stream_shard_round_trip(void **state)
         assert_true(rkeys_stream(s, key) > 0);
         assert_int_equal(rkeys_stream_shard(key, 16), (int)s);
     }
-    static const char *const bad[] = {"clicks:{16}", "clicks:{}",    "clicks:{-1}", "clicks:{1",
-                                      "clicks:{1}x", "clicks:dead", "url:{1}:abc", "",
+    static const char *const bad[] = {"clicks:{16}", "clicks:{}",
+                                      "clicks:{-1}", "clicks:{1",
+                                      "clicks:{1}x", "clicks:dead",
+                                      "url:{1}:abc", "",
                                       "clicks:{ 1}", "clicks:{99999999999999999999}"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (rkeys_stream_shard(bad[i], 16) != -1)
