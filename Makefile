@@ -67,6 +67,7 @@ WRITE_SRCS := \
 	write-svc/clicksync.c \
 	write-svc/h_health.c \
 	write-svc/h_metrics.c \
+	write-svc/h_openapi.c \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
@@ -110,6 +111,10 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 SHARED_OBJS := $(call obj,$(SHARED_SRCS))
 WRITE_OBJS := $(call obj,$(WRITE_SRCS))
+# docs/openapi.json compiled in (scripts/embed.sh): GET /openapi.json needs no file at run time.
+OPENAPI_DOC := docs/openapi.json
+OPENAPI_OBJ := $(B)/obj/gen/openapi_json.o
+WRITE_OBJS += $(OPENAPI_OBJ)
 REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
 WORKER_OBJS := $(call obj,$(WORKER_SRCS))
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
@@ -159,6 +164,16 @@ $(B)/obj/%.o: %.c $(B)/CFLAGS.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+$(B)/gen/openapi_json.c: $(OPENAPI_DOC) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/embed.sh openapi_json $(OPENAPI_DOC) >$@.tmp && mv $@.tmp $@
+
+$(OPENAPI_OBJ): $(B)/gen/openapi_json.c $(B)/CFLAGS.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(B)/libshared.a: $(SHARED_OBJS)
 	@$(if $(Q),echo "  AR      $@")

@@ -15,6 +15,7 @@
 static const struct route routes[] = {
     {"/health", HTTP_GET, h_health_get},
     {"/metrics", HTTP_GET, h_metrics_get},
+    {"/openapi.json", HTTP_GET, h_openapi_get},
     {"/users", HTTP_GET, h_users_list},
     {"/users", HTTP_POST, h_users_create},
     {"/users/bulk", HTTP_POST, h_bulk_users},
