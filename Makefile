@@ -28,7 +28,8 @@ HARDEN := -fstack-protector-strong
 ifeq ($(SANITIZE),)
 HARDEN += -D_FORTIFY_SOURCE=2
 endif
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka 2>/dev/null)
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) libcrypto cmocka \
+	2>/dev/null)
 CFLAGS_ALL := -std=c11 -O$(O) -g $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
@@ -37,6 +38,8 @@ LIBS_PQ := $(shell pkg-config --libs libpq 2>/dev/null)
 LIBS_JANSSON := $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_HIREDIS := $(shell pkg-config --libs hiredis 2>/dev/null)
 LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+# SHA-256 for Idempotency-Key (write-svc/idempotency.c); linked into write-svc only.
+LIBS_CRYPTO := $(shell pkg-config --libs libcrypto 2>/dev/null)
 LIBS_SYS := -lpthread -lm
 
 SHARED_SRCS := \
@@ -77,7 +80,8 @@ WRITE_SRCS := \
 	write-svc/store_urls.c \
 	write-svc/store_events.c \
 	write-svc/readmodel.c \
-	write-svc/linkopts.c
+	write-svc/linkopts.c \
+	write-svc/idempotency.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
@@ -98,6 +102,7 @@ UNIT_TESTS := \
 	csv \
 	entry \
 	http \
+	idempotency \
 	jx \
 	log \
 	multipart \
@@ -129,6 +134,7 @@ E2E_SRCS := \
 	tests/e2e/test_urls_write.c \
 	tests/e2e/test_events.c \
 	tests/e2e/test_linkopts.c \
+	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
@@ -182,7 +188,8 @@ $(B)/libshared.a: $(SHARED_OBJS)
 $(B)/bin/write-svc: $(WRITE_OBJS) $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
+		$(LIBS_CRYPTO) $(LIBS_SYS)
 
 # redirect-svc never links libpq.
 $(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
@@ -198,6 +205,13 @@ $(B)/bin/event-worker: $(WORKER_OBJS) $(B)/libshared.a
 # Unit tests link their module's objects before libshared.a (the archive is searched once).
 LINK_TEST = $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
 
+# test_idempotency tests write-svc's idempotency.c (SHA-256 from libcrypto).
+$(B)/tests/unit/test_idempotency: $(B)/obj/tests/unit/test_idempotency.o \
+		$(B)/obj/write-svc/idempotency.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
+
 # test_entry tests event-worker code that is not in libshared.
 $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-worker/entry.o \
 		$(B)/libshared.a
@@ -210,10 +224,12 @@ $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
 
-$(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/libshared.a
+# test_idempotency.c plants Redis records with write-svc's own encoder (idempotency.o).
+$(E2E_BIN): $(call obj,$(E2E_SRCS)) $(B)/obj/write-svc/idempotency.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
+		$(LIBS_CRYPTO) $(LIBS_SYS)
 
 $(SYSTEM_BIN): $(call obj,$(SYSTEM_SRCS)) $(B)/libshared.a
 	@mkdir -p $(dir $@)

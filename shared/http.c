@@ -270,6 +270,8 @@ static struct MHD_Response *http_build_response(struct http_resp *resp, const ch
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
     if (resp->cache_control)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
+    if (resp->extra_name && resp->extra_value)
+        MHD_add_response_header(r, resp->extra_name, resp->extra_value);
     if (resp->status == 405 && resp->allow) {
         char allow[96];
         router_methods_str(resp->allow, allow, sizeof(allow));
@@ -350,6 +352,7 @@ static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, str
     req->content_type = http_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
     req->user_agent = http_header(c, MHD_HTTP_HEADER_USER_AGENT);
     req->referer = http_header(c, MHD_HTTP_HEADER_REFERER);
+    req->idempotency_key = http_header(c, "Idempotency-Key");
     memcpy(req->req_id, ctx->req_id, sizeof(req->req_id));
     req->app = srv->cfg.app;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_collect_query, req);

@@ -36,6 +36,7 @@ struct http_req {
     const char *content_type;     /* header value or NULL (borrowed) */
     const char *user_agent;       /* header value or NULL (borrowed) */
     const char *referer;          /* header value or NULL (borrowed) */
+    const char *idempotency_key;  /* Idempotency-Key header value or NULL (borrowed) */
     char req_id[HTTP_REQ_ID_MAX]; /* the request id, NUL-terminated */
     int nquery;
     struct http_query_arg query[HTTP_MAX_QUERY];
@@ -52,6 +53,8 @@ struct http_resp {
     char *location;            /* owned; Location header, or NULL */
     const char *cache_control; /* static string, or NULL */
     unsigned allow;            /* for 405: the methods the path accepts (Allow header) */
+    const char *extra_name;    /* static string: one more header's name, or NULL */
+    const char *extra_value;   /* static string: its value */
 };
 
 /* Value of query argument `key` (first occurrence), or NULL. Borrowed. */

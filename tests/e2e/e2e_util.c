@@ -733,6 +733,54 @@ int e2e_redis_exists(const char *key)
     return n;
 }
 
+long long e2e_redis_pttl(const char *key)
+{
+    redisReply *r = redisCommand(e2e_redis(), "PTTL %s", key);
+    long long n;
+
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+char *e2e_redis_get(const char *key, size_t *len)
+{
+    redisReply *r = redisCommand(e2e_redis(), "GET %s", key);
+    char *v = NULL;
+
+    assert_non_null(r);
+    assert_true(r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL);
+    if (r->type == REDIS_REPLY_STRING) {
+        v = malloc(r->len + 1);
+        assert_non_null(v);
+        memcpy(v, r->str, r->len);
+        v[r->len] = '\0';
+        *len = r->len;
+    }
+    freeReplyObject(r);
+    return v;
+}
+
+void e2e_redis_set_px(const char *key, const char *value, size_t len, long long px)
+{
+    redisReply *r = redisCommand(e2e_redis(), "SET %s %b PX %lld", key, value, len, px);
+
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+}
+
+void e2e_redis_del(const char *key)
+{
+    redisReply *r = redisCommand(e2e_redis(), "DEL %s", key);
+
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+}
+
 long e2e_redis_count(const char *pattern)
 {
     char cursor[32] = "0";

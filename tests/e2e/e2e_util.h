@@ -138,6 +138,13 @@ char *e2e_read_file(const char *path, size_t *len);
 json_t *e2e_link(const char *code);
 /* 1 when key exists. */
 int e2e_redis_exists(const char *key);
+/* PTTL of key (-2 when absent, -1 when it has no expiry). */
+long long e2e_redis_pttl(const char *key);
+/* GET key: a new allocation (NUL-terminated, *len without the NUL), or NULL when absent. */
+char *e2e_redis_get(const char *key, size_t *len);
+/* SET key value PX px, and DEL key. */
+void e2e_redis_set_px(const char *key, const char *value, size_t len, long long px);
+void e2e_redis_del(const char *key);
 /* The number of keys matching pattern (SCAN). */
 long e2e_redis_count(const char *pattern);
 /* Asserts the read model holds url (an API URL object) exactly: id, uid ("" without owner), url. */
@@ -147,15 +154,16 @@ void e2e_assert_no_link(const char *code);
 
 /* --- groups: each test_<group>.c runs its tests and returns how many failed --------- */
 
-int test_api_run_empty(void);  /* E2E_MODE=empty only: runs first, on the empty store */
-int test_seeded_run(void);     /* E2E_MODE=seeded only: runs first, on the fresh seed */
-int test_api_run(void);        /* health, routing, limits, request ids */
-int test_bodies_run(void);     /* bodies that are not a JSON object, on every write */
-int test_users_run(void);      /* /users and /users/<id> */
-int test_bulk_run(void);       /* /users/bulk */
-int test_urls_run(void);       /* POST /urls, GET /urls[/<id>] and the read model */
-int test_urls_write_run(void); /* PUT, PATCH and DELETE /urls/<id> and the read model */
-int test_events_run(void);     /* /events, /events/<id>, /urls/<id>/events and stats */
-int test_linkopts_run(void);   /* link options (PRODUCT.md 1) on the write side */
+int test_api_run_empty(void);   /* E2E_MODE=empty only: runs first, on the empty store */
+int test_seeded_run(void);      /* E2E_MODE=seeded only: runs first, on the fresh seed */
+int test_api_run(void);         /* health, routing, limits, request ids */
+int test_bodies_run(void);      /* bodies that are not a JSON object, on every write */
+int test_users_run(void);       /* /users and /users/<id> */
+int test_bulk_run(void);        /* /users/bulk */
+int test_urls_run(void);        /* POST /urls, GET /urls[/<id>] and the read model */
+int test_urls_write_run(void);  /* PUT, PATCH and DELETE /urls/<id> and the read model */
+int test_events_run(void);      /* /events, /events/<id>, /urls/<id>/events and stats */
+int test_linkopts_run(void);     /* link options (PRODUCT.md 1) on the write side */
+int test_idempotency_run(void); /* Idempotency-Key on the four creating POSTs */
 
 #endif

@@ -497,6 +497,7 @@ int main(void)
     failed += test_urls_write_run();
     failed += test_events_run();
     failed += test_linkopts_run();
+    failed += test_idempotency_run();
     e2e_env_release();
     return failed > 0 ? 1 : 0;
 }

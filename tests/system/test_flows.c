@@ -1,7 +1,8 @@
 /*
  * test_flows.c - checks 1 to 3 of the system suite: the redirect's answer and its click
  * event, the life cycle of a link as the redirect sees it, and read-your-writes for clicks
- * with two event-workers behind several write-svc instances.
+ * with two event-workers behind several write-svc instances, and one Idempotency-Key raced
+ * between two write-svc instances (one event; 409 or the replay for the other).
  *
  * Every test makes its own user and links, so the tests are independent of each other and
  * of the seed. Redirects go to every redirect-svc instance in turn; event reads go to
@@ -13,6 +14,7 @@
  * would miss clicks and fail. Without it a fast machine persists a click before the test
  * can even ask.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../e2e/httpc.h"
 #include "sys.h"
 #include "timefmt.h"
 
@@ -388,6 +391,88 @@ static void test_check3_read_your_writes_two_workers(void **state)
     }
 }
 
+/* One POST /events under an Idempotency-Key, sent from a thread (no cmocka calls there). */
+struct flows_idem {
+    const char *base;
+    const char *key;
+    const char *body;
+    pthread_barrier_t *go;
+    int rc, status, replayed;
+};
+
+static void *flows_idem_thread(void *arg)
+{
+    struct flows_idem *f = arg;
+    char hk[128];
+    const char *headers[] = {"Content-Type: application/json", hk, NULL};
+    struct httpc_req req = {.method = "POST", .path = "/events", .headers = headers};
+    struct httpc_resp resp;
+    const char *rep;
+
+    snprintf(hk, sizeof(hk), "Idempotency-Key: %s", f->key);
+    req.body = f->body;
+    req.body_len = strlen(f->body);
+    if (f->go)
+        pthread_barrier_wait(f->go);
+    f->rc = httpc_request(f->base, &req, &resp);
+    if (f->rc == 0) {
+        f->status = resp.status;
+        rep = httpc_header(&resp, "Idempotent-Replayed");
+        f->replayed = rep && strcmp(rep, "true") == 0;
+        httpc_resp_release(&resp);
+    }
+    return NULL;
+}
+
+/*
+ * Idempotency-Key across write-svc instances: the same POST /events sent at once to two
+ * instances creates one event (the other answer is 409 or the replay), and every instance
+ * replays it afterwards.
+ */
+static void test_check3_idempotency_across_instances(void **state)
+{
+    (void)state;
+
+    for (int round = 0; round < 4; round++) {
+        char key[64], type[64], body[128];
+        const char *p[] = {type};
+        pthread_barrier_t go;
+        pthread_t t[2];
+        struct flows_idem f[2];
+
+        sys_unique(key, sizeof(key), "sys-idem-race");
+        sys_unique(type, sizeof(type), "sys_idem");
+        snprintf(body, sizeof(body), "{\"event_type\": \"%s\"}", type);
+        assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+        for (int i = 0; i < 2; i++) {
+            f[i] = (struct flows_idem){
+                .base = sys_write(round + i), .key = key, .body = body, .go = &go};
+            assert_int_equal(pthread_create(&t[i], NULL, flows_idem_thread, &f[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_int_equal(f[0].rc + f[1].rc, 0);
+        int created =
+            (f[0].status == 201 && !f[0].replayed) + (f[1].status == 201 && !f[1].replayed);
+        int other = (f[0].status == 409 || f[0].replayed) + (f[1].status == 409 || f[1].replayed);
+        if (created != 1 || other != 1) {
+            print_error("round %d: %d%s and %d%s\n", round, f[0].status,
+                        f[0].replayed ? " replayed" : "", f[1].status,
+                        f[1].replayed ? " replayed" : "");
+            fail();
+        }
+        for (int w = 0; w < sys_nwrite(); w++) {
+            struct flows_idem again = {.base = sys_write(w), .key = key, .body = body};
+            flows_idem_thread(&again);
+            assert_int_equal(again.rc, 0);
+            assert_int_equal(again.status, 201);
+            assert_true(again.replayed);
+        }
+        assert_int_equal(sys_sql_int("SELECT count(*) FROM events WHERE event_type = $1", 1, p), 1);
+    }
+}
+
 static int flows_setup(void **state)
 {
     (void)state;
@@ -415,6 +500,7 @@ int test_flows_run(void)
         cmocka_unit_test(test_check2_unknown_404),
         cmocka_unit_test(test_check2_owner_deleted_click_user_null),
         cmocka_unit_test(test_check3_read_your_writes_two_workers),
+        cmocka_unit_test(test_check3_idempotency_across_instances),
     };
 
     return cmocka_run_group_tests_name("system flows (checks 1-3)", tests, flows_setup,

@@ -4,9 +4,11 @@
  * The tests of this group run in order and share the fixture made by the group setup (a
  * user, a link of theirs with one click, and a seeded link), because each is a step of one
  * story: the setup stops Redis; while it is down the redirect answers 503 (never 404), the
- * URL writes answer 503 and leave PostgreSQL as it was, and user reads still work; then
+ * URL writes answer 503 and leave PostgreSQL as it was, a POST /users carrying an
+ * Idempotency-Key answers 503 and writes nothing, and user reads still work; then
  * Redis starts again empty (the harness's Redis has no persistence), write-svc rebuilds the
- * read model, the old links redirect again and new clicks reach PostgreSQL. The group
+ * read model, the old links redirect again, new clicks reach PostgreSQL and the refused
+ * Idempotency-Key runs once and is replayed by every instance. The group
  * teardown starts Redis again if a failed step left it stopped.
  *
  * The last redirect-svc and the last write-svc instance get no request that uses Redis
@@ -47,8 +49,10 @@ static struct {
     char seed_code[32]; /* an active link of the seed ("" when there is none) */
     char *seed_orig;
     char id_str[24], uid_str[24];
-    size_t clicks;    /* clicks of url_id answered so far */
-    int failed_after; /* redirects that were not 302 after Redis came back */
+    char idem_key[64];  /* Idempotency-Key of a POST /users first refused with 503 */
+    char idem_name[64]; /* its username */
+    size_t clicks;      /* clicks of url_id answered so far */
+    int failed_after;   /* redirects that were not 302 after Redis came back */
 } rs;
 
 /* Runs the harness's control script; fails the test when it fails. */
@@ -185,6 +189,44 @@ static void test_check5_post_urls_503_pg_unchanged(void **state)
     assert_int_equal(sys_sql_int("SELECT count(*) FROM urls", 0, NULL), urls);
     assert_int_equal(
         sys_sql_int("SELECT count(*) FROM events WHERE event_type = 'created'", 0, NULL), created);
+}
+
+/* Sends POST /users as rs.idem_name under rs.idem_key to base. */
+static void redis_idem_post(const char *base, struct e2e_resp *r)
+{
+    char hk[96], body[256];
+    const char *headers[] = {hk, NULL};
+
+    snprintf(hk, sizeof(hk), "Idempotency-Key: %s", rs.idem_key);
+    snprintf(body, sizeof(body), "{\"username\": \"%s\", \"email\": \"%s@example.com\"}",
+             rs.idem_name, rs.idem_name);
+    sys_send(base, "POST", "/users", headers, body, r);
+}
+
+static long long redis_idem_rows(void)
+{
+    const char *p[] = {rs.idem_name};
+    return sys_sql_int("SELECT count(*) FROM users WHERE username = $1", 1, p);
+}
+
+/*
+ * POST /users needs no Redis, but with an Idempotency-Key it does: 503 and no row (the
+ * key could not be claimed, so nothing may be written).
+ */
+static void test_check5_idempotent_post_503_nothing_written(void **state)
+{
+    (void)state;
+
+    sys_unique(rs.idem_key, sizeof(rs.idem_key), "sys-idem");
+    sys_unique(rs.idem_name, sizeof(rs.idem_name), "sysidem");
+    for (int w = 0; w < redis_probed(sys_nwrite()); w++) {
+        struct e2e_resp r;
+
+        redis_idem_post(sys_write(w), &r);
+        sys_assert_json_error(&r, 503, "POST /users with an Idempotency-Key, Redis stopped");
+        e2e_resp_release(&r);
+    }
+    assert_int_equal(redis_idem_rows(), 0);
 }
 
 /* PUT /urls/<id> (re-point, retitle, deactivate): 503, and the row and its events unchanged. */
@@ -427,11 +469,40 @@ static void test_check5_url_writes_after_restart(void **state)
         sys_follow(sys_redirect(i), "HEAD", rs.code, rs.orig, NULL);
 }
 
+/* The key refused during the outage runs once now, and every other instance replays it. */
+static void test_check5_idempotent_retry_after_restart(void **state)
+{
+    struct e2e_resp first, again;
+    (void)state;
+
+    assert_true(rs.idem_key[0] != '\0');
+    redis_idem_post(sys_write(0), &first);
+    if (first.status != 201 || httpc_header(&first.raw, "Idempotent-Replayed")) {
+        sys_dump(&first, "POST /users with the key after Redis came back", "expected 201");
+        fail();
+    }
+    for (int w = 0; w < sys_nwrite(); w++) {
+        const char *rep;
+
+        redis_idem_post(sys_write(w), &again);
+        rep = httpc_header(&again.raw, "Idempotent-Replayed");
+        if (again.status != 201 || !rep || strcmp(rep, "true") != 0 ||
+            strcmp(again.raw.body, first.raw.body) != 0) {
+            sys_dump(&again, "the same POST /users again", "expected the replay of the first");
+            fail();
+        }
+        e2e_resp_release(&again);
+    }
+    assert_int_equal(redis_idem_rows(), 1);
+    e2e_resp_release(&first);
+}
+
 int test_redis_run(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check5_redirect_503_never_404),
         cmocka_unit_test(test_check5_post_urls_503_pg_unchanged),
+        cmocka_unit_test(test_check5_idempotent_post_503_nothing_written),
         cmocka_unit_test(test_check5_put_url_503_pg_unchanged),
         cmocka_unit_test(test_check5_delete_url_503_pg_unchanged),
         cmocka_unit_test(test_check5_delete_owner_503_pg_unchanged),
@@ -440,6 +511,7 @@ int test_redis_run(void)
         cmocka_unit_test(test_check5_clicks_persisted_after_restart),
         cmocka_unit_test(test_check5_read_your_writes_after_restart),
         cmocka_unit_test(test_check5_url_writes_after_restart),
+        cmocka_unit_test(test_check5_idempotent_retry_after_restart),
     };
 
     return cmocka_run_group_tests_name("system Redis stopped and back (check 5)", tests,
