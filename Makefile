@@ -242,7 +242,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-ops
+		check-openapi check-ops
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -257,6 +257,12 @@ check-e2e: $(BINS) $(E2E_BIN)
 check-docs: $(BINS)
 	$(Q)B=$(B) scripts/config-table.sh --check README.md
 	$(Q)B=$(B) tests/docs/run.sh
+
+# docs/openapi.json is valid OpenAPI 3.1 (npm ci in tests/openapi) and every answer of the live
+# services, through the front door, matches it (tests/openapi).
+.PHONY: check-openapi
+check-openapi: $(BINS)
+	$(Q)B=$(B) tests/openapi/run.sh
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
