@@ -38,8 +38,9 @@ if [ -z "${HARNESS_DIR:-}" ]; then
     for svc in write-svc redirect-svc event-worker; do
         [ -x "$B/bin/$svc" ] || die "$B/bin/$svc not built (make all)"
     done
-    command -v node >/dev/null && command -v npm >/dev/null ||
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         skip_or_fail "node or npm not found (apt-get install nodejs npm)"
+    fi
     python3 -c 'import jsonschema; jsonschema.Draft202012Validator' 2>/dev/null ||
         skip_or_fail "python3-jsonschema (Draft 2020-12) not found (apt-get install python3-jsonschema)"
     # npm ci when node_modules is missing or older than the lock file.
