@@ -40,6 +40,11 @@ LIBS_HIREDIS := $(shell pkg-config --libs hiredis 2>/dev/null)
 LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
 # SHA-256 for Idempotency-Key (write-svc/idempotency.c); linked into write-svc only.
 LIBS_CRYPTO := $(shell pkg-config --libs libcrypto 2>/dev/null)
+# QR codes (write-svc/qr.c): only write-svc and test_qr link them.
+CPPFLAGS_QR := $(shell pkg-config --cflags libqrencode libpng 2>/dev/null)
+LIBS_QR := $(shell pkg-config --libs libqrencode libpng 2>/dev/null)
+$(B)/obj/write-svc/qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
+$(B)/obj/tests/unit/test_qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
 LIBS_SYS := -lpthread -lm
 
 SHARED_SRCS := \
@@ -50,6 +55,7 @@ SHARED_SRCS := \
 	shared/db.c \
 	shared/err.c \
 	shared/http.c \
+	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
 	shared/kvthread.c \
@@ -75,7 +81,10 @@ WRITE_SRCS := \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
 	write-svc/h_events.c \
+	write-svc/h_qr.c \
+	write-svc/qr.c \
 	write-svc/reply.c \
+	write-svc/store.c \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
 	write-svc/store_events.c \
@@ -86,7 +95,9 @@ WRITE_SRCS := \
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
 	redirect-svc/server.c \
-	redirect-svc/follow.c
+	redirect-svc/follow.c \
+	redirect-svc/rstats.c \
+	redirect-svc/client.c
 
 WORKER_SRCS := \
 	event-worker/main.c \
@@ -103,9 +114,11 @@ UNIT_TESTS := \
 	entry \
 	http \
 	idempotency \
+	jcompact \
 	jx \
 	log \
 	multipart \
+	qr \
 	router \
 	shortcode \
 	timefmt \
@@ -135,7 +148,8 @@ E2E_SRCS := \
 	tests/e2e/test_events.c \
 	tests/e2e/test_linkopts.c \
 	tests/e2e/test_idempotency.c \
-	tests/e2e/test_seeded.c
+	tests/e2e/test_seeded.c \
+	tests/e2e/test_compact.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \
@@ -189,7 +203,7 @@ $(B)/bin/write-svc: $(WRITE_OBJS) $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
-		$(LIBS_CRYPTO) $(LIBS_SYS)
+		$(LIBS_CRYPTO) $(LIBS_QR) $(LIBS_SYS)
 
 # redirect-svc never links libpq.
 $(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
@@ -218,6 +232,12 @@ $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-work
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
+
+# test_qr tests write-svc's QR encoder, the only unit test that links libqrencode and libpng.
+$(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_QR)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@mkdir -p $(dir $@)

@@ -66,6 +66,8 @@ ALERTMANAGER_PORT=9093
 GRAFANA_PORT=3000
 # Grafana's admin password.
 GF_SECURITY_ADMIN_PASSWORD=change-me
+# The public address of short links, which QR codes point at (write-svc; no trailing slash).
+PUBLIC_BASE_URL=http://127.0.0.1:8080
 # Passed to all three services (each also has its own section below).
 LOG_LEVEL=info
 STREAM_SHARDS=8

@@ -63,18 +63,13 @@ static char main_consumer_name[MAIN_CONSUMER_MAX + 32];
 
 /* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
 static const struct cfg_entry main_cfg[] = {
-    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL,
-     "PostgreSQL URL (postgresql://user@host:port/db)", &main_app.cfg.database_url},
-    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
-     &main_app.cfg.redis_url},
+    CFG_DATABASE_URL(&main_app.cfg.database_url),
+    CFG_REDIS_URL(&main_app.cfg.redis_url),
     {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address of the health server",
      &main_app.cfg.bind_addr},
-    {"PORT", CFG_INT, "8099", 0, 65535, 0, 0, NULL,
-     "health HTTP port (0 picks a free one and logs it)", &main_app.cfg.port},
-    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
-     &main_app.cfg.log_level},
-    {"STREAM_SHARDS", CFG_INT, "8", 1, CONSUMER_MAX_SHARDS, 0, 0, NULL,
-     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    CFG_PORT("8099", "health HTTP", &main_app.cfg.port),
+    CFG_LOG_LEVEL(&main_app.cfg.log_level),
+    CFG_STREAM_SHARDS(&main_app.cfg.stream_shards),
     {"EVENT_BATCH", CFG_INT, "1000", 1, 10000, 0, 0, NULL,
      "COUNT of each XREADGROUP per shard and of each XAUTOCLAIM", &main_app.cfg.batch},
     {"EVENT_BLOCK_MS", CFG_INT, "1000", 1, 60000, 0, 0, NULL,

@@ -23,14 +23,11 @@ static struct app main_app;
 
 /* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
 static const struct cfg_entry main_cfg[] = {
-    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
-     &main_app.cfg.redis_url},
+    CFG_REDIS_URL(&main_app.cfg.redis_url),
     {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address to listen on",
      &main_app.cfg.bind_addr},
-    {"PORT", CFG_INT, "8091", 0, 65535, 0, 0, NULL, "HTTP port (0 picks a free one and logs it)",
-     &main_app.cfg.port},
-    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
-     &main_app.cfg.log_level},
+    CFG_PORT("8091", "HTTP", &main_app.cfg.port),
+    CFG_LOG_LEVEL(&main_app.cfg.log_level),
     {"HTTP_THREADS", CFG_INT, "2", 1, 256, 0, 0, NULL,
      "HTTP worker threads (one Redis connection each)", &main_app.cfg.http_threads},
     {"HTTP_CONN_LIMIT", CFG_INT, "8192", 16, 1000000, 0, 0, NULL, "open connections at most",
@@ -39,8 +36,7 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.http_timeout_s},
     {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
      "Redis connect and command timeout", &main_app.cfg.redis_timeout_ms},
-    {"STREAM_SHARDS", CFG_INT, "8", 1, 256, 0, 0, NULL,
-     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    CFG_STREAM_SHARDS(&main_app.cfg.stream_shards),
     {"STREAM_MAXLEN", CFG_INT, "10000000", 0, 1000000000, 0, 0, NULL,
      "approximate cap per click stream shard, 0 = none (entries beyond it are lost if the "
      "event-worker is down that long)",

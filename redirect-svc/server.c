@@ -33,11 +33,13 @@
 
 #include "app.h"
 #include "buf.h"
+#include "client.h"
 #include "follow.h"
 #include "http.h"
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
+#include "rstats.h"
 #include "validate.h"
 
 #include "banned.h"
@@ -51,12 +53,9 @@
  * tenth of the CPU (perf); 8 KiB is the usual header limit (nginx, Apache).
  */
 #define SERVER_CONN_MEMORY (8 * 1024)
-#define SERVER_METRICS_MAX (256u * 1024)
 
 enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH };
 
-/* Rows of the per-route HTTP figures (server_metrics_init names them). */
-enum server_route { ROUTE_CODE, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_UNMATCHED, ROUTE_COUNT };
 enum rctx_state { RCTX_NEW, RCTX_WAITING, RCTX_READY };
 
 struct loop;
@@ -74,9 +73,9 @@ struct rctx {
     const char *code; /* borrowed from the URL */
     size_t code_len;
     struct follow_click click; /* borrowed header values; ip points at ip[] */
-    char ip[INET6_ADDRSTRLEN];
+    char ip[CLIENT_IP_MAX];
     int status;              /* the status answered, for the access line */
-    enum server_route route; /* for the per-route figures */
+    enum rstats_route route; /* for the per-route figures */
     int64_t start_us;
     char req_id[HTTP_REQ_ID_MAX];
     char method[8];
@@ -96,23 +95,12 @@ struct loop {
     uint64_t rng[2]; /* xorshift128+ state for request ids */
 };
 
-/* Redirect figures for /metrics (relaxed atomics: every loop adds, the scrape reads). */
-struct server_stats {
-    atomic_ulong hits;         /* redirects (301/302/307/308) */
-    atomic_ulong expired;      /* 410s: expired by date or by clicks */
-    atomic_ulong misses;       /* 404s after a Redis lookup */
-    atomic_ulong not_ready;    /* 503s: read model not loaded */
-    atomic_ulong redis_errors; /* 503s: Redis unreachable or failing */
-    struct metrics_hist batch; /* Redis commands per pipelined round trip */
-};
-
 struct server {
     struct app *app;
     int port;
     int nloops;
     atomic_int stopping;
-    struct metrics_http http; /* ROUTE_COUNT rows */
-    struct server_stats stats;
+    struct rstats stats;   /* every loop adds, /metrics reads */
     char public_cache[48]; /* the Cache-Control of 301/308 answers */
     struct loop loops[];   /* nloops */
 };
@@ -201,13 +189,7 @@ static enum MHD_Result server_answer(struct rctx *x)
                                                           : server_json_health_down,
                             NULL);
     }
-    struct server_stats *st = &x->loop->srv->stats;
-    atomic_ulong *which = x->result == FOLLOW_FOUND       ? &st->hits
-                          : x->result == FOLLOW_EXPIRED   ? &st->expired
-                          : x->result == FOLLOW_NOT_FOUND ? &st->misses
-                          : x->result == FOLLOW_NOT_READY ? &st->not_ready
-                                                          : &st->redis_errors;
-    atomic_fetch_add_explicit(which, 1, memory_order_relaxed);
+    rstats_count(&x->loop->srv->stats, x->result);
     switch (x->result) {
     case FOLLOW_FOUND:
         return server_queue(x, x->redirect, NULL, x->location);
@@ -317,9 +299,9 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
         return MHD_NO;
     x->loop = l;
     x->conn = c;
-    x->route = ROUTE_UNMATCHED;
+    x->route = RSTATS_UNMATCHED;
     x->start_us = server_now_us();
-    atomic_fetch_add_explicit(&l->srv->http.in_flight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     snprintf(x->method, sizeof(x->method), "%s", method);
     snprintf(x->path, sizeof(x->path), "%s", url);
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
@@ -331,47 +313,11 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     return MHD_YES;
 }
 
-/* The redirect figures that are not per route. */
-static int server_metrics_stats(struct buf *b, struct server_stats *st)
-{
-    const struct {
-        const char *name, *help;
-        atomic_ulong *v;
-    } counters[] = {
-        {"shortener_redirect_hits_total", "Redirects answered 301/302/307/308 (read-model hits).",
-         &st->hits},
-        {"shortener_redirect_expired_total", "Links answered 410: expired by date or by clicks.",
-         &st->expired},
-        {"shortener_redirect_misses_total", "Codes looked up and not found (404).", &st->misses},
-        {"shortener_redirect_not_ready_total", "Lookups answered 503: read model not loaded.",
-         &st->not_ready},
-        {"shortener_redis_errors_total", "Lookups answered 503: Redis unreachable or failing.",
-         &st->redis_errors},
-    };
-    int rc = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(counters) && rc == 0; i++)
-        rc = metrics_single(b, counters[i].name, "counter", counters[i].help,
-                            (double)atomic_load_explicit(counters[i].v, memory_order_relaxed));
-    if (rc == 0)
-        rc = metrics_hist_family(b, "shortener_redis_batch_size",
-                                 "Redis commands sent per pipelined round trip.", &st->batch);
-    return rc;
-}
-
 /* GET /metrics: answered at once (no Redis involved). */
 static enum MHD_Result server_metrics(struct rctx *x)
 {
-    struct server *srv = x->loop->srv;
-    struct buf b;
-    buf_init(&b, SERVER_METRICS_MAX);
-    int rc = metrics_http_write(&b, "shortener_http", &srv->http);
-    if (rc == 0)
-        rc = server_metrics_stats(&b, &srv->stats);
-    if (rc == 0)
-        rc = metrics_process_write(&b);
-    size_t len;
-    char *body = rc == 0 ? buf_detach(&b, &len) : NULL;
-    buf_release(&b);
+    size_t len = 0;
+    char *body = rstats_render(&x->loop->srv->stats, &len);
     struct MHD_Response *r =
         body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!r) {
@@ -385,37 +331,6 @@ static enum MHD_Result server_metrics(struct rctx *x)
     enum MHD_Result ok = MHD_queue_response(x->conn, 200, r);
     MHD_destroy_response(r);
     return ok;
-}
-
-/* 1 when s is a plausible IPv4 or IPv6 address (digits, hex, '.', ':'), short enough. */
-static int server_ip_text(const char *s)
-{
-    size_t n = s ? strspn(s, "0123456789abcdefABCDEF.:") : 0;
-    return n > 0 && n < INET6_ADDRSTRLEN && s[n] == '\0';
-}
-
-/*
- * The client's address for the visitor hash: the peer's, or the front door's
- * X-Real-IP when the peer is a loopback proxy (nginx sets it; see DECISIONS).
- * Returns x->ip, or NULL when unknown.
- */
-static const char *server_client_ip(struct rctx *x)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(x->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    const void *addr = NULL;
-    if (sa && sa->sa_family == AF_INET)
-        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    else if (sa && sa->sa_family == AF_INET6)
-        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    if (!addr || !inet_ntop(sa->sa_family, addr, x->ip, sizeof(x->ip)))
-        return NULL;
-    const char *real = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "X-Real-IP");
-    int loopback = strncmp(x->ip, "127.", 4) == 0 || strcmp(x->ip, "::1") == 0;
-    if (loopback && server_ip_text(real))
-        snprintf(x->ip, sizeof(x->ip), "%s", real);
-    return x->ip;
 }
 
 /* Call 3: decide what the request is; answer now or join the batch. */
@@ -432,11 +347,11 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
     if (!get && !head)
         return server_queue(x, 405, server_json_405, NULL);
     if (len == 7 && memcmp(seg, "metrics", 7) == 0) {
-        x->route = ROUTE_METRICS;
+        x->route = RSTATS_METRICS;
         return server_metrics(x);
     }
     x->kind = len == 6 && memcmp(seg, "health", 6) == 0 ? RCTX_HEALTH : RCTX_FOLLOW;
-    x->route = x->kind == RCTX_HEALTH ? ROUTE_HEALTH : ROUTE_CODE;
+    x->route = x->kind == RCTX_HEALTH ? RSTATS_HEALTH : RSTATS_CODE;
     if (x->kind == RCTX_FOLLOW && validate_short_code(seg, len) != 0)
         return server_queue(x, 404, server_json_404, NULL); /* cannot exist: spare Redis */
     x->code = seg;
@@ -444,7 +359,7 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
     x->click.record = get;
     x->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
     x->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
-    x->click.ip = server_client_ip(x);
+    x->click.ip = client_ip(x->conn, x->ip);
     if (loop_enqueue(l, x) != 0) {
         log_rerror(x->req_id, "redis unavailable: %s", kv_errmsg(l->kv));
         x->result = ERR_KV;
@@ -485,8 +400,8 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req_cls
     if (!x)
         return;
     double ms = (double)(server_now_us() - x->start_us) / 1000.0;
-    metrics_http_observe(&l->srv->http, x->route, x->status, ms / 1000.0);
-    atomic_fetch_sub_explicit(&l->srv->http.in_flight, 1, memory_order_relaxed);
+    metrics_http_observe(&l->srv->stats.http, x->route, x->status, ms / 1000.0);
+    atomic_fetch_sub_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     if (l->srv->app->cfg.access_log)
         log_access(x->req_id, x->method, x->path, x->status, ms);
     free(x->location);
@@ -580,26 +495,6 @@ static void loop_close(struct loop *l)
     kv_free(l->kv);
 }
 
-static const double server_batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-
-static int server_metrics_init(struct server *srv)
-{
-    static const char *const names[ROUTE_COUNT][2] = {
-        [ROUTE_CODE] = {"/:code", "GET|HEAD"},
-        [ROUTE_HEALTH] = {"/health", "GET|HEAD"},
-        [ROUTE_METRICS] = {"/metrics", "GET|HEAD"},
-        [ROUTE_UNMATCHED] = {"unmatched", "any"},
-    };
-    if (metrics_http_init(&srv->http, ROUTE_COUNT) != 0)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
-        srv->http.routes[i].route = names[i][0];
-        srv->http.routes[i].method = names[i][1];
-    }
-    metrics_hist_init(&srv->stats.batch, server_batch_bounds, ARRAY_SIZE(server_batch_bounds), 1);
-    return 0;
-}
-
 struct server *server_start(struct app *app, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -620,7 +515,7 @@ struct server *server_start(struct app *app, char *err, size_t errlen)
     srv->nloops = n;
     snprintf(srv->public_cache, sizeof(srv->public_cache), "public, max-age=%ld",
              app->cfg.cache_max_age);
-    if (server_metrics_init(srv) != 0) {
+    if (rstats_init(&srv->stats) != 0) {
         snprintf(err, errlen, "out of memory");
         free(srv);
         return NULL;
@@ -646,7 +541,7 @@ fail:
     atomic_store(&srv->stopping, 1);
     for (int i = 0; i < n; i++)
         loop_close(&srv->loops[i]);
-    metrics_http_release(&srv->http);
+    rstats_release(&srv->stats);
     free(srv);
     return NULL;
 }
@@ -663,6 +558,6 @@ void server_stop(struct server *srv)
     atomic_store(&srv->stopping, 1);
     for (int i = 0; i < srv->nloops; i++)
         loop_close(&srv->loops[i]);
-    metrics_http_release(&srv->http);
+    rstats_release(&srv->stats);
     free(srv);
 }

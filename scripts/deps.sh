@@ -9,6 +9,8 @@
 # Otherwise it runs apt-get update and apt-get install for the missing ones only, as root, or
 # through sudo when not root.
 #
+# libqrencode-dev and libpng-dev draw write-svc's QR codes; zbar-tools (zbarimg) decodes them
+# in the e2e suite (tests/e2e/test_qr.py).
 # prometheus brings promtool and prometheus-alertmanager amtool (tests/ops checks the deploy
 # files with them); docker-compose (the v1 client) only checks the compose file: no Docker
 # engine is needed or started. On a systemd machine the Debian prometheus package starts its
@@ -30,8 +32,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
-    libcmocka-dev postgresql postgresql-client redis-server redis-tools nginx curl wrk python3
-    python3-yaml python3-jsonschema nodejs npm libssl-dev prometheus prometheus-alertmanager
+    libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
+    redis-tools nginx curl wrk python3 python3-yaml python3-jsonschema nodejs npm libssl-dev
+    prometheus prometheus-alertmanager
     docker-compose shellcheck "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"

@@ -30,7 +30,7 @@
 #   :8080/health to answer 200) ACCESS_LOG (0; 1 writes .run/logs/nginx-access.log).
 #   Everything else in the environment (LOG_LEVEL, HTTP_THREADS, PG_POOL_SIZE, STREAM_SHARDS,
 #   ...) reaches the services unchanged; DATABASE_URL, REDIS_URL, BIND_ADDR and PORT are set
-#   here. A running PostgreSQL or Redis keeps the port it was started with (.run/state).
+#   here, and PUBLIC_BASE_URL (what QR codes point at) defaults to http://127.0.0.1:NGINX_PORT. A running PostgreSQL or Redis keeps the port it was started with (.run/state).
 #   The default ports of PostgreSQL and Redis stay below Linux's ephemeral port range
 #   (32768-60999): a port in it can be held at any moment by the client end of some outgoing
 #   connection, and a server then fails to bind it (seen with 55432 under a benchmark's load).
@@ -221,7 +221,8 @@ start_svc() {
         say "$name already running"
         return 0
     fi
-    BIND_ADDR=127.0.0.1 PORT=$port setsid "$REPO_ROOT/scripts/supervise.sh" "$name" -- \
+    BIND_ADDR=127.0.0.1 PORT=$port PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$nginx_port} \
+        setsid "$REPO_ROOT/scripts/supervise.sh" "$name" -- \
         "$bin_dir/$binary" </dev/null >>"$logs/$name.log" 2>&1 9>&- &
     wait_until 5 test -s "$pids/$name.pid" || die "supervisor of $name did not start"
     new_ports+=("$name:$port")

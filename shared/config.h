@@ -34,6 +34,40 @@ struct cfg_entry {
 };
 
 /*
+ * The entries every service shares, defined once: a service's table lists
+ * CFG_DATABASE_URL(&cfg.database_url) and so on, so their names, types, ranges
+ * and help text cannot drift apart. `port` is the default as text ("8081"),
+ * `what` names the server in the help ("HTTP", "health HTTP").
+ */
+#define CFG_STREAM_SHARDS_MAX 256
+#define CFG_DATABASE_URL(dst)                                                                      \
+    {                                                                                              \
+        .name = "DATABASE_URL", .type = CFG_URL, .required = 1, .secret = 1,                       \
+        .help = "PostgreSQL URL (postgresql://user@host:port/db)", .dest = (dst)                   \
+    }
+#define CFG_REDIS_URL(dst)                                                                         \
+    {                                                                                              \
+        .name = "REDIS_URL", .type = CFG_URL, .required = 1, .secret = 1,                          \
+        .help = "Redis URL (redis://[:password@]host:port[/db])", .dest = (dst)                    \
+    }
+#define CFG_PORT(port, what, dst)                                                                  \
+    {                                                                                              \
+        .name = "PORT", .type = CFG_INT, .def = (port), .min = 0, .max = 65535,                    \
+        .help = what " port (0 picks a free one and logs it)", .dest = (dst)                       \
+    }
+#define CFG_LOG_LEVEL(dst)                                                                         \
+    {                                                                                              \
+        .name = "LOG_LEVEL", .type = CFG_ENUM, .def = "info", .choices = "debug|info|warn|error",  \
+        .help = "minimum log level", .dest = (dst)                                                 \
+    }
+#define CFG_STREAM_SHARDS(dst)                                                                     \
+    {                                                                                              \
+        .name = "STREAM_SHARDS", .type = CFG_INT, .def = "8", .min = 1,                            \
+        .max = CFG_STREAM_SHARDS_MAX, .help = "click stream shards (same value in every service)", \
+        .dest = (dst)                                                                              \
+    }
+
+/*
  * Loads every entry of tab from the environment (or its default). String
  * results point into the environment or at the default literal (borrowed,
  * valid for the life of the process). On failure returns ERR_INVALID and

@@ -7,39 +7,71 @@
 
 #include "banned.h"
 
-static const struct {
+/* One row per code: the text for logs, the HTTP status and the fixed text a client sees. */
+struct err_row {
     int code;
     int http_status;
     const char *text;
-} err_table[] = {
-    {ERR_OK, 200, "ok"},
-    {ERR_INVALID, 422, "invalid input"},
-    {ERR_NOT_FOUND, 404, "not found"},
-    {ERR_CONFLICT, 409, "conflict"},
-    {ERR_TOO_BIG, 413, "too big"},
-    {ERR_NOMEM, 500, "out of memory"},
-    {ERR_DB, 503, "database error"},
-    {ERR_KV, 503, "redis error"},
-    {ERR_TIMEOUT, 503, "timed out"},
-    {ERR_UNAVAILABLE, 503, "unavailable"},
-    {ERR_BAD_BODY, 400, "body is not a JSON object"},
-    {ERR_SYS, 500, "system error"},
+    const char *client;
 };
+
+static const struct err_row err_table[] = {
+    {.code = ERR_OK, .http_status = 200, .text = "ok", .client = "OK"},
+    {.code = ERR_INVALID, .http_status = 422, .text = "invalid input", .client = "Invalid request"},
+    {.code = ERR_NOT_FOUND, .http_status = 404, .text = "not found", .client = "Not found"},
+    {.code = ERR_CONFLICT, .http_status = 409, .text = "conflict", .client = "Conflict"},
+    {.code = ERR_TOO_BIG,
+     .http_status = 413,
+     .text = "too big",
+     .client = "Request body too large"},
+    {.code = ERR_NOMEM, .http_status = 500, .text = "out of memory", .client = "Internal error"},
+    {.code = ERR_DB,
+     .http_status = 503,
+     .text = "database error",
+     .client = "Service unavailable: database error"},
+    {.code = ERR_KV,
+     .http_status = 503,
+     .text = "redis error",
+     .client = "Service unavailable: cache unreachable"},
+    {.code = ERR_TIMEOUT,
+     .http_status = 503,
+     .text = "timed out",
+     .client = "Service unavailable: database error"},
+    {.code = ERR_UNAVAILABLE,
+     .http_status = 503,
+     .text = "unavailable",
+     .client = "Service unavailable"},
+    {.code = ERR_BAD_BODY,
+     .http_status = 400,
+     .text = "body is not a JSON object",
+     .client = "Request body must be a JSON object"},
+    {.code = ERR_SYS, .http_status = 500, .text = "system error", .client = "Internal error"},
+};
+
+/* The row of code, or the row of an internal error for codes not in the table. */
+static const struct err_row *err_row(int code)
+{
+    static const struct err_row unknown = {
+        .code = 0, .http_status = 500, .text = "unknown error", .client = "Internal error"};
+    for (size_t i = 0; i < ARRAY_SIZE(err_table); i++)
+        if (err_table[i].code == code)
+            return &err_table[i];
+    return &unknown;
+}
 
 const char *err_str(int code)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(err_table); i++)
-        if (err_table[i].code == code)
-            return err_table[i].text;
-    return "unknown error";
+    return err_row(code)->text;
 }
 
 int err_to_http_status(int code)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(err_table); i++)
-        if (err_table[i].code == code)
-            return err_table[i].http_status;
-    return 500;
+    return err_row(code)->http_status;
+}
+
+const char *err_client_text(int code)
+{
+    return err_row(code)->client;
 }
 
 void common_bug(const char *file, int line, const char *msg)

@@ -16,4 +16,10 @@ const char *err_str(int code);
  */
 int err_to_http_status(int code);
 
+/*
+ * The fixed text a client sees for an ERR_* code ("Conflict", "Service unavailable:
+ * database error", "Internal error", ...): never internal detail. Static.
+ */
+const char *err_client_text(int code);
+
 #endif

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "jcompact.h"
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -74,14 +75,27 @@ void http_resp_release(struct http_resp *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-int http_reply_json(struct http_resp *resp, int status, char *body, size_t len)
+int http_reply_bytes(struct http_resp *resp, int status, char *body, size_t len,
+                     const char *content_type)
 {
     free(resp->body);
     resp->body = body;
-    resp->body_len = len;
+    resp->body_len = body ? len : 0;
     resp->status = status;
-    resp->content_type = "application/json";
+    resp->content_type = content_type;
     return status;
+}
+
+int http_reply_json(struct http_resp *resp, int status, char *body, size_t len)
+{
+    /* PostgreSQL renders {"id" : 1, ...}: every JSON answer leaves compact (jcompact.h). */
+    if (body) {
+        size_t n = jcompact_inplace(body, len);
+        if (n < len)
+            body[n] = '\0'; /* A NUL-terminated body stays one (within the old length). */
+        len = n;
+    }
+    return http_reply_bytes(resp, status, body, len, "application/json");
 }
 
 int http_reply_error_field(struct http_resp *resp, int status, const char *msg, const char *field,
@@ -125,9 +139,7 @@ int http_reply_metrics(struct http_resp *resp, struct buf *b)
     if (!b)
         return http_reply_error(resp, 500, "Internal error");
     char *body = buf_detach(b, &len);
-    http_reply_json(resp, 200, body, len);
-    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return resp->status;
+    return http_reply_bytes(resp, 200, body, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 int http_reply_empty(struct http_resp *resp, int status)
@@ -142,25 +154,7 @@ int http_reply_empty(struct http_resp *resp, int status)
 
 int http_reply_err(struct http_resp *resp, int err_code)
 {
-    int status = err_to_http_status(err_code);
-    const char *msg;
-    switch (status) {
-    case 404:
-        msg = "Not found";
-        break;
-    case 409:
-        msg = "Conflict";
-        break;
-    case 413:
-        msg = "Request body too large";
-        break;
-    case 503:
-        msg = "Service unavailable";
-        break;
-    default:
-        msg = status < 500 ? "Invalid request" : "Internal error";
-    }
-    return http_reply_error(resp, status, msg);
+    return http_reply_error(resp, err_to_http_status(err_code), err_client_text(err_code));
 }
 
 const char *http_req_query(const struct http_req *req, const char *key)

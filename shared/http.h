@@ -60,8 +60,19 @@ struct http_resp {
 /* Value of query argument `key` (first occurrence), or NULL. Borrowed. */
 const char *http_req_query(const struct http_req *req, const char *key);
 
-/* Sets a JSON body (takes ownership of body, a malloc'd string) and the status. Returns status. */
+/*
+ * Sets a JSON body (takes ownership of body, a malloc'd string; NULL for none) and the status.
+ * The text is compacted in place first (whitespace outside strings removed, jcompact.h), so
+ * every JSON answer is compact whoever rendered it. Returns status.
+ */
 int http_reply_json(struct http_resp *resp, int status, char *body, size_t len);
+
+/*
+ * Sets any body as is (takes ownership of body, malloc'd; NULL for none) with the given
+ * Content-Type (a static string) and status: images, text. Returns status.
+ */
+int http_reply_bytes(struct http_resp *resp, int status, char *body, size_t len,
+                     const char *content_type);
 
 struct buf;
 

@@ -411,15 +411,14 @@ void validate_pagination(const char *page, const char *per_page, int *paginate, 
 {
     long pg = 1;
     long pp = VALIDATE_PER_PAGE_DEFAULT;
+    /* A value that is not a decimal integer counts as absent (DECISIONS.md A22). */
+    int has_pg = page && parse_saturating(page, &pg) == 0;
+    int has_pp = per_page && parse_saturating(per_page, &pp) == 0;
     *paginate = 0;
     *limit = 0;
     *offset = 0;
-    if (!page && !per_page)
+    if (!has_pg && !has_pp)
         return;
-    if (page && parse_saturating(page, &pg))
-        pg = 1;
-    if (per_page && parse_saturating(per_page, &pp))
-        pp = VALIDATE_PER_PAGE_DEFAULT;
     if (pg < 1)
         pg = 1;
     if (pp < 1)

@@ -69,10 +69,11 @@ int validate_query_bool(const char *s, int *out) ATTR_WARN_UNUSED;
 
 /*
  * Pagination from the raw page/per_page query values (either may be NULL).
- * When neither is given, *paginate = 0 (return every row). Otherwise
- * *paginate = 1, page is clamped to >= 1 (garbage -> 1), per_page to
- * [1, 100] (garbage -> 20 when page alone is given), and *limit and *offset are
- * set. Never fails; offsets cannot overflow.
+ * A value counts only when it is an optionally signed decimal integer ("abc",
+ * "", "1.5", "1e3", " 2" count as absent). When neither counts, *paginate = 0
+ * (return every row). Otherwise *paginate = 1 and numbers out of range are
+ * clamped: page to >= 1 (1 when absent), per_page to [1, 100] (20 when
+ * absent); *limit and *offset are set. Never fails; offsets cannot overflow.
  */
 void validate_pagination(const char *page, const char *per_page, int *paginate, long *limit,
                          long *offset);

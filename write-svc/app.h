@@ -29,6 +29,8 @@ struct app_cfg {
     long readmodel_check_ms;
     long events_wait_ms;
     long bulk_max_rows;
+    const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */
+    size_t public_base_len;      /* its length without trailing slashes (main_check_base_url) */
 };
 
 /* Counters for /metrics (h_metrics.c), bumped with relaxed atomics. */

@@ -28,6 +28,8 @@ int h_urls_update(struct http_req *req, struct http_resp *resp);
 int h_urls_delete(struct http_req *req, struct http_resp *resp);
 int h_urls_events(struct http_req *req, struct http_resp *resp);
 int h_urls_stats(struct http_req *req, struct http_resp *resp);
+/* GET /urls/<id>/qr?format=png|svg&size=&margin= (h_qr.c) */
+int h_urls_qr(struct http_req *req, struct http_resp *resp);
 
 int h_events_list(struct http_req *req, struct http_resp *resp);
 int h_events_get(struct http_req *req, struct http_resp *resp);

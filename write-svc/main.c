@@ -16,25 +16,24 @@
 #include "routes.h"
 #include "signals.h"
 #include "svc.h"
+#include "validate.h"
 
 #include "banned.h"
 
 #define MAIN_SVC "write-svc"
+/* PUBLIC_BASE_URL's length cap: base + "/" + a 16-byte code must fit QR_TEXT_MAX. */
+#define MAIN_BASE_URL_MAX 256
 
 static struct app main_app;
 
 /* The configuration table (CONVENTIONS.md 10.7); deploy/env.example is generated from it. */
 static const struct cfg_entry main_cfg[] = {
-    {"DATABASE_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL,
-     "PostgreSQL URL (postgresql://user@host:port/db)", &main_app.cfg.database_url},
-    {"REDIS_URL", CFG_URL, NULL, 0, 0, 1, 1, NULL, "Redis URL (redis://[:password@]host:port[/db])",
-     &main_app.cfg.redis_url},
+    CFG_DATABASE_URL(&main_app.cfg.database_url),
+    CFG_REDIS_URL(&main_app.cfg.redis_url),
     {"BIND_ADDR", CFG_STRING, "127.0.0.1", 0, 0, 0, 0, NULL, "address to listen on",
      &main_app.cfg.bind_addr},
-    {"PORT", CFG_INT, "8081", 0, 65535, 0, 0, NULL, "HTTP port (0 picks a free one and logs it)",
-     &main_app.cfg.port},
-    {"LOG_LEVEL", CFG_ENUM, "info", 0, 0, 0, 0, "debug|info|warn|error", "minimum log level",
-     &main_app.cfg.log_level},
+    CFG_PORT("8081", "HTTP", &main_app.cfg.port),
+    CFG_LOG_LEVEL(&main_app.cfg.log_level),
     {"HTTP_THREADS", CFG_INT, "8", 1, 256, 0, 0, NULL, "HTTP worker threads",
      &main_app.cfg.http_threads},
     {"HTTP_CONN_LIMIT", CFG_INT, "4096", 16, 1000000, 0, 0, NULL, "open connections at most",
@@ -51,8 +50,7 @@ static const struct cfg_entry main_cfg[] = {
      "wait for a free connection before answering 503", &main_app.cfg.pg_acquire_timeout_ms},
     {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
      "Redis connect and command timeout", &main_app.cfg.redis_timeout_ms},
-    {"STREAM_SHARDS", CFG_INT, "8", 1, 256, 0, 0, NULL,
-     "click stream shards (same value in every service)", &main_app.cfg.stream_shards},
+    CFG_STREAM_SHARDS(&main_app.cfg.stream_shards),
     {"READMODEL_CHECK_MS", CFG_INT, "1000", 50, 600000, 0, 0, NULL,
      "how often the read-model marker is checked (rebuild when missing)",
      &main_app.cfg.readmodel_check_ms},
@@ -61,7 +59,30 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.events_wait_ms},
     {"BULK_MAX_ROWS", CFG_INT, "100000", 1, 10000000, 0, 0, NULL,
      "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
+    {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,
+     "address short links are served at, for QR codes (http/https, no query; trailing / dropped)",
+     &main_app.cfg.public_base_url},
 };
+
+/*
+ * PUBLIC_BASE_URL must be an http(s) URL (validate_url) without query or fragment, short
+ * enough for a QR code; trailing slashes are dropped (a QR code holds base + "/" + code).
+ */
+static void main_check_base_url(struct app *app)
+{
+    const char *s = app->cfg.public_base_url;
+    size_t len = strlen(s);
+    const char *why = NULL;
+    if (validate_url(s, len, &why) != 0)
+        log_die("PUBLIC_BASE_URL: %s (expected http://host[:port][/path])", why);
+    if (strpbrk(s, "?#"))
+        log_die("PUBLIC_BASE_URL: must not hold a query or fragment");
+    if (len > MAIN_BASE_URL_MAX)
+        log_die("PUBLIC_BASE_URL: longer than %d bytes", MAIN_BASE_URL_MAX);
+    while (len > 0 && s[len - 1] == '/')
+        len--;
+    app->cfg.public_base_len = len;
+}
 
 /* Fail fast: the database must answer and carry the schema before we accept traffic. */
 static void main_check_schema(struct app *app)
@@ -105,6 +126,7 @@ int main(int argc, char **argv)
     if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
         return 0;
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
+    main_check_base_url(app);
     signals_block();
     app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     if (!app->kvt)

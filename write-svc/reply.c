@@ -176,29 +176,19 @@ struct db *reply_db_or_reply(struct app *app, const struct http_req *req, struct
 int reply_store_error(const struct http_req *req, struct http_resp *resp, struct db *db, int rc,
                       const char *not_found)
 {
-    switch (rc) {
-    case ERR_NOT_FOUND:
-        return http_reply_error(resp, 404, not_found);
-    case ERR_CONFLICT:
-        return http_reply_error(resp, 409, "Conflict");
-    case ERR_KV:
-        atomic_fetch_add_explicit(&((struct app *)req->app)->stats.kv_errors, 1,
-                                  memory_order_relaxed);
-        return http_reply_error(resp, 503, "Service unavailable: cache unreachable");
-    case ERR_DB:
-    case ERR_TIMEOUT:
-        atomic_fetch_add_explicit(&((struct app *)req->app)->stats.db_errors, 1,
-                                  memory_order_relaxed);
+    struct app *app = req->app;
+    int status = err_to_http_status(rc); /* the one table (shared/err.c) */
+    if (rc == ERR_KV)
+        atomic_fetch_add_explicit(&app->stats.kv_errors, 1, memory_order_relaxed);
+    if (rc == ERR_DB || rc == ERR_TIMEOUT) {
+        atomic_fetch_add_explicit(&app->stats.db_errors, 1, memory_order_relaxed);
         log_rerror(req->req_id, "database error on %s %s: [%s] %s", req->method_str, req->path,
                    db ? db_sqlstate(db) : "", db ? db_errmsg(db) : "no handle");
-        return http_reply_error(resp, 503, "Service unavailable: database error");
-    case ERR_UNAVAILABLE:
-        return http_reply_error(resp, 503, "Service unavailable");
-    default:
+    } else if (status >= 500) {
         log_rerror(req->req_id, "unexpected error on %s %s: %s", req->method_str, req->path,
                    err_str(rc));
-        return http_reply_error(resp, 500, "Internal error");
     }
+    return http_reply_error(resp, status, rc == ERR_NOT_FOUND ? not_found : err_client_text(rc));
 }
 
 int reply_json_take(struct http_resp *resp, int status, char **json)

@@ -1,7 +1,8 @@
 /*
  * routes.c - write-svc's route table. Order matters only where patterns
  * overlap: "/users/bulk" comes before "/users/:id" (":id" only matches digits,
- * so they do not actually collide).
+ * so they do not actually collide). Patterns match whole paths segment by segment, so
+ * "/urls/:id" never swallows "/urls/:id/qr" or "/urls/:id/stats".
  */
 #include "routes.h"
 
@@ -42,6 +43,7 @@ static const struct route routes[] = {
     {"/urls/:id", HTTP_DELETE, h_urls_delete},
     {"/urls/:id/events", HTTP_GET, h_urls_events},
     {"/urls/:id/stats", HTTP_GET, h_urls_stats},
+    {"/urls/:id/qr", HTTP_GET, h_urls_qr},
     {"/events", HTTP_GET, h_events_list},
     {"/events", HTTP_POST, idem_h_events_create},
     {"/events/:id", HTTP_GET, h_events_get},

@@ -43,7 +43,14 @@ struct store_url {
 
 void store_url_release(struct store_url *u);
 
-/* --- shared helpers (store_users.c) --- */
+/* --- shared helpers (store.c) --- */
+
+/*
+ * Pagination as LIMIT/OFFSET text parameters: *plim NULL (every row) when pg does not
+ * paginate. lim and off are the caller's 24-byte buffers that *plim and *poff point into.
+ */
+void store_page_params(const struct store_page *pg, char lim[24], char off[24], const char **plim,
+                       const char **poff);
 
 /* Runs a statement that returns one text column of one row; copies it to *json. */
 int store_query_json(struct db *db, const char *name, const char *sql, int nparams,
@@ -126,6 +133,10 @@ int store_events_update(struct db *db, long long id, const char *type, const cha
                         int set_url, long long url_id, int set_user, long long user_id,
                         char **json) ATTR_WARN_UNUSED;
 int store_events_delete(struct db *db, long long id) ATTR_WARN_UNUSED;
+
+/* --- urls: QR codes (h_qr.c) --- */
+/* The short code of URL id: 0 and a new string in *code (caller frees), ERR_NOT_FOUND, ERR_*. */
+int store_urls_code(struct db *db, long long id, char **code) ATTR_WARN_UNUSED;
 
 /* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the
  * caller's. */

@@ -32,9 +32,10 @@ int store_events_list(struct db *db, const struct store_page *pg,
         f->url_id ? store_fmt_id(url, f->url_id) : NULL,
         f->user_id ? store_fmt_id(user, f->user_id) : NULL,
         f->event_type,
-        pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
-        store_fmt_id(off, pg->paginate ? pg->offset : 0),
+        NULL,
+        NULL,
     };
+    store_page_params(pg, lim, off, &params[3], &params[4]);
     return store_query_json(db, "events_list",
                             "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
                             " SELECT id, " EVENT_JSON " AS j FROM events"

@@ -71,9 +71,10 @@ int store_urls_list(struct db *db, const struct store_page *pg, long long user_i
     const char *params[] = {
         user_id ? store_fmt_id(uid, user_id) : NULL,
         is_active < 0 ? NULL : (is_active ? "true" : "false"),
-        pg->paginate ? store_fmt_id(lim, pg->limit) : NULL,
-        store_fmt_id(off, pg->paginate ? pg->offset : 0),
+        NULL,
+        NULL,
     };
+    store_page_params(pg, lim, off, &params[2], &params[3]);
     return store_query_json(db, "urls_list",
                             "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
                             " SELECT id, " URL_JSON " AS j FROM urls"
@@ -266,4 +267,23 @@ int store_urls_clicks(struct db *db, long long id, long long *clicks)
     *clicks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+/* The short code of URL `id` for its QR code (h_qr.c): a new string in *code, or ERR_*. */
+int store_urls_code(struct db *db, long long id, char **code)
+{
+    char idb[24];
+    const char *params[] = {store_fmt_id(idb, id)};
+    PGresult *res = NULL;
+    *code = NULL;
+    int rc = db_exec(db, "urls_code", "SELECT short_code FROM urls WHERE id = $1::bigint", 1,
+                     params, (struct pg_result **)&res);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = ERR_NOT_FOUND;
+    else if (!(*code = strdup(PQgetvalue(res, 0, 0))))
+        rc = ERR_NOMEM;
+    PQclear(res);
+    return rc;
 }

@@ -22,7 +22,10 @@ Requests go to REDIRECT_URL when they are GET/HEAD of one path segment that is n
 name (as nginx routes them), else to WRITE_URL. A JSON body must have the same shape as the
 documented one: the same keys, the same types, the same array lengths (a last element "..."
 allows more), and the same values, except for keys whose values change from run to run
-(timestamps, generated short codes, the client's user agent) whose format alone is checked.
+(timestamps, generated short codes, the client's user agent) whose format alone is checked. Every
+JSON answer must also be compact (no whitespace between tokens), whatever the document shows.
+A response block with no body checks only the status and the headers it lists: that is how
+binary answers (QR code images) are documented.
 --record prints what the stack answered instead of checking, for writing the document.
 Prints "docs: N passed, N failed"; exits 1 on any failure.
 """
@@ -90,9 +93,9 @@ def send(method, url, headers, body):
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with OPENER.open(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read().decode()
+            return r.status, dict(r.headers), r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
+        return e.code, dict(e.headers), e.read().decode(errors="replace")
 
 
 def same_shape(doc, got, path, key=None):
@@ -126,6 +129,24 @@ def same_shape(doc, got, path, key=None):
     if type(doc) is not type(got) or doc != got:
         return [f"{path}: {got!r} instead of {doc!r}"]
     return []
+
+
+def is_compact(text):
+    """True when text has no whitespace outside JSON strings ({"id":1,"a":"b c"})."""
+    in_str = esc = False
+    for c in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c in " \t\r\n":
+            return False
+        else:
+            in_str = c == '"'
+    return True
 
 
 def main():
@@ -163,7 +184,10 @@ def main():
             print(f"--- {method} {path} (line {req_line})\n{status}")
             if "Location" in got_headers:
                 print(f"Location: {got_headers['Location']}")
-            print(got_body)
+            if got_json is None and got_body:
+                print(f"Content-Type: {got_headers.get('Content-Type')} ({len(got_body)} chars)")
+            else:
+                print(got_body)
             continue
         first, want_headers, want_body = split_head(lines)
         diffs = [] if int(first) == status else [f"status {status} instead of {first}"]
@@ -171,6 +195,8 @@ def main():
             value = substitute(value, vars_)
             if got_headers.get(name) != value:
                 diffs.append(f"header {name}: {got_headers.get(name)!r} instead of {value!r}")
+        if got_json is not None and not is_compact(got_body):
+            diffs.append(f"the JSON body is not compact: {got_body[:200]!r}")
         if want_body:
             try:
                 diffs += same_shape(json.loads(want_body), got_json, "body")

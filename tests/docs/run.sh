@@ -58,6 +58,32 @@ python3 "$REPO_ROOT/tests/docs/replay.py" "$@" "$REPO_ROOT/docs/API.md" \
     "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port" || rc=1
 [ "${1:-}" != --record ] || exit $rc
 
+# Every service answers compact JSON (no whitespace between tokens), errors included.
+c_passed=0
+c_failed=0
+check_compact() { # NAME URL
+    local body
+    body=$(curl -sS "$2") || body=
+    if [ -n "$body" ] && python3 -c 'import sys, json; sys.path.insert(0, sys.argv[1]); import replay
+t = sys.argv[2]; json.loads(t); sys.exit(0 if replay.is_compact(t) else 1)' \
+        "$REPO_ROOT/tests/docs" "$body"; then
+        c_passed=$((c_passed + 1))
+    else
+        c_failed=$((c_failed + 1))
+        say "FAIL $1 $2: not compact JSON: ${body:0:200}"
+    fi
+}
+for p in "write-svc $write_port" "redirect-svc $redirect_port" "event-worker $worker_port"; do
+    read -r name port <<<"$p"
+    check_compact "$name" "http://127.0.0.1:$port/health"
+done
+check_compact write-svc "http://127.0.0.1:$write_port/users"
+check_compact write-svc "http://127.0.0.1:$write_port/nope/nope"
+check_compact redirect-svc "http://127.0.0.1:$redirect_port/NoSuchCode1"
+check_compact event-worker "http://127.0.0.1:$worker_port/nope"
+printf 'compact: %d passed, %d failed\n' "$c_passed" "$c_failed"
+[ "$c_failed" = 0 ] || rc=1
+
 # check_metrics NAME PORT PATTERN: the scrape parses and holds a sample matching PATTERN
 # (a figure the replay above must have moved).
 m_passed=0

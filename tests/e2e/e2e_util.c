@@ -165,6 +165,32 @@ void e2e_check(const struct e2e_resp *r, int status, const char *what)
         e2e_dump(r, what, "the body is not JSON");
         fail();
     }
+    if (!e2e_is_compact(r->raw.body, r->raw.body_len)) {
+        e2e_dump(r, what, "the JSON body is not compact (whitespace between tokens)");
+        fail();
+    }
+}
+
+int e2e_is_compact(const char *body, size_t len)
+{
+    int in_str = 0, esc = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            return 0;
+        } else {
+            in_str = c == '"';
+        }
+    }
+    return 1;
 }
 
 json_t *e2e_call_raw(int status, const char *method, const char *path, const char *ctype,

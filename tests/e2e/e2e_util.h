@@ -57,6 +57,11 @@ void e2e_resp_release(struct e2e_resp *r);
  * is JSON. `what` names the request in the failure message.
  */
 void e2e_check(const struct e2e_resp *r, int status, const char *what);
+/*
+ * 1 when body[0..len) has no space, tab, CR or LF outside JSON strings (the compact form
+ * every answer must have: {"id":1,"a":"b c"}), else 0. e2e_check asserts it on every body.
+ */
+int e2e_is_compact(const char *body, size_t len);
 
 /*
  * One request with a JSON body (Content-Type application/json; body NULL: none), checked
@@ -163,7 +168,8 @@ int test_bulk_run(void);        /* /users/bulk */
 int test_urls_run(void);        /* POST /urls, GET /urls[/<id>] and the read model */
 int test_urls_write_run(void);  /* PUT, PATCH and DELETE /urls/<id> and the read model */
 int test_events_run(void);      /* /events, /events/<id>, /urls/<id>/events and stats */
-int test_linkopts_run(void);     /* link options (PRODUCT.md 1) on the write side */
+int test_linkopts_run(void);    /* link options (PRODUCT.md 1) on the write side */
 int test_idempotency_run(void); /* Idempotency-Key on the four creating POSTs */
+int test_compact_run(void);     /* compact JSON bodies on every route, errors included */
 
 #endif

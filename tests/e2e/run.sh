@@ -9,7 +9,8 @@
 #   1. starts $B/bin/write-svc on a free port with READMODEL_CHECK_MS=200 and EVENTS_WAIT_MS=0
 #      (no event-worker runs yet), stderr to $HARNESS_DIR/write-svc.log, and waits (bounded)
 #      until GET /health answers 200;
-#   2. runs test_api with E2E_MODE=empty;
+#   2. runs test_api with E2E_MODE=empty, then tests/e2e/test_qr.py (QR codes decoded with
+#      zbarimg; write-svc runs with PUBLIC_BASE_URL=https://sho.rt/e2e/);
 #   3. empties the tables (TRUNCATE ... RESTART IDENTITY), loads schema/seed with
 #      scripts/seed.sh and waits (bounded) until write-svc has rebuilt the read model, i.e.
 #      until Redis holds the marker readmodel:complete again;
@@ -42,6 +43,8 @@ esac
 svc_bin=$B/bin/write-svc
 test_bin=$B/tests/e2e/test_api
 shards=${STREAM_SHARDS:-8}
+# A base with a path and a trailing slash: QR codes must hold https://sho.rt/e2e/<code>.
+public_base=https://sho.rt/e2e/
 
 # ---------------------------------------------------------------------------------------
 # Inside the harness
@@ -110,7 +113,7 @@ start_svc() {
         printf '=== write-svc on port %s (try %s)\n' "$port" "$tries" >>"$log"
         DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL BIND_ADDR=127.0.0.1 PORT=$port \
             STREAM_SHARDS=$shards READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 LOG_LEVEL=info \
-            "$svc_bin" 2>>"$log" >/dev/null &
+            PUBLIC_BASE_URL=$public_base "$svc_bin" 2>>"$log" >/dev/null &
         svc_pid=$!
         for ((i = 0; i < 300; i++)); do
             health_ok && return 0
@@ -147,6 +150,16 @@ run_suite() {
     cmocka_tally "test_api ($mode)" "$out" "$rc"
 }
 
+# Runs tests/e2e/test_qr.py (QR codes decoded with zbarimg) and adds its counts.
+run_qr() {
+    local out=$HARNESS_DIR/test_qr.out rc=0
+    printf '=== test_qr.py against %s\n' "$WRITE_URL"
+    (cd "$REPO_ROOT" && WRITE_URL=$WRITE_URL PUBLIC_BASE_URL=$public_base \
+        timeout "${E2E_TIMEOUT:-600}" python3 tests/e2e/test_qr.py) >"$out" 2>&1 || rc=$?
+    cat "$out"
+    cmocka_tally "test_qr.py" "$out" "$rc"
+}
+
 redis_marker() {
     [ "$(redis-cli -u "$REDIS_URL" EXISTS readmodel:complete 2>/dev/null)" = 1 ]
 }
@@ -167,6 +180,7 @@ inside() {
 
     start_svc
     run_suite empty
+    run_qr
     reseed
     run_suite seeded
     suites_done=1
@@ -192,6 +206,7 @@ outside() {
     [ -x "$svc_bin" ] || die "$svc_bin is not built (make all)"
     [ -x "$test_bin" ] || die "$test_bin is not built (make ${B#"$REPO_ROOT"/}/tests/e2e/test_api)"
     command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+    command -v zbarimg >/dev/null || die "zbarimg not found (apt-get install zbar-tools)"
     result=$(mktemp "${TMPDIR:-/tmp}/e2e-result.XXXXXX")
     # shellcheck disable=SC2064
     trap "rm -f '$result'" EXIT

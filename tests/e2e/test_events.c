@@ -353,8 +353,17 @@ static void test_events_list_pagination(void **state)
     j = e2e_call(200, "GET", "/events?page=1000000&per_page=50", NULL);
     assert_int_equal(e2e_len(j), 0);
     json_decref(j);
+    /* Garbage counts as absent: every row (DECISIONS.md A22). */
     j = e2e_call(200, "GET", "/events?page=x&per_page=y", NULL);
     e2e_assert_array_of(j, e2e_assert_event);
+    assert_true(json_equal(j, all));
+    json_decref(j);
+    j = e2e_call(200, "GET", "/events?page=&per_page=1e3", NULL);
+    assert_true(json_equal(j, all));
+    json_decref(j);
+    j = e2e_call(200, "GET", "/events?page=-1&per_page=0", NULL);
+    assert_int_equal(e2e_len(j), 1);
+    assert_true(json_equal(json_array_get(j, 0), json_array_get(all, 0)));
     json_decref(j);
     json_decref(all);
 }

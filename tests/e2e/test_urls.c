@@ -531,8 +531,20 @@ static void test_urls_list_pagination(void **state)
     j = e2e_call(200, "GET", "/urls?page=100000&per_page=100", NULL);
     assert_int_equal(e2e_len(j), 0);
     json_decref(j);
+    /* per_page=-1 is a number (clamped to 1); page=zz counts as absent (DECISIONS.md A22). */
     j = e2e_call(200, "GET", "/urls?page=zz&per_page=-1", NULL);
     e2e_assert_array_of(j, e2e_assert_url);
+    assert_int_equal(e2e_len(j), 1);
+    json_decref(j);
+    j = e2e_call(200, "GET", "/urls?page=abc&per_page=xyz", NULL);
+    assert_true(json_equal(j, all));
+    json_decref(j);
+    j = e2e_call(200, "GET", "/urls?page=&per_page=1e3", NULL);
+    assert_true(json_equal(j, all));
+    json_decref(j);
+    j = e2e_call(200, "GET", "/urls?page=2&per_page=abc", NULL);
+    assert_int_equal(e2e_len(j), 20);
+    assert_true(json_equal(json_array_get(j, 0), json_array_get(all, 20)));
     json_decref(j);
     json_decref(all);
 }

@@ -178,6 +178,37 @@ static void test_http_reply_error_field_shape(void **state)
     http_resp_release(&resp);
 }
 
+/* PostgreSQL's rendering leaves compact and NUL-terminated; strings are untouched. */
+static void test_http_reply_json_compacts(void **state)
+{
+    struct http_resp resp = {0};
+    char *body = strdup("[{\"id\" : 1, \"t\" : \"a , b : c\"}, \n {\"id\" : 2}]");
+    assert_non_null(body);
+    assert_int_equal(http_reply_json(&resp, 200, body, strlen(body)), 200);
+    assert_string_equal(resp.content_type, "application/json");
+    assert_int_equal(resp.body_len, strlen(resp.body));
+    assert_string_equal(resp.body, "[{\"id\":1,\"t\":\"a , b : c\"},{\"id\":2}]");
+    http_resp_release(&resp);
+    assert_int_equal(http_reply_json(&resp, 500, NULL, 0), 500);
+    assert_null(resp.body);
+    assert_int_equal(resp.body_len, 0);
+    http_resp_release(&resp);
+}
+
+/* Non-JSON bodies (images, metrics) keep every byte and their own Content-Type. */
+static void test_http_reply_bytes_as_is(void **state)
+{
+    struct http_resp resp = {0};
+    char *body = malloc(4);
+    assert_non_null(body);
+    memcpy(body, "a \0\n", 4);
+    assert_int_equal(http_reply_bytes(&resp, 200, body, 4, "image/png"), 200);
+    assert_int_equal(resp.body_len, 4);
+    assert_memory_equal(resp.body, "a \0\n", 4);
+    assert_string_equal(resp.content_type, "image/png");
+    http_resp_release(&resp);
+}
+
 static void test_http_reply_err_mapping(void **state)
 {
     static const struct {
@@ -186,13 +217,13 @@ static void test_http_reply_err_mapping(void **state)
         const char *msg;
     } cases[] = {
         {ERR_INVALID, 422, "Invalid request"},
-        {ERR_BAD_BODY, 400, "Invalid request"},
+        {ERR_BAD_BODY, 400, "Request body must be a JSON object"},
         {ERR_NOT_FOUND, 404, "Not found"},
         {ERR_CONFLICT, 409, "Conflict"},
         {ERR_TOO_BIG, 413, "Request body too large"},
-        {ERR_DB, 503, "Service unavailable"},
-        {ERR_KV, 503, "Service unavailable"},
-        {ERR_TIMEOUT, 503, "Service unavailable"},
+        {ERR_DB, 503, "Service unavailable: database error"},
+        {ERR_KV, 503, "Service unavailable: cache unreachable"},
+        {ERR_TIMEOUT, 503, "Service unavailable: database error"},
         {ERR_UNAVAILABLE, 503, "Service unavailable"},
         {ERR_NOMEM, 500, "Internal error"},
         {ERR_SYS, 500, "Internal error"},
@@ -268,6 +299,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_dispatch_404_json),
+        cmocka_unit_test(test_http_reply_json_compacts),
+        cmocka_unit_test(test_http_reply_bytes_as_is),
         cmocka_unit_test(test_http_dispatch_405_json_with_allow),
         cmocka_unit_test(test_http_dispatch_calls_handler_with_params),
         cmocka_unit_test(test_http_reply_error_shape),

@@ -601,7 +601,11 @@ static void test_validate_pagination_table(void **state)
         {"2", "99999999999999999999999", 100, 100},
         {"-99999999999999999999999", "10", 10, 0},
         {"+2", "+10", 10, 10},
-        {"x", "y", 20, 0},
+        {"-1", NULL, 20, 0},
+        {NULL, "0", 1, 0},
+        {"2", "1e3", 20, 20},
+        {"1e3", "5", 5, 0},
+        {"007", "010", 10, 60},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         int paginate = -1;
@@ -612,6 +616,32 @@ static void test_validate_pagination_table(void **state)
             fail_msg("page=%s per_page=%s: paginate %d limit %ld offset %ld",
                      cases[i].page ? cases[i].page : "(null)",
                      cases[i].per_page ? cases[i].per_page : "(null)", paginate, limit, offset);
+    }
+}
+
+/* Values that are not decimal integers count as absent: with no other, every row. */
+static void test_validate_pagination_garbage_is_absent(void **state)
+{
+    static const char *const garbage[] = {
+        "abc", "xyz", "", "1e3", "1.5", " 2", "2 ", "0x10", "+", "-", "--1", "1,2", "\t1", NULL,
+    };
+    for (size_t i = 0; garbage[i]; i++) {
+        for (size_t j = 0; garbage[j]; j++) {
+            int paginate = -1;
+            long limit = -1;
+            long offset = -1;
+            validate_pagination(garbage[i], garbage[j], &paginate, &limit, &offset);
+            if (paginate != 0 || limit != 0 || offset != 0)
+                fail_msg("page=\"%s\" per_page=\"%s\": paginate %d", garbage[i], garbage[j],
+                         paginate);
+        }
+        int paginate = -1;
+        long limit = -1;
+        long offset = -1;
+        validate_pagination(garbage[i], NULL, &paginate, &limit, &offset);
+        assert_int_equal(paginate, 0);
+        validate_pagination(NULL, garbage[i], &paginate, &limit, &offset);
+        assert_int_equal(paginate, 0);
     }
 }
 
@@ -678,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_validate_query_bool_cases),
         cmocka_unit_test(test_validate_pagination_none_given),
         cmocka_unit_test(test_validate_pagination_table),
+        cmocka_unit_test(test_validate_pagination_garbage_is_absent),
         cmocka_unit_test(test_validate_pagination_offset_cannot_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
