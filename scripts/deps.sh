@@ -34,8 +34,7 @@ set -euo pipefail
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
     libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
     redis-tools nginx curl wrk python3 python3-yaml python3-jsonschema nodejs npm libssl-dev
-    prometheus prometheus-alertmanager
-    docker-compose shellcheck "$@")
+    prometheus prometheus-alertmanager docker-compose shellcheck "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 

@@ -1,6 +1,7 @@
 /*
  * h_openapi.c - GET /openapi.json (and HEAD): the OpenAPI 3.1 document of the whole API,
- * docs/openapi.json byte for byte, as application/json.
+ * docs/openapi.json byte for byte (not compacted like the other JSON answers), as
+ * application/json.
  *
  * The file is compiled into the binary (the Makefile turns it into a C array,
  * build/gen/openapi_json.c, and rebuilds it when docs/openapi.json changes), so neither
@@ -28,5 +29,6 @@ int h_openapi_get(struct http_req *req, struct http_resp *resp)
         return http_reply_error(resp, 503, "Service unavailable: out of memory");
     memcpy(body, openapi_json, openapi_json_len);
     body[openapi_json_len] = '\0';
-    return http_reply_json(resp, 200, body, openapi_json_len);
+    /* As is: http_reply_json would compact it, and the file is kept readable. */
+    return http_reply_bytes(resp, 200, body, openapi_json_len, "application/json");
 }

@@ -32,7 +32,7 @@ import urllib.request
 import jsonschema
 
 # Features being built on other branches: drop a name once it is merged (see the NOTE lines).
-PENDING = {"qr", "analytics"}
+PENDING = {"analytics"}
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
