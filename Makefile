@@ -28,8 +28,8 @@ HARDEN := -fstack-protector-strong
 ifeq ($(SANITIZE),)
 HARDEN += -D_FORTIFY_SOURCE=2
 endif
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) libcrypto cmocka \
-	2>/dev/null)
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka \
+	libpcre2-8 yaml-0.1 libmaxminddb libcrypto 2>/dev/null)
 CFLAGS_ALL := -std=c11 -O$(O) -g $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 
@@ -45,6 +45,8 @@ CPPFLAGS_QR := $(shell pkg-config --cflags libqrencode libpng 2>/dev/null)
 LIBS_QR := $(shell pkg-config --libs libqrencode libpng 2>/dev/null)
 $(B)/obj/write-svc/qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
 $(B)/obj/tests/unit/test_qr.o: CPPFLAGS_ALL += $(CPPFLAGS_QR)
+# The worker's analytics: uap-core rules (libyaml, PCRE2), GeoIP, the visitor hash (libcrypto).
+LIBS_ANALYTICS := $(shell pkg-config --libs libpcre2-8 yaml-0.1 libmaxminddb libcrypto 2>/dev/null)
 LIBS_SYS := -lpthread -lm
 
 SHARED_SRCS := \
@@ -80,6 +82,7 @@ WRITE_SRCS := \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
+	write-svc/h_stats.c \
 	write-svc/h_events.c \
 	write-svc/h_qr.c \
 	write-svc/qr.c \
@@ -87,6 +90,7 @@ WRITE_SRCS := \
 	write-svc/store.c \
 	write-svc/store_users.c \
 	write-svc/store_urls.c \
+	write-svc/store_stats.c \
 	write-svc/store_events.c \
 	write-svc/readmodel.c \
 	write-svc/linkopts.c \
@@ -105,7 +109,15 @@ WORKER_SRCS := \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
 	event-worker/backoff.c \
-	event-worker/exporter.c
+	event-worker/exporter.c \
+	event-worker/derive.c \
+	event-worker/geoip.c \
+	event-worker/hll.c \
+	event-worker/refhost.c \
+	event-worker/salt.c \
+	event-worker/uacache.c \
+	event-worker/uaparse.c \
+	event-worker/visitor.c
 
 UNIT_TESTS := \
 	buf \
@@ -119,11 +131,14 @@ UNIT_TESTS := \
 	log \
 	multipart \
 	qr \
+	refhost \
 	router \
 	shortcode \
 	timefmt \
+	uaparse \
 	utf8 \
-	validate
+	validate \
+	visitor
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -214,7 +229,8 @@ $(B)/bin/redirect-svc: $(REDIRECT_OBJS) $(B)/libshared.a
 $(B)/bin/event-worker: $(WORKER_OBJS) $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) \
+		$(LIBS_ANALYTICS) $(LIBS_SYS)
 
 # Unit tests link their module's objects before libshared.a (the archive is searched once).
 LINK_TEST = $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_SYS)
@@ -238,6 +254,25 @@ $(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_QR)
+
+# The analytics parsers of the worker, each with the objects it needs.
+$(B)/tests/unit/test_refhost: $(B)/obj/tests/unit/test_refhost.o $(B)/obj/event-worker/refhost.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+$(B)/tests/unit/test_uaparse: $(B)/obj/tests/unit/test_uaparse.o \
+		$(B)/obj/event-worker/uaparse.o $(B)/obj/event-worker/uacache.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_ANALYTICS)
+
+$(B)/tests/unit/test_visitor: $(B)/obj/tests/unit/test_visitor.o $(B)/obj/event-worker/visitor.o \
+		$(B)/obj/event-worker/hll.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_ANALYTICS)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libshared.a
 	@mkdir -p $(dir $@)

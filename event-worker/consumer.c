@@ -3,7 +3,9 @@
  *
  * Order of the work on one batch, and why nothing is lost or doubled:
  *   1. parse every entry; an entry that cannot become a row is "poison";
- *   2. INSERT the rows in one transaction and COMMIT (sink_pg);
+ *   2. derive the analytics fields (derive.c; may read the day's salt), INSERT
+ *      the rows and their rollups in one transaction and COMMIT (sink_pg),
+ *      PFADD the visitors (hll.c; idempotent);
  *   3. XADD each poison entry to the dead-letter stream;
  *   4. XACK and XDEL every entry of the batch, one pipeline for all shards.
  * A crash or error before 4 leaves the entries pending: this consumer replays
@@ -25,7 +27,9 @@
 #include "backoff.h"
 #include "clickstream.h"
 #include "db.h"
+#include "derive.h"
 #include "entry.h"
+#include "hll.h"
 #include "kv.h"
 #include "log.h"
 #include "shortcode.h"
@@ -157,9 +161,8 @@ static void consumer_parse(struct consumer_entry *e, struct sink_pg_row *row)
  * row fails the whole statement), writes the rows one by one and turns the
  * refused ones into poison, so that one bad entry never blocks the stream.
  */
-static int consumer_insert(struct consumer *c, struct consumer_batch *b,
-                           const struct sink_pg_row *rows, const size_t *idx, size_t nrows,
-                           long *inserted)
+static int consumer_insert(struct consumer *c, struct consumer_batch *b, struct sink_pg_row *rows,
+                           const size_t *idx, size_t nrows, long *inserted)
 {
     int rc = sink_pg_write(c->db, rows, nrows, inserted);
     if (rc == 0 || rc == ERR_INVALID)
@@ -175,6 +178,7 @@ static int consumer_insert(struct consumer *c, struct consumer_batch *b,
             log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
             b->e[idx[i]].kind = ENTRY_POISON;
             b->e[idx[i]].why = "refused by postgresql";
+            rows[i].visitor[0] = '\0'; /* not stored: not counted */
         } else if (rc) {
             return consumer_db_fail(c, "insert", rc);
         }
@@ -310,8 +314,12 @@ static int consumer_process(struct consumer *c, struct consumer_batch *b, int cl
             idx[nrows++] = i;
         gone += b->e[i].kind == ENTRY_GONE;
     }
+    if (rc == 0 && nrows && c->cfg.derive && (rc = derive_rows(c->cfg.derive, c->db, rows, nrows)))
+        rc = consumer_db_fail(c, "visitor salt", rc);
     if (rc == 0 && nrows)
         rc = consumer_insert(c, b, rows, idx, nrows, &inserted);
+    if (rc == 0 && nrows && hll_add(c->kv, rows, nrows) != 0)
+        rc = consumer_kv_fail(c, "PFADD");
     if (rc == 0)
         rc = consumer_dead_letter(c, b, &dead);
     if (rc == 0)

@@ -4,12 +4,13 @@
  *
  * One thread drives it by calling consumer_step() in a loop. Each step reads
  * one batch (XREADGROUP, or XAUTOCLAIM of entries another consumer left
- * pending), writes it in one transaction (sink_pg), and only after COMMIT
- * acknowledges and deletes the entries (XACK, XDEL). Entries that cannot be
- * stored are moved to the dead-letter stream CONSUMER_DEAD_KEY. After any
- * Redis or PostgreSQL failure the consumer first replays its own pending
- * entries (XREADGROUP ... 0) before it reads new ones; inserts are idempotent
- * (unique stream_id), so a replay never duplicates a click.
+ * pending), derives the analytics fields of each click (derive.c), writes it
+ * in one transaction (sink_pg), adds the visitors to their HyperLogLogs
+ * (hll.c), and only after that acknowledges and deletes the entries (XACK, XDEL). Entries that
+ * cannot be stored are moved to the dead-letter stream CONSUMER_DEAD_KEY. After any Redis or
+ * PostgreSQL failure the consumer first replays its own pending entries (XREADGROUP ... 0) before
+ * it reads new ones; inserts are idempotent (unique stream_id), so a replay never duplicates a
+ * click.
  *
  * The counters and health flags in struct consumer_stats are atomics written
  * by the consumer thread only; other threads (the health server) may read
@@ -26,18 +27,20 @@
 struct kv;
 struct db;
 struct consumer;
+struct derive;
 
 #define CONSUMER_DEAD_KEY   "clicks:dead"
 #define CONSUMER_MAX_SHARDS 256
 
 struct consumer_cfg {
-    const char *group; /* the consumer group (CLICKSTREAM_GROUP); borrowed */
-    const char *name;  /* this consumer's name in the group; borrowed */
-    int nshards;       /* 1..CONSUMER_MAX_SHARDS */
-    int batch;         /* COUNT of every XREADGROUP (per shard) and XAUTOCLAIM */
-    int block_ms;      /* BLOCK of the XREADGROUP for new entries */
-    int claim_idle_ms; /* XAUTOCLAIM min-idle-time; claims run every claim_idle_ms / 2 */
-    long maxlen_dead;  /* approximate MAXLEN of the dead-letter stream; 0 = no cap */
+    const char *group;     /* the consumer group (CLICKSTREAM_GROUP); borrowed */
+    const char *name;      /* this consumer's name in the group; borrowed */
+    int nshards;           /* 1..CONSUMER_MAX_SHARDS */
+    int batch;             /* COUNT of every XREADGROUP (per shard) and XAUTOCLAIM */
+    int block_ms;          /* BLOCK of the XREADGROUP for new entries */
+    int claim_idle_ms;     /* XAUTOCLAIM min-idle-time; claims run every claim_idle_ms / 2 */
+    long maxlen_dead;      /* approximate MAXLEN of the dead-letter stream; 0 = no cap */
+    struct derive *derive; /* the analytics fields (derive.h); borrowed; NULL = none */
 };
 
 /* Totals since start. Written by the consumer thread; read with atomic_load anywhere. */

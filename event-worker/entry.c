@@ -92,5 +92,6 @@ enum entry_kind entry_parse(unsigned shard, const char *id, struct redisReply *f
     row->url = entry_text(f, CLICKSTREAM_F_URL);
     row->ref = entry_text(f, CLICKSTREAM_F_REFERRER);
     row->ua = entry_text(f, CLICKSTREAM_F_AGENT);
+    row->ip = entry_text(f, CLICKSTREAM_F_IP);
     return ENTRY_ROW;
 }

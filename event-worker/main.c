@@ -21,6 +21,7 @@
 #include "config.h"
 #include "consumer.h"
 #include "db.h"
+#include "derive.h"
 #include "exporter.h"
 #include "http.h"
 #include "kv.h"
@@ -50,6 +51,9 @@ struct main_cfg {
     long pg_statement_timeout_ms;
     long redis_timeout_ms;
     long maxlen_dead;
+    const char *ua_regexes;
+    const char *geoip_db;
+    long ua_cache;
 };
 
 struct main_app {
@@ -82,6 +86,14 @@ static const struct cfg_entry main_cfg[] = {
      "this worker's consumer name in the group (default <hostname>-<pid>)", &main_app.cfg.consumer},
     {"EVENT_MAXLEN_DEAD", CFG_INT, "100000", 0, 1000000000, 0, 0, NULL,
      "approximate cap of the dead-letter stream clicks:dead (0 = none)", &main_app.cfg.maxlen_dead},
+    {"UA_REGEXES", CFG_STRING, "/usr/share/uap-core/regexes.yaml", 1, 4096, 0, 0, NULL,
+     "uap-core user-agent rules (Debian package uap-core), read at start-up",
+     &main_app.cfg.ua_regexes},
+    {"UA_CACHE_SIZE", CFG_INT, "8192", 2, 1000000, 0, 0, NULL,
+     "entries of the parsed user-agent cache (about 700 bytes each)", &main_app.cfg.ua_cache},
+    {"GEOIP_DB", CFG_STRING, NULL, 1, 4096, 0, 0, NULL,
+     "MaxMind DB file (.mmdb) for the country of each click; unset = no country",
+     &main_app.cfg.geoip_db},
     {"PG_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", 10, 600000, 0, 0, NULL,
      "statement_timeout of the worker's connection (one INSERT of up to 8191 rows)",
      &main_app.cfg.pg_statement_timeout_ms},
@@ -162,6 +174,21 @@ static const char *main_consumer(const struct main_cfg *cfg)
     return main_consumer_name;
 }
 
+/* The analytics (user-agent rules, GeoIP): a file that cannot be read stops the start-up. */
+static struct derive *main_derive(const struct main_cfg *cfg)
+{
+    char err[512];
+    struct derive_cfg dc = {
+        .ua_regexes = cfg->ua_regexes,
+        .geoip_db = cfg->geoip_db,
+        .ua_cache = (size_t)cfg->ua_cache,
+    };
+    struct derive *d = derive_new(&dc, err, sizeof(err));
+    if (!d)
+        log_die("cannot load the click analytics: %s", err);
+    return d;
+}
+
 /* Steps the consumer until SIGTERM/SIGINT; returns the signal. */
 static int main_loop(struct consumer *c)
 {
@@ -196,6 +223,7 @@ int main(int argc, char **argv)
     if (!kv)
         log_die("cannot use REDIS_URL (expected redis://[:password@]host[:port][/db])");
     struct db *db = db_new(app->cfg.database_url, (int)app->cfg.pg_statement_timeout_ms);
+    cc.derive = main_derive(&app->cfg);
     app->consumer = db ? consumer_new(&cc, kv, db) : NULL;
     if (!app->consumer)
         log_die("out of memory creating the consumer");
@@ -209,6 +237,8 @@ int main(int argc, char **argv)
     http_server_stop(srv);
     consumer_log_totals(app->consumer);
     consumer_free(app->consumer);
+    derive_log_totals(cc.derive);
+    derive_free(cc.derive);
     db_free(db);
     kv_free(kv);
     log_info("stopped");

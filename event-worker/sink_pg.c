@@ -20,46 +20,96 @@
 
 #include "banned.h"
 
-#define SINK_PG_SQL_MAX (4u << 20) /* a full chunk of 8191 rows needs about 450 KiB */
+#define SINK_PG_SQL_MAX (4u << 20) /* a full chunk of 4369 rows needs about 500 KiB */
 
+/*
+ * One statement per chunk. v is the batch; ins the rows actually inserted (a
+ * replayed entry hits ON CONFLICT and is not returned); d joins them back to
+ * their derived fields; the rollups add d alone, grouped, in key order (two
+ * workers lock the same rollup rows in the same order: no deadlock). Every
+ * data-modifying CTE runs once, to completion, whether or not it is read.
+ * Dimensions (url_stats_hour.dim): k = kind (human/bot), r = referrer host,
+ * b = browser, o = OS, d = device class, c = country.
+ */
 static const char sink_pg_head[] =
-    "INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, stream_id) "
+    "WITH v (url_id, uid, ts_ms, code, url, ref, ua, sid, rhost, browser, os, device, bot, "
+    "country, visitor) AS (VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, "
+    "$6::text, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::boolean, "
+    "$14::text, $15::text)";
+
+static const char sink_pg_tail[] =
+    "), ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, "
+    "stream_id) "
     "SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
     "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', "
     "jsonb_strip_nulls(jsonb_build_object('short_code', v.code, 'original_url', v.url, "
-    "'referrer', nullif(v.ref, ''), 'user_agent', nullif(v.ua, ''))), v.sid "
-    "FROM (VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, $7::text, "
-    "$8::text)";
-
-static const char sink_pg_tail[] =
-    ") AS v (url_id, uid, ts_ms, code, url, ref, ua, sid) ON CONFLICT (stream_id) DO NOTHING";
+    "'referrer', nullif(v.ref, ''), 'user_agent', nullif(v.ua, ''), 'referrer_host', v.rhost, "
+    "'browser', v.browser, 'os', v.os, 'device', v.device, 'bot', v.bot, 'country', v.country, "
+    "'visitor', v.visitor)), v.sid FROM v ON CONFLICT (stream_id) DO NOTHING "
+    "RETURNING stream_id, url_id, \"timestamp\"), "
+    "d AS (SELECT i.url_id, i.\"timestamp\" AS ts, v.bot, v.rhost, v.browser, v.os, v.device, "
+    "v.country FROM ins i JOIN v ON v.sid = i.stream_id), "
+    "tot AS (INSERT INTO url_totals AS t (url_id, clicks, human_clicks, bot_clicks, last_click) "
+    "SELECT url_id, count(*), count(*) FILTER (WHERE NOT bot), count(*) FILTER (WHERE bot), "
+    "max(ts) FROM d GROUP BY url_id ORDER BY url_id "
+    "ON CONFLICT (url_id) DO UPDATE SET clicks = t.clicks + excluded.clicks, "
+    "human_clicks = t.human_clicks + excluded.human_clicks, "
+    "bot_clicks = t.bot_clicks + excluded.bot_clicks, "
+    "last_click = greatest(t.last_click, excluded.last_click)), "
+    "x AS (SELECT d.url_id, date_trunc('hour', d.ts) AS h, x.dim, x.name FROM d "
+    "CROSS JOIN LATERAL (VALUES ('k', CASE WHEN d.bot THEN 'bot' ELSE 'human' END), "
+    "('r', d.rhost), ('b', d.browser), ('o', d.os), ('d', d.device), ('c', d.country)) "
+    "AS x (dim, name) WHERE x.name IS NOT NULL), "
+    "hr AS (INSERT INTO url_stats_hour AS s (url_id, dim, hour, name, clicks) "
+    "SELECT url_id, dim, h, name, count(*) FROM x GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
+    "ON CONFLICT (url_id, dim, hour, name) DO UPDATE SET clicks = s.clicks + excluded.clicks), "
+    "dy AS (INSERT INTO url_stats_day AS s (url_id, dim, day, name, clicks) "
+    "SELECT url_id, dim, h::date, name, count(*) FROM x GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
+    "ON CONFLICT (url_id, dim, day, name) DO UPDATE SET clicks = s.clicks + excluded.clicks) "
+    "SELECT count(*) FROM d";
 
 /* Builds the statement for n rows (n >= 1) into sql. 0 or ERR_NOMEM/ERR_TOO_BIG. */
 static int sink_pg_sql(struct buf *sql, size_t n)
 {
     int rc = buf_puts(sql, sink_pg_head);
     for (size_t i = 1; i < n && rc == 0; i++) {
-        size_t p = i * SINK_PG_NPARAMS;
-        rc = buf_printf(sql, ", ($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu)", p + 1, p + 2,
-                        p + 3, p + 4, p + 5, p + 6, p + 7, p + 8);
+        rc = buf_puts(sql, ", (");
+        for (size_t j = 1; j <= SINK_PG_NPARAMS && rc == 0; j++)
+            rc = buf_printf(sql, j == 1 ? "$%zu" : ", $%zu", i * SINK_PG_NPARAMS + j);
+        if (rc == 0)
+            rc = buf_puts(sql, ")");
     }
     if (rc == 0)
         rc = buf_puts(sql, sink_pg_tail);
     return rc;
 }
 
+/* "" is NULL for the optional derived texts. */
+static const char *sink_pg_opt(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
 static void sink_pg_params(const struct sink_pg_row *rows, size_t n, const char **params)
 {
     for (size_t i = 0; i < n; i++) {
         const char **p = params + i * SINK_PG_NPARAMS;
-        p[0] = rows[i].url_id;
-        p[1] = rows[i].user_id;
-        p[2] = rows[i].ts_ms;
-        p[3] = rows[i].code;
-        p[4] = rows[i].url;
-        p[5] = rows[i].ref;
-        p[6] = rows[i].ua;
-        p[7] = rows[i].stream_id;
+        const struct sink_pg_row *r = &rows[i];
+        p[0] = r->url_id;
+        p[1] = r->user_id;
+        p[2] = r->ts_ms;
+        p[3] = r->code;
+        p[4] = r->url;
+        p[5] = r->ref;
+        p[6] = r->ua;
+        p[7] = r->stream_id;
+        p[8] = sink_pg_opt(r->refhost);
+        p[9] = sink_pg_opt(r->browser);
+        p[10] = sink_pg_opt(r->os);
+        p[11] = r->device;
+        p[12] = r->device ? (r->bot ? "true" : "false") : NULL;
+        p[13] = sink_pg_opt(r->country);
+        p[14] = sink_pg_opt(r->visitor);
     }
 }
 
@@ -75,8 +125,8 @@ static int sink_pg_chunk(struct db *db, const struct sink_pg_row *rows, size_t n
         goto out;
     sink_pg_params(rows, n, params);
     rc = db_exec(db, NULL, buf_cstr(&sql), (int)(n * SINK_PG_NPARAMS), params, &res);
-    if (rc == 0)
-        *inserted += strtol(PQcmdTuples(res), NULL, 10);
+    if (rc == 0 && PQntuples(res) == 1)
+        *inserted += strtol(PQgetvalue(res, 0, 0), NULL, 10);
 out:
     if (res)
         PQclear(res);

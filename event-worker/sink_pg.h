@@ -5,6 +5,9 @@
  *
  * The stream_id column is unique, so writing the same entry twice inserts it
  * once: a batch replayed after a crash between COMMIT and XACK adds nothing.
+ * The same statement adds the rows it actually inserted (never the conflicting
+ * ones) to the rollups of schema/004_analytics.sql: url_totals, and the
+ * per-hour and per-day counts by dimension in url_stats_hour / url_stats_day.
  */
 #ifndef SINK_PG_H
 #define SINK_PG_H
@@ -15,8 +18,10 @@
 
 struct db;
 
-#define SINK_PG_SID_MAX  64 /* "<shard>:<ms>-<seq>" fits easily: 3 + 1 + 20 + 1 + 20 */
-#define SINK_PG_NPARAMS  8  /* parameters per row */
+#define SINK_PG_SID_MAX  64  /* "<shard>:<ms>-<seq>" fits easily: 3 + 1 + 20 + 1 + 20 */
+#define SINK_PG_NPARAMS  15  /* parameters per row */
+#define SINK_PG_HOST_MAX 256 /* a referrer host with its NUL (refhost.h) */
+#define SINK_PG_NAME_MAX 48  /* a browser or OS family with its NUL (uaparse.h) */
 #define SINK_PG_MAX_ROWS (65535 / SINK_PG_NPARAMS)
 
 /*
@@ -34,7 +39,16 @@ struct sink_pg_row {
     const char *url;
     const char *ref;
     const char *ua;
+    const char *ip; /* the client address or NULL: used by derive.c, never stored */
     char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" */
+    /* Derived by derive.c; "" means unknown (stored as NULL, not counted). */
+    char refhost[SINK_PG_HOST_MAX];
+    char browser[SINK_PG_NAME_MAX];
+    char os[SINK_PG_NAME_MAX];
+    const char *device; /* static text: desktop, mobile, tablet or bot; NULL = not derived */
+    int bot;
+    char country[3];
+    char visitor[33]; /* the salted visitor hash in hex (visitor.h) */
 };
 
 /*

@@ -11,6 +11,9 @@
 #
 # libqrencode-dev and libpng-dev draw write-svc's QR codes; zbar-tools (zbarimg) decodes them
 # in the e2e suite (tests/e2e/test_qr.py).
+# The event-worker's click analytics need libpcre2-dev and libyaml-dev (the uap-core rules of
+# the uap-core package), libmaxminddb-dev (GeoIP) and libssl-dev (the visitor hash);
+# libmaxmind-db-writer-perl builds the tests' small GeoIP database (tests/geoip/mkmmdb.pl).
 # prometheus brings promtool and prometheus-alertmanager amtool (tests/ops checks the deploy
 # files with them); docker-compose (the v1 client) only checks the compose file: no Docker
 # engine is needed or started. On a systemd machine the Debian prometheus package starts its
@@ -34,7 +37,8 @@ set -euo pipefail
 packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev
     libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
     redis-tools nginx curl wrk python3 python3-yaml python3-jsonschema nodejs npm libssl-dev
-    prometheus prometheus-alertmanager docker-compose shellcheck "$@")
+    prometheus prometheus-alertmanager docker-compose shellcheck libpcre2-dev libyaml-dev uap-core
+    libmaxminddb-dev libmaxmind-db-writer-perl "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 

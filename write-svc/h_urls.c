@@ -1,6 +1,6 @@
 /*
- * h_urls.c - /urls, /urls/<id>, /urls/<id>/events, /urls/<id>/stats
- * (API.md 4.3 rows 8 to 12 and 17).
+ * h_urls.c - /urls, /urls/<id>, /urls/<id>/events (API.md 4.3 rows 8 to 12 and
+ * 17); /urls/<id>/stats is in h_stats.c.
  *
  * Every write runs in one PostgreSQL transaction that also holds the shared
  * read-model lock (so a rebuild never misses it), and changes the Redis read
@@ -79,12 +79,6 @@ int h_urls_get(struct http_req *req, struct http_resp *resp)
 {
     clicksync_wait(req->app, req->req_id); /* `clicks` reflects every redirect answered */
     return reply_get_by_id(req, resp, store_urls_get, URL_NOT_FOUND);
-}
-
-int h_urls_stats(struct http_req *req, struct http_resp *resp)
-{
-    clicksync_wait(req->app, req->req_id);
-    return reply_get_by_id(req, resp, store_urls_stats, URL_NOT_FOUND);
 }
 
 int h_urls_events(struct http_req *req, struct http_resp *resp)

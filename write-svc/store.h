@@ -12,6 +12,8 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <time.h>
+
 #include "common.h"
 
 struct db;
@@ -109,7 +111,6 @@ int store_urls_each_active_of_user(struct db *db, long long user_id,
 int store_urls_each_active(struct db *db, long long after, int limit,
                            int (*fn)(void *arg, const struct store_url *u), void *arg,
                            long long *last_id, int *count) ATTR_WARN_UNUSED;
-int store_urls_stats(struct db *db, long long id, char **json) ATTR_WARN_UNUSED;
 /* The clicks persisted for a URL (url_totals; 0 when none) into *clicks. */
 int store_urls_clicks(struct db *db, long long id, long long *clicks) ATTR_WARN_UNUSED;
 
@@ -141,5 +142,16 @@ int store_urls_code(struct db *db, long long id, char **code) ATTR_WARN_UNUSED;
 /* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the
  * caller's. */
 const char *store_fmt_id(char out[24], long long v);
+
+/* --- stats (store_stats.c): GET /urls/<id>/stats from the rollups --- */
+struct store_stats_query {
+    long long id;
+    time_t from, to;           /* the range, both included (UTC); from is cut to its bucket */
+    int hourly;                /* 1: buckets of an hour (url_stats_hour); 0: of a day */
+    long long unique_visitors; /* PFCOUNT of the range's days, or -1 (unknown: JSON null) */
+};
+
+/* The stats of one URL as a new JSON string in *json. ERR_NOT_FOUND for a missing URL. */
+int store_stats_get(struct db *db, const struct store_stats_query *q, char **json) ATTR_WARN_UNUSED;
 
 #endif

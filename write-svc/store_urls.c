@@ -237,22 +237,6 @@ int store_urls_each_active(struct db *db, long long after, int limit,
     return rc;
 }
 
-int store_urls_stats(struct db *db, long long id, char **json)
-{
-    char idb[24];
-    const char *params[] = {store_fmt_id(idb, id)};
-    return store_query_json(
-        db, "urls_stats",
-        "SELECT json_build_object('id', u.id, 'short_code', u.short_code,"
-        " 'original_url', u.original_url, 'total_events', count(e.id),"
-        " 'total_clicks', count(e.id) FILTER (WHERE e.event_type = 'click'),"
-        " 'last_visited', to_char(max(e.\"timestamp\") FILTER (WHERE e.event_type = 'click'),"
-        " 'YYYY-MM-DD\"T\"HH24:MI:SS'))::text"
-        " FROM urls u LEFT JOIN events e ON e.url_id = u.id WHERE u.id = $1::bigint"
-        " GROUP BY u.id",
-        1, params, json);
-}
-
 int store_urls_clicks(struct db *db, long long id, long long *clicks)
 {
     char idb[24];

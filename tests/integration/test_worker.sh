@@ -14,7 +14,10 @@
 #   5. SIGTERM: exit status 0 within 2 s;
 #   6. a crash between COMMIT and XACK: the entry is claimed from the dead consumer, the replayed
 #      INSERT hits ON CONFLICT, still one row;
-#   7. Redis restarts empty: the worker recreates the groups and goes on.
+#   7. Redis restarts empty: the worker recreates the groups and goes on;
+#   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
+#      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
+#      re-delivery of the same entries (same stream ids) counts nothing twice.
 # Every wait is bounded. Each worker's stderr goes to a file; at the end the files are searched
 # for sanitizer reports. Prints "worker: N passed, N failed"; exits 1 when anything failed.
 set -uo pipefail
@@ -140,7 +143,8 @@ stop_worker() {
 }
 # Clean state: no worker running (callers stop theirs), empty table, empty Redis.
 reset() {
-    sql "TRUNCATE events RESTART IDENTITY" >/dev/null
+    sql "TRUNCATE events, url_totals, url_stats_hour, url_stats_day, visitor_salts
+         RESTART IDENTITY" >/dev/null
     rcli FLUSHALL >/dev/null
 }
 # The "N inserted" of a stopped worker's totals line.
@@ -173,7 +177,8 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
     AND e.url_id = substr(e.details->>'user_agent', 4)::bigint
     AND e.user_id IS NOT DISTINCT FROM (CASE WHEN e.url_id % 3 = 1 THEN 1 END)
     AND e.\"timestamp\" = timestamp '2023-11-14 22:13:20' + e.url_id * 1001 * interval '1 ms'
-    AND e.details = jsonb_strip_nulls(jsonb_build_object('short_code', 'c' || e.url_id,
+    AND e.details - 'browser' - 'os' - 'device' - 'bot' - 'referrer_host'
+        = jsonb_strip_nulls(jsonb_build_object('short_code', 'c' || e.url_id,
         'original_url', 'https://example.com/' || e.url_id,
         'referrer', CASE WHEN e.url_id % 2 = 1 THEN 'http://ref.example/' || e.url_id END,
         'user_agent', 'ua-' || e.url_id))
@@ -181,6 +186,14 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
     AND split_part(e.stream_id, ':', 2) ~ '^[0-9]+-[0-9]+$'")
 eq "every row has the right url_id, user_id, timestamp, details and stream_id" "$good" 1000
 eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
+eq "derived fields: device, bot flag, referrer host of the odd ones" "$(sql "SELECT count(*)
+    FROM events WHERE details->>'device' = 'desktop' AND details->'bot' = 'false'
+    AND details->>'referrer_host' IS NOT DISTINCT FROM
+        (CASE WHEN url_id % 2 = 1 THEN 'ref.example' END)")" 1000
+eq "url_totals and the hourly and daily kind rollups count 1000" "$(sql "SELECT
+    (SELECT sum(clicks) FROM url_totals) || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'k')")" "1000 1000 1000"
 check "health 200 with pending 0 and lag 0" wait_for 5 bash -c \
     "curl -s http://127.0.0.1:$(health_port "$wl")/health | grep -q '\"pending\":0,\"lag\":0}'"
 stop_worker "$w"
@@ -236,6 +249,10 @@ producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
 eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
     count(DISTINCT stream_id) || ' ' || count(*) FROM events")" "20000 20000 20000"
+eq "the rollups count every click once too" "$(sql "SELECT
+    (SELECT sum(clicks) FROM url_totals) || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'b')")" "20000 20000 20000"
 check "health answers 200 again" wait_for 10 health_is "$wl" 200
 check "the restarted workers claimed the dead ones' entries" \
     grep -q 'claimed [0-9]* idle click entries' "$LOGS"/worker-*.err
@@ -351,6 +368,108 @@ produce 100 100 >/dev/null
 check "the groups are recreated and new clicks stored" wait_for 15 drained 200
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
+
+# ---------------------------------------------------------------------------------------------
+say "test 8: analytics (user agents, referrers, GeoIP, visitors, rollups) and a re-delivery"
+reset
+mmdb=$HARNESS_DIR/test.mmdb
+check "the test GeoIP database is built" perl "$REPO_ROOT/tests/geoip/mkmmdb.pl" "$mmdb"
+UA_CHROME='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+UA_IPHONE='Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
+UA_IPAD='Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1'
+UA_GBOT='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+UA_SLACK='Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
+UA_FB='facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)'
+# The clicks happen one second into the current hour (visitor salts exist for today and
+# yesterday only: older clicks get no visitor hash).
+T8_S=$(($(date -u +%s) / 3600 * 3600 + 1))
+T8_HOUR=$(date -u -d "@$T8_S" '+%Y-%m-%d %H:00:00')
+T8_DAY=$(date -u -d "@$T8_S" '+%Y%m%d')
+# click SEQ UA REF IP: one click of url 500 at T8_S with the entry id 1700000000000-SEQ on
+# shard SEQ % 8 (explicit ids, so that the re-delivery reuses them).
+# IP "-" leaves the field out (a producer without addresses).
+click() {
+    local s=$(($1 % SHARDS)) ip=()
+    [ "$4" = - ] || ip=(ip "$4")
+    rcli XADD "clicks:{$s}" "1700000000000-$1" id 500 uid '' code an url https://an.example \
+        ts "${T8_S}000" ref "$3" ua "$2" "${ip[@]}" >/dev/null
+}
+add_mix() {
+    local s
+    for ((s = 0; s < SHARDS; s++)); do
+        rcli XGROUP CREATE "clicks:{$s}" "$GROUP" 0 MKSTREAM >/dev/null 2>&1
+    done
+    click 1 "$UA_CHROME" 'https://www.Google.com/search?q=x' 192.0.2.10
+    click 2 "$UA_IPHONE" 'https://t.co/abc' 192.0.2.11
+    click 3 "$UA_IPAD" '' 198.51.100.7
+    click 4 "$UA_GBOT" '' 66.249.66.1
+    click 5 "$UA_SLACK" '' 198.51.100.8
+    click 6 "$UA_FB" 'android-app://com.slack/' 198.51.100.9
+    click 7 'curl/7.88.1' 'not a url' -
+    click 8 "$UA_CHROME" 'https://www.google.com/' 192.0.2.10
+    click 9 "$UA_CHROME" '' 127.0.0.1
+}
+# dims D: "name=clicks,..." of url 500 in dimension D of the hourly rollup, sorted.
+dims() {
+    sql "SELECT string_agg(name || '=' || clicks, ',' ORDER BY name COLLATE \"C\")
+         FROM url_stats_hour WHERE url_id = 500 AND dim = '$1' AND hour = timestamp '$T8_HOUR'"
+}
+rollups_now() {
+    sql "SELECT clicks || ' ' || human_clicks || ' ' || bot_clicks || ' ' || last_click
+         FROM url_totals WHERE url_id = 500"
+    for d in k d b o r c; do echo "$d: $(dims $d)"; done
+    sql "SELECT dim::text || ':' || string_agg(name || '=' || clicks, ',' ORDER BY name COLLATE \"C\")
+         FROM url_stats_day WHERE url_id = 500 GROUP BY dim ORDER BY dim"
+}
+add_mix
+start_worker GEOIP_DB="$mmdb"
+w=$wpid
+wl=$wlog
+check "9 clicks stored, nothing pending" wait_for 20 drained 9
+eq "url_totals: clicks, human, bot, last click" \
+    "$(sql "SELECT clicks || ' ' || human_clicks || ' ' || bot_clicks || ' ' || last_click
+            FROM url_totals WHERE url_id = 500")" "9 6 3 $(date -u -d "@$T8_S" '+%Y-%m-%d %H:%M:%S')"
+eq "kinds" "$(dims k)" "bot=3,human=6"
+eq "devices" "$(dims d)" "bot=3,desktop=4,mobile=1,tablet=1"
+eq "browsers" "$(dims b)" \
+    "Chrome=3,FacebookBot=1,Googlebot=1,Mobile Safari=2,Slackbot-LinkExpanding=1,curl=1"
+eq "operating systems" "$(dims o)" "Other=4,Windows=3,iOS=2"
+eq "referrer hosts (no host: not counted)" "$(dims r)" "com.slack=1,t.co=1,www.google.com=2"
+eq "countries from the GeoIP database" "$(dims c)" "AQ=1,JP=3,NL=3"
+eq "the daily rollup agrees with the hourly one" "$(sql "SELECT count(*) FROM url_stats_day d
+    JOIN url_stats_hour h USING (url_id, dim, name) WHERE d.clicks = h.clicks
+    AND d.day = date '$T8_HOUR'")" "$(sql "SELECT count(*) FROM url_stats_hour")"
+eq "unique visitors: 4 humans with an address (one came twice)" \
+    "$(rcli PFCOUNT "hll:{500}:$T8_DAY")" 4
+ttl=$(rcli TTL "hll:{500}:$T8_DAY")
+check "the visitor HyperLogLog expires (TTL $ttl s)" test "$ttl" -gt 30000000
+eq "a bot's event row" "$(sql "SELECT (details->>'browser') || ' ' || (details->>'device') || ' ' ||
+    (details->>'bot') || ' ' || coalesce(details->>'country', '-')
+    FROM events WHERE stream_id = '4:1700000000000-4'")" "Googlebot bot true -"
+eq "visitor hashes: 32 hex digits, equal for the same address and agent" "$(sql "SELECT
+    count(DISTINCT details->>'visitor') || ' ' || count(*) FILTER (WHERE details->>'visitor' ~ '^[0-9a-f]{32}$')
+    FROM events WHERE url_id = 500")" "7 8"
+eq "no raw address anywhere in the events" "$(sql "SELECT count(*) FROM events
+    WHERE details::text ~ '192\.0\.2|198\.51\.100|127\.0\.0\.1|66\.249' OR details ? 'ip'")" 0
+check "one salt for the day in visitor_salts" \
+    test "$(sql "SELECT count(*) FROM visitor_salts WHERE day = date '$T8_HOUR'")" = 1
+before=$(rollups_now)
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+check "the worker logged its user-agent cache figures" grep -q 'user agent cache' "$wl"
+
+# Re-delivery: the same entries (same stream ids) come again, as after a crash between COMMIT
+# and XACK; ON CONFLICT skips the rows and the rollups must not move.
+for ((s = 0; s < SHARDS; s++)); do rcli DEL "clicks:{$s}" >/dev/null; done
+add_mix
+start_worker GEOIP_DB="$mmdb"
+w=$wpid
+wl=$wlog
+check "the re-delivered entries are acknowledged, still 9 rows" wait_for 20 drained 9
+eq "the rollups did not move" "$(rollups_now)" "$before"
+eq "unique visitors unchanged" "$(rcli PFCOUNT "hll:{500}:$T8_DAY")" 4
+stop_worker "$w"
+check "re-delivery: 9 read, 0 inserted" grep -q '9 read, 0 claimed, 0 inserted' "$wl"
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
