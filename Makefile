@@ -64,6 +64,7 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/metrics.c \
 	shared/multipart.c \
+	shared/rkeys.c \
 	shared/router.c \
 	shared/shortcode.c \
 	shared/signals.c \
@@ -132,6 +133,7 @@ UNIT_TESTS := \
 	multipart \
 	qr \
 	refhost \
+	rkeys \
 	router \
 	shortcode \
 	timefmt \

@@ -32,6 +32,7 @@
 #include "hll.h"
 #include "kv.h"
 #include "log.h"
+#include "rkeys.h"
 #include "shortcode.h"
 #include "sink_pg.h"
 #include "timefmt.h"
@@ -72,9 +73,9 @@ struct consumer_window {
 
 struct consumer {
     struct consumer_cfg cfg;
-    struct kv *kv;                   /* borrowed */
-    struct db *db;                   /* borrowed */
-    char (*keys)[SHORTCODE_KEY_MAX]; /* owned: "clicks:{s}" for every shard */
+    struct kv *kv;           /* borrowed */
+    struct db *db;           /* borrowed */
+    char (*keys)[RKEYS_MAX]; /* owned: "clicks:{s}" for every shard */
     char count[24], block[24], idle[24], maxlen[24];
     int ready;    /* 1 once the groups exist (redone after any Redis failure) */
     int replay;   /* 1 while our own pending entries must be drained first */
@@ -198,7 +199,7 @@ static int consumer_dead_append(struct consumer *c, const struct consumer_entry 
     size_t nf = e->fields->elements, argc = 0;
     snprintf(shard, sizeof(shard), "%u", e->shard);
     argv[argc++] = "XADD";
-    argv[argc++] = CONSUMER_DEAD_KEY;
+    argv[argc++] = RKEYS_DEAD_STREAM;
     if (c->cfg.maxlen_dead > 0) {
         argv[argc++] = "MAXLEN";
         argv[argc++] = "~";
@@ -247,7 +248,7 @@ static int consumer_dead_letter(struct consumer *c, const struct consumer_batch 
         if (e->kind != ENTRY_POISON)
             continue;
         log_error("click entry '%u:%s' cannot be stored (%s): moving it to %s", e->shard, e->id,
-                  e->why, CONSUMER_DEAD_KEY);
+                  e->why, RKEYS_DEAD_STREAM);
         rc = consumer_dead_append(c, e, argv, lens);
     }
     if (rc == 0)
@@ -387,18 +388,6 @@ static int consumer_collect(struct consumer *c, unsigned shard, const redisReply
     return 0;
 }
 
-/* The shard of stream key s ("clicks:{7}" -> 7), or -1 when it is none of ours. */
-static int consumer_key_shard(const struct consumer *c, const char *s)
-{
-    const char *open = strchr(s, '{');
-    if (!open || open[1] < '0' || open[1] > '9')
-        return -1;
-    unsigned long v = strtoul(open + 1, NULL, 10);
-    if (v >= (unsigned long)c->cfg.nshards || strcmp(c->keys[v], s) != 0)
-        return -1;
-    return (int)v;
-}
-
 /* Turns an XREADGROUP reply ([[key, [[id, fields]...]]...] or nil) into a batch. */
 static int consumer_read_reply(struct consumer *c, const redisReply *r, struct consumer_batch *b)
 {
@@ -411,7 +400,7 @@ static int consumer_read_reply(struct consumer *c, const redisReply *r, struct c
         int shard = -1;
         if (st->type == REDIS_REPLY_ARRAY && st->elements == 2 &&
             st->element[0]->type == REDIS_REPLY_STRING)
-            shard = consumer_key_shard(c, st->element[0]->str);
+            shard = rkeys_stream_shard(st->element[0]->str, (unsigned)c->cfg.nshards);
         if (shard < 0)
             return consumer_bad_reply(c, "XREADGROUP");
         int rc = consumer_collect(c, (unsigned)shard, st->element[1], b, "XREADGROUP");
@@ -708,8 +697,8 @@ struct consumer *consumer_new(const struct consumer_cfg *cfg, struct kv *kv, str
         return NULL;
     }
     for (int s = 0; s < cfg->nshards; s++)
-        if (shortcode_stream_key((unsigned)s, c->keys[s]) < 0)
-            BUG("stream key does not fit SHORTCODE_KEY_MAX");
+        if (rkeys_stream((unsigned)s, c->keys[s]) < 0)
+            BUG("stream key does not fit RKEYS_MAX");
     c->cfg = *cfg;
     c->kv = kv;
     c->db = db;

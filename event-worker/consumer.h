@@ -7,7 +7,7 @@
  * pending), derives the analytics fields of each click (derive.c), writes it
  * in one transaction (sink_pg), adds the visitors to their HyperLogLogs
  * (hll.c), and only after that acknowledges and deletes the entries (XACK, XDEL). Entries that
- * cannot be stored are moved to the dead-letter stream CONSUMER_DEAD_KEY. After any Redis or
+ * cannot be stored are moved to the dead-letter stream RKEYS_DEAD_STREAM. After any Redis or
  * PostgreSQL failure the consumer first replays its own pending entries (XREADGROUP ... 0) before
  * it reads new ones; inserts are idempotent (unique stream_id), so a replay never duplicates a
  * click.
@@ -29,7 +29,7 @@ struct db;
 struct consumer;
 struct derive;
 
-#define CONSUMER_DEAD_KEY   "clicks:dead"
+#define RKEYS_DEAD_STREAM   "clicks:dead"
 #define CONSUMER_MAX_SHARDS 256
 
 struct consumer_cfg {

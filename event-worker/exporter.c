@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "consumer.h"
 #include "metrics.h"
+#include "rkeys.h"
 
 #include "banned.h"
 
@@ -48,10 +49,10 @@ static int exporter_per_shard(struct buf *b, const char *name, const char *help,
     int rc = metrics_header(b, name, "gauge", help);
     for (int s = 0; s < nshards && rc == 0; s++) {
         long x = atomic_load(&v[s]);
-        char labels[48];
-        if (x < 0)
+        char key[RKEYS_MAX], labels[RKEYS_MAX + 16];
+        if (x < 0 || rkeys_stream((unsigned)s, key) < 0)
             continue;
-        snprintf(labels, sizeof(labels), "stream=\"clicks:{%d}\"", s);
+        snprintf(labels, sizeof(labels), "stream=\"%s\"", key);
         rc = metrics_sample(b, name, labels, (double)x);
     }
     return rc;

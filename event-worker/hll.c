@@ -12,6 +12,7 @@
 
 #include "clickstream.h"
 #include "kv.h"
+#include "rkeys.h"
 #include "sink_pg.h"
 
 #include "banned.h"
@@ -31,11 +32,12 @@ void hll_day(long long ts_ms, char out[9])
 /* Queues PFADD and EXPIRE for one row. 0 or ERR_KV. */
 static int hll_append(struct kv *kv, const struct sink_pg_row *r)
 {
-    char key[CLICKSTREAM_HLL_KEY_MAX + 32], day[9];
+    char key[RKEYS_MAX], day[9];
     hll_day(strtoll(r->ts_ms, NULL, 10), day);
-    snprintf(key, sizeof(key), CLICKSTREAM_HLL_KEY_FMT, r->url_id, day);
+    if (rkeys_hll(r->url_id, day, key) < 0)
+        return ERR_INVALID;
     const char *pfadd[] = {"PFADD", key, r->visitor};
-    const char *expire[] = {"EXPIRE", key, CLICKSTREAM_HLL_TTL_S};
+    const char *expire[] = {"EXPIRE", key, RKEYS_HLL_TTL_S};
     if (kv_append(kv, 3, pfadd, NULL) != 0 || kv_append(kv, 3, expire, NULL) != 0)
         return ERR_KV;
     return 0;

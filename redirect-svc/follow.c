@@ -13,6 +13,7 @@
 #include "app.h"
 #include "clickstream.h"
 #include "kv.h"
+#include "rkeys.h"
 #include "shortcode.h"
 #include "timefmt.h"
 
@@ -34,14 +35,13 @@
     "', ARGV[6], '" CLICKSTREAM_F_IP "', ARGV[7]"
 
 static const char follow_script[] =
-    "local v = redis.call('HMGET', KEYS[1], '" SHORTCODE_F_ID "', '" SHORTCODE_F_UID
-    "', '" SHORTCODE_F_URL "', '" SHORTCODE_F_RT "', '" SHORTCODE_F_EXP "', '" SHORTCODE_F_MAX
-    "', '" SHORTCODE_F_CLICKS "')\n"
+    "local v = redis.call('HMGET', KEYS[1], '" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL
+    "', '" RKEYS_F_RT "', '" RKEYS_F_EXP "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "')\n"
     "if not v[1] or not v[3] then return false end\n"
     "if v[5] and v[5] ~= '' and tonumber(ARGV[4]) >= tonumber(v[5]) then return 410 end\n"
     "if v[6] and v[6] ~= '' and tonumber(v[7] or '0') >= tonumber(v[6]) then return 410 end\n"
     "if ARGV[1] == '1' then\n"
-    "  redis.call('HINCRBY', KEYS[1], '" SHORTCODE_F_CLICKS "', 1)\n"
+    "  redis.call('HINCRBY', KEYS[1], '" RKEYS_F_CLICKS "', 1)\n"
     "  if ARGV[2] == '0' then\n"
     "    redis.call('XADD', KEYS[2], '*', " FOLLOW_XADD_FIELDS ")\n"
     "  else\n"
@@ -83,12 +83,12 @@ static size_t follow_cap(const char *s, long max)
 int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
                   const struct follow_click *click)
 {
-    char link[SHORTCODE_KEY_MAX], stream[SHORTCODE_KEY_MAX], maxlen[24], ts[24];
+    char link[RKEYS_MAX], stream[RKEYS_MAX], maxlen[24], ts[24];
     unsigned nshards = (unsigned)app->cfg.stream_shards;
     if (!atomic_load(&follow_sha_ready) && follow_load_script(app, kv) != 0)
         return ERR_KV;
-    if (shortcode_link_key(code, len, nshards, link) < 0 ||
-        shortcode_stream_key(shortcode_shard(code, len, nshards), stream) < 0)
+    if (rkeys_link(code, len, nshards, link) < 0 ||
+        rkeys_stream(shortcode_shard(code, len, nshards), stream) < 0)
         return ERR_INVALID;
     snprintf(maxlen, sizeof(maxlen), "%ld", app->cfg.stream_maxlen);
     snprintf(ts, sizeof(ts), "%lld", (long long)timefmt_now_ms());
@@ -153,7 +153,7 @@ int follow_retry(struct app *app, struct kv *kv, const char *code, size_t len,
 
 int follow_append_marker(struct kv *kv)
 {
-    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    const char *argv[] = {"EXISTS", RKEYS_MARKER};
     return kv_append(kv, 2, argv, NULL);
 }
 

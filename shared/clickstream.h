@@ -26,16 +26,6 @@
 #define CLICKSTREAM_F_IP                                                                           \
     "ip" /* the client address as text; may be missing; never stored in PostgreSQL */
 
-/*
- * The HyperLogLog of the visitors of link <url id> on day <yyyymmdd> (UTC):
- * the event-worker PFADDs visitor hashes of human clicks, GET /urls/<id>/stats
- * PFCOUNTs the days of its range. The hash tag keeps a link's days in one
- * Redis Cluster slot, so one PFCOUNT can merge them.
- */
-#define CLICKSTREAM_HLL_KEY_FMT "hll:{%s}:%s"
-#define CLICKSTREAM_HLL_KEY_MAX 48
-#define CLICKSTREAM_HLL_TTL_S   "34560000" /* 400 days */
-
 /* A stream entry id "<ms>-<seq>". */
 struct clickstream_id {
     uint64_t ms, seq;

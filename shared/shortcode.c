@@ -132,33 +132,3 @@ unsigned shortcode_shard(const char *s, size_t len, unsigned nshards)
     /* nshards >= 1 is the contract; 0 is treated as 1 rather than dividing by zero. */
     return nshards > 1 ? (unsigned)(h % nshards) : 0;
 }
-
-int shortcode_link_key(const char *code, size_t len, unsigned nshards, char out[SHORTCODE_KEY_MAX])
-{
-    /* Check the size before hashing, so an absurd len never makes us read past the code. */
-    if (len >= SHORTCODE_KEY_MAX) {
-        out[0] = '\0';
-        return ERR_TOO_BIG;
-    }
-    unsigned shard = shortcode_shard(code, len, nshards);
-    int n = snprintf(out, SHORTCODE_KEY_MAX, "url:{%u}:", shard);
-    if (n < 0 || n >= SHORTCODE_KEY_MAX || len >= SHORTCODE_KEY_MAX - (size_t)n) {
-        out[0] = '\0';
-        return ERR_TOO_BIG;
-    }
-    if (len)
-        memcpy(out + n, code, len);
-    n += (int)len;
-    out[n] = '\0';
-    return n;
-}
-
-int shortcode_stream_key(unsigned shard, char out[SHORTCODE_KEY_MAX])
-{
-    int n = snprintf(out, SHORTCODE_KEY_MAX, "clicks:{%u}", shard);
-    if (n < 0 || n >= SHORTCODE_KEY_MAX) {
-        out[0] = '\0';
-        return ERR_TOO_BIG;
-    }
-    return n;
-}

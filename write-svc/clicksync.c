@@ -17,6 +17,7 @@
 #include "kv.h"
 #include "log.h"
 #include "readmodel.h"
+#include "rkeys.h"
 #include "shortcode.h"
 #include "timefmt.h"
 
@@ -25,7 +26,7 @@
 #define CLICKSYNC_MAX_SHARDS 256 /* STREAM_SHARDS is capped at this in main.c */
 
 struct clicksync_shard {
-    char key[SHORTCODE_KEY_MAX];
+    char key[RKEYS_MAX];
     char target_str[48];          /* the last id, as Redis wrote it */
     struct clickstream_id target; /* the last id when the wait began */
     int pending;                  /* 1 while this shard has not caught up */
@@ -123,7 +124,7 @@ int clicksync_wait(struct app *app, const char *req_id)
         n = CLICKSYNC_MAX_SHARDS;
     memset(sh, 0, sizeof(sh[0]) * (size_t)n);
     for (int s = 0; s < n; s++)
-        if (shortcode_stream_key((unsigned)s, sh[s].key) < 0)
+        if (rkeys_stream((unsigned)s, sh[s].key) < 0)
             return ERR_INVALID;
     int rc = clicksync_targets(kv, sh, n, &waiting);
     while (rc == 0 && waiting > 0) {

@@ -27,6 +27,7 @@
 #include "kvthread.h"
 #include "log.h"
 #include "reply.h"
+#include "rkeys.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -88,8 +89,7 @@ static long long h_stats_visitors(struct app *app, const struct http_req *req,
                                   const struct store_stats_query *q)
 {
     enum { MAXK = STATS_MAX_DAYS + 2 };
-    static const size_t keylen = CLICKSTREAM_HLL_KEY_MAX;
-    char(*keys)[CLICKSTREAM_HLL_KEY_MAX] = calloc(MAXK, keylen);
+    char(*keys)[RKEYS_MAX] = calloc(MAXK, RKEYS_MAX);
     const char **argv = calloc(MAXK + 1, sizeof(*argv));
     char id[24];
     long long n = -1;
@@ -105,7 +105,8 @@ static long long h_stats_visitors(struct app *app, const struct http_req *req,
         char day[16];
         gmtime_r(&d, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
-        snprintf(keys[argc - 1], keylen, CLICKSTREAM_HLL_KEY_FMT, id, day);
+        if (rkeys_hll(id, day, keys[argc - 1]) < 0)
+            break;
         argv[argc] = keys[argc - 1];
         argc++;
     }

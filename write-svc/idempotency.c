@@ -124,8 +124,7 @@ int idempotency_redis_key(const char *scope, const char *key, size_t key_len,
     int rc = idempotency_sha256(0, parts, &key_len, 1, hex);
     if (rc)
         return rc;
-    snprintf(out, IDEMPOTENCY_REDIS_KEY_MAX, "idem:{%s}:%s", scope, hex);
-    return 0;
+    return rkeys_idem(scope, hex, out) < 0 ? ERR_TOO_BIG : 0;
 }
 
 int idempotency_fingerprint(const char *method, const char *route, const char *ctype,

@@ -30,6 +30,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "rkeys.h"
 #include "router.h"
 
 #define IDEMPOTENCY_HEADER    "Idempotency-Key"
@@ -43,7 +44,9 @@
 #define IDEMPOTENCY_TTL_MS    (24 * 3600 * 1000) /* completed answers are kept 24 h */
 #define IDEMPOTENCY_BODY_MAX  (1024 * 1024)      /* larger answers are not stored */
 /* "idem:{" scope "}:" hex NUL */
-#define IDEMPOTENCY_REDIS_KEY_MAX (6 + IDEMPOTENCY_SCOPE_MAX + 2 + IDEMPOTENCY_HEX_LEN + 1)
+#define IDEMPOTENCY_REDIS_KEY_MAX RKEYS_MAX /* "idem:{<scope>}:<hex>" (rkeys.h) */
+_Static_assert(6 + IDEMPOTENCY_SCOPE_MAX + 2 + IDEMPOTENCY_HEX_LEN + 1 <= RKEYS_MAX,
+               "an idempotency key fits RKEYS_MAX");
 
 struct buf;
 struct http_req;

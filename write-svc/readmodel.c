@@ -18,6 +18,7 @@
 #include "kv.h"
 #include "kvthread.h"
 #include "log.h"
+#include "rkeys.h"
 #include "shortcode.h"
 #include "store.h"
 #include "timefmt.h"
@@ -46,15 +47,15 @@ static int readmodel_cmd(struct app *app, int argc, const char **argv, const siz
     return rc;
 }
 
-static int readmodel_key(struct app *app, const char *code, char key[SHORTCODE_KEY_MAX])
+static int readmodel_key(struct app *app, const char *code, char key[RKEYS_MAX])
 {
-    int n = shortcode_link_key(code, strlen(code), (unsigned)app->cfg.stream_shards, key);
+    int n = rkeys_link(code, strlen(code), (unsigned)app->cfg.stream_shards, key);
     return n < 0 ? ERR_INVALID : 0;
 }
 
 /* The link's fields as HSET arguments; returns argc. Buffers are the caller's. */
 struct readmodel_args {
-    char key[SHORTCODE_KEY_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
+    char key[RKEYS_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
 };
 
 /*
@@ -80,11 +81,10 @@ static int readmodel_append_link(struct app *app, const struct store_url *u, lon
     if (u->max_clicks > 0)
         snprintf(a.max, sizeof(a.max), "%ld", u->max_clicks);
     store_fmt_id(a.n, clicks > 0 ? clicks : 0);
-    const char *nx[] = {"HSETNX", a.key, SHORTCODE_F_CLICKS, a.n};
-    const char *set[] = {"HSET",          a.key, SHORTCODE_F_ID,  a.id,
-                         SHORTCODE_F_UID, a.uid, SHORTCODE_F_URL, u->original_url,
-                         SHORTCODE_F_RT,  a.rt,  SHORTCODE_F_EXP, a.exp,
-                         SHORTCODE_F_MAX, a.max};
+    const char *nx[] = {"HSETNX", a.key, RKEYS_F_CLICKS, a.n};
+    const char *set[] = {"HSET",      a.key,       RKEYS_F_ID,      a.id,       RKEYS_F_UID,
+                         a.uid,       RKEYS_F_URL, u->original_url, RKEYS_F_RT, a.rt,
+                         RKEYS_F_EXP, a.exp,       RKEYS_F_MAX,     a.max};
     int rc = kv_append(kv, (int)ARRAY_SIZE(nx), nx, NULL);
     return rc ? rc : kv_append(kv, (int)ARRAY_SIZE(set), set, NULL);
 }
@@ -120,7 +120,7 @@ int readmodel_put(struct app *app, const struct store_url *u, long long clicks)
 
 int readmodel_del(struct app *app, const char *code)
 {
-    char key[SHORTCODE_KEY_MAX];
+    char key[RKEYS_MAX];
     if (readmodel_key(app, code, key))
         return ERR_INVALID;
     const char *argv[] = {"UNLINK", key};
@@ -129,13 +129,13 @@ int readmodel_del(struct app *app, const char *code)
 
 /* Removes one link hash and returns its click counter, in one atomic step. */
 static const char readmodel_take_script[] =
-    "local n = redis.call('HGET', KEYS[1], '" SHORTCODE_F_CLICKS "')\n"
+    "local n = redis.call('HGET', KEYS[1], '" RKEYS_F_CLICKS "')\n"
     "redis.call('UNLINK', KEYS[1])\n"
     "return n\n";
 
 int readmodel_take(struct app *app, const char *code, long long *clicks)
 {
-    char key[SHORTCODE_KEY_MAX];
+    char key[RKEYS_MAX];
     struct redisReply *r = NULL;
     *clicks = -1;
     if (readmodel_key(app, code, key))
@@ -152,7 +152,7 @@ int readmodel_take(struct app *app, const char *code, long long *clicks)
 
 int readmodel_complete(struct app *app)
 {
-    const char *argv[] = {"EXISTS", SHORTCODE_MARKER_KEY};
+    const char *argv[] = {"EXISTS", RKEYS_MARKER};
     struct redisReply *r = NULL;
     int rc = readmodel_cmd(app, 2, argv, NULL, &r);
     if (rc)
@@ -172,12 +172,12 @@ int readmodel_ping(struct app *app)
 /* Rebuild                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Removes every "url:*" key (stale links of a model that is being rebuilt). */
+/* Removes every link key (stale links of a model that is being rebuilt). */
 static int readmodel_clear_links(struct app *app)
 {
     char cursor[32] = "0";
     do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", "url:*", "COUNT", "1000"};
+        const char *argv[] = {"SCAN", cursor, "MATCH", RKEYS_LINK_PATTERN, "COUNT", "1000"};
         struct redisReply *r = NULL;
         int rc = readmodel_cmd(app, 6, argv, NULL, &r);
         if (rc)
@@ -252,7 +252,7 @@ static int readmodel_rebuild(struct app *app, struct db *db)
             "read model rebuilt before every click was persisted: caps may allow extra clicks");
     if ((rc = readmodel_load(app, db, &loaded)))
         return rc;
-    const char *argv[] = {"SET", SHORTCODE_MARKER_KEY, "1"};
+    const char *argv[] = {"SET", RKEYS_MARKER, "1"};
     rc = readmodel_cmd(app, 3, argv, NULL, NULL);
     if (rc == 0)
         atomic_fetch_add_explicit(&app->stats.rebuilds, 1, memory_order_relaxed);

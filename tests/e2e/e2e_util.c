@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "rkeys.h"
 #include "shortcode.h"
 
 #include "banned.h"
@@ -727,12 +728,12 @@ static redisContext *e2e_redis(void)
 
 json_t *e2e_link(const char *code)
 {
-    char key[SHORTCODE_KEY_MAX];
+    char key[RKEYS_MAX];
     redisReply *r;
     json_t *j;
     size_t i;
 
-    assert_true(shortcode_link_key(code, strlen(code), e2e.shards, key) > 0);
+    assert_true(rkeys_link(code, strlen(code), e2e.shards, key) > 0);
     r = redisCommand(e2e_redis(), "HGETALL %s", key);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);

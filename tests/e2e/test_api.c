@@ -22,6 +22,7 @@
 
 #include "e2e_util.h"
 #include "httpc.h"
+#include "rkeys.h"
 #include "shortcode.h"
 
 #include "banned.h"
@@ -54,7 +55,7 @@ static void test_empty_lists_are_empty_arrays(void **state)
 static void test_empty_readmodel_complete_and_empty(void **state)
 {
     (void)state;
-    assert_int_equal(e2e_redis_exists(SHORTCODE_MARKER_KEY), 1);
+    assert_int_equal(e2e_redis_exists(RKEYS_MARKER), 1);
     assert_int_equal(e2e_redis_count("url:*"), 0);
 }
 

@@ -20,6 +20,7 @@
 
 #include "csv.h"
 #include "e2e_util.h"
+#include "rkeys.h"
 #include "shortcode.h"
 
 #include "banned.h"
@@ -368,7 +369,7 @@ static void test_seeded_readmodel_holds_exactly_active_links(void **state)
     json_t *on = seed_ids_where(seed_urls, "is_active", "true"), *all, *u;
     size_t i;
     (void)state;
-    assert_int_equal(e2e_redis_exists(SHORTCODE_MARKER_KEY), 1);
+    assert_int_equal(e2e_redis_exists(RKEYS_MARKER), 1);
     assert_int_equal(e2e_redis_count("url:*"), (long)json_array_size(on));
     all = e2e_call(200, "GET", "/urls", NULL);
     json_array_foreach(all, i, u)

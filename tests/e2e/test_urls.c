@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "e2e_util.h"
+#include "rkeys.h"
 #include "shortcode.h"
 
 #include "banned.h"
@@ -150,12 +151,12 @@ static void test_urls_create_writes_readmodel_hash(void **state)
 {
     long long uid = e2e_user_new(NULL, 0);
     json_t *j = e2e_url_new(uid, "https://example.com/read/model?x=1");
-    char key[SHORTCODE_KEY_MAX];
+    char key[RKEYS_MAX];
     const char *code = e2e_str(j, "short_code");
     (void)state;
     e2e_assert_link(j);
     /* The key layout itself: url:{<FNV-1a(code) mod STREAM_SHARDS>}:<code>. */
-    assert_true(shortcode_link_key(code, strlen(code), e2e_shards(), key) > 0);
+    assert_true(rkeys_link(code, strlen(code), e2e_shards(), key) > 0);
     assert_int_equal(e2e_redis_exists(key), 1);
     json_decref(j);
 }

@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "../e2e/httpc.h"
+#include "rkeys.h"
 #include "shortcode.h"
 #include "sys.h"
 
@@ -331,11 +332,11 @@ static void test_check5_redis_back_read_model_rebuilt(void **state)
     redis_ctl("redis-start");
     rs.down = 0;
     deadline = sys_mono_ms() + REDIS_MARKER_WAIT_MS;
-    while ((m = sys_redis_exists(SHORTCODE_MARKER_KEY)) != 1 && sys_mono_ms() < deadline)
+    while ((m = sys_redis_exists(RKEYS_MARKER)) != 1 && sys_mono_ms() < deadline)
         sys_sleep_ms(50);
     if (m != 1) {
         print_error("the read-model marker %s is not back %d ms after Redis restarted empty\n",
-                    SHORTCODE_MARKER_KEY, REDIS_MARKER_WAIT_MS);
+                    RKEYS_MARKER, REDIS_MARKER_WAIT_MS);
         fail();
     }
     /* Every request from the first on, on every instance and event loop, is a 302. */

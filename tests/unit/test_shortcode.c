@@ -1,5 +1,5 @@
 /*
- * test_shortcode.c - unit tests for shared/shortcode.c (code generation, shards, keys).
+ * test_shortcode.c - unit tests for shared/shortcode.c (code generation, reserved names, shards).
  *
  * getrandom(2) is replaced in this binary by a definition below that either
  * passes through to the real system call or serves scripted bytes and errors.
@@ -301,88 +301,6 @@ static void test_shortcode_shard_uses_len(void **state)
     assert_int_not_equal(shortcode_shard("a\0b", 3, UINT_MAX), shortcode_shard("a", 1, UINT_MAX));
 }
 
-/* ---- keys ---- */
-
-static void test_shortcode_link_key_format(void **state)
-{
-    static const struct {
-        const char *code;
-        unsigned nshards;
-        const char *key;
-    } cases[] = {
-        {"WqxP6K", 8, "url:{6}:WqxP6K"},
-        {"cCZohi", 8, "url:{7}:cCZohi"},
-        {"cCZohi", 16, "url:{15}:cCZohi"},
-        {"abc123", 1, "url:{0}:abc123"},
-        {"0123456789abcdef", 8, "url:{5}:0123456789abcdef"},
-        {"a", UINT_MAX, "url:{3826002220}:a"},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        char key[SHORTCODE_KEY_MAX];
-        int n = shortcode_link_key(cases[i].code, strlen(cases[i].code), cases[i].nshards, key);
-        assert_int_equal(n, strlen(cases[i].key));
-        assert_string_equal(key, cases[i].key);
-    }
-}
-
-static void test_shortcode_link_key_too_big(void **state)
-{
-    char code[SHORTCODE_KEY_MAX + 8];
-    memset(code, 'a', sizeof(code));
-    char key[SHORTCODE_KEY_MAX];
-    /* "url:{0}:" is 8 bytes, so 87 code bytes plus the NUL fill the 96-byte key exactly. */
-    int n = shortcode_link_key(code, SHORTCODE_KEY_MAX - 9, 1, key);
-    assert_int_equal(n, SHORTCODE_KEY_MAX - 1);
-    assert_int_equal(strlen(key), SHORTCODE_KEY_MAX - 1);
-    memset(key, 'x', sizeof(key));
-    assert_int_equal(shortcode_link_key(code, SHORTCODE_KEY_MAX - 8, 1, key), ERR_TOO_BIG);
-    assert_string_equal(key, "");
-    assert_int_equal(shortcode_link_key(code, sizeof(code), UINT_MAX, key), ERR_TOO_BIG);
-    assert_int_equal(shortcode_link_key(code, SIZE_MAX, 8, key), ERR_TOO_BIG);
-}
-
-static void test_shortcode_stream_key_format(void **state)
-{
-    static const struct {
-        unsigned shard;
-        const char *key;
-    } cases[] = {
-        {0, "clicks:{0}"},
-        {7, "clicks:{7}"},
-        {15, "clicks:{15}"},
-        {UINT_MAX, "clicks:{4294967295}"},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        char key[SHORTCODE_KEY_MAX];
-        int n = shortcode_stream_key(cases[i].shard, key);
-        assert_int_equal(n, strlen(cases[i].key));
-        assert_string_equal(key, cases[i].key);
-    }
-}
-
-static void test_shortcode_keys_share_hash_tag(void **state)
-{
-    /* A link and its click stream must land in the same Redis Cluster slot. */
-    for (int i = 0; i < 200; i++) {
-        char code[SHORTCODE_LEN + 1];
-        char link[SHORTCODE_KEY_MAX];
-        char stream[SHORTCODE_KEY_MAX];
-        assert_int_equal(shortcode_generate(code), 0);
-        assert_true(shortcode_link_key(code, SHORTCODE_LEN, 8, link) > 0);
-        unsigned shard = shortcode_shard(code, SHORTCODE_LEN, 8);
-        assert_true(shortcode_stream_key(shard, stream) > 0);
-        const char *a = strchr(link, '{');
-        const char *b = strchr(stream, '{');
-        assert_non_null(a);
-        assert_non_null(b);
-        size_t alen = (size_t)(strchr(a, '}') - a);
-        size_t blen = (size_t)(strchr(b, '}') - b);
-        assert_int_equal(alen, blen);
-        assert_memory_equal(a, b, alen);
-        assert_string_equal(link + strlen(link) - SHORTCODE_LEN, code);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,10 +321,6 @@ int main(void)
         cmocka_unit_test(test_shortcode_shard_is_fnv1a),
         cmocka_unit_test(test_shortcode_shard_bounds),
         cmocka_unit_test(test_shortcode_shard_uses_len),
-        cmocka_unit_test(test_shortcode_link_key_format),
-        cmocka_unit_test(test_shortcode_link_key_too_big),
-        cmocka_unit_test(test_shortcode_stream_key_format),
-        cmocka_unit_test(test_shortcode_keys_share_hash_tag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
