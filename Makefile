@@ -79,6 +79,7 @@ WRITE_SRCS := \
 	write-svc/clicksync.c \
 	write-svc/h_health.c \
 	write-svc/h_metrics.c \
+	write-svc/h_openapi.c \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
 	write-svc/h_urls.c \
@@ -145,6 +146,10 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 SHARED_OBJS := $(call obj,$(SHARED_SRCS))
 WRITE_OBJS := $(call obj,$(WRITE_SRCS))
+# docs/openapi.json compiled in (scripts/embed.sh): GET /openapi.json needs no file at run time.
+OPENAPI_DOC := docs/openapi.json
+OPENAPI_OBJ := $(B)/obj/gen/openapi_json.o
+WRITE_OBJS += $(OPENAPI_OBJ)
 REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
 WORKER_OBJS := $(call obj,$(WORKER_SRCS))
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
@@ -196,6 +201,16 @@ $(B)/obj/%.o: %.c $(B)/CFLAGS.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+$(B)/gen/openapi_json.c: $(OPENAPI_DOC) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/embed.sh openapi_json $(OPENAPI_DOC) >$@.tmp && mv $@.tmp $@
+
+$(OPENAPI_OBJ): $(B)/gen/openapi_json.c $(B)/CFLAGS.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(B)/libshared.a: $(SHARED_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -284,7 +299,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-ops
+		check-openapi check-ops
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -299,6 +314,12 @@ check-e2e: $(BINS) $(E2E_BIN)
 check-docs: $(BINS)
 	$(Q)B=$(B) scripts/config-table.sh --check README.md
 	$(Q)B=$(B) tests/docs/run.sh
+
+# docs/openapi.json is valid OpenAPI 3.1 (npm ci in tests/openapi) and every answer of the live
+# services, through the front door, matches it (tests/openapi).
+.PHONY: check-openapi
+check-openapi: $(BINS)
+	$(Q)B=$(B) tests/openapi/run.sh
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh

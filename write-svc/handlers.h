@@ -1,8 +1,8 @@
 /*
  * handlers.h - write-svc's request handlers, one file per resource
- * (h_health.c, h_users.c, h_bulk.c, h_urls.c, h_events.c). Each takes the
- * plain request, fills the response and returns the status it set; routes.c
- * maps paths to them. Handlers parse -> validate -> store -> reply.
+ * (h_health.c, h_metrics.c, h_openapi.c, h_users.c, h_bulk.c, h_urls.c,
+ * h_events.c). Each takes the plain request, fills the response and returns
+ * the status it set; routes.c maps paths to them. Handlers parse -> validate -> store -> reply.
  */
 #ifndef HANDLERS_H
 #define HANDLERS_H
@@ -12,6 +12,7 @@ struct http_resp;
 
 int h_health_get(struct http_req *req, struct http_resp *resp);
 int h_metrics_get(struct http_req *req, struct http_resp *resp);
+int h_openapi_get(struct http_req *req, struct http_resp *resp);
 
 int h_users_list(struct http_req *req, struct http_resp *resp);
 int h_users_get(struct http_req *req, struct http_resp *resp);

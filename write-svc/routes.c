@@ -29,6 +29,7 @@ IDEMPOTENT(h_events_create)
 static const struct route routes[] = {
     {"/health", HTTP_GET, h_health_get},
     {"/metrics", HTTP_GET, h_metrics_get},
+    {"/openapi.json", HTTP_GET, h_openapi_get},
     {"/users", HTTP_GET, h_users_list},
     {"/users", HTTP_POST, idem_h_users_create},
     {"/users/bulk", HTTP_POST, idem_h_bulk_users},

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/openapi/run.sh - checks docs/openapi.json (make check-openapi, part of make check).
+#
+#   B=build tests/openapi/run.sh
+#
+# 1. The document is valid OpenAPI 3.1: @seriousme/openapi-schema-validator (pinned in
+#    tests/openapi/package-lock.json, installed by `npm ci` into tests/openapi/node_modules,
+#    which git ignores; re-run when the lock file changes). Every $ref must resolve.
+# 2. Under tests/harness.sh (a throw-away PostgreSQL and Redis) it starts write-svc,
+#    redirect-svc, event-worker and an nginx rendered from deploy/nginx.conf.in (the front door,
+#    one instance of each) on free ports, and tests/openapi/replay.py replays requests through
+#    the front door: every answer's status must be documented for its operation, with the
+#    documented Content-Type, headers and body schema (python3-jsonschema, Draft 2020-12), and
+#    every operation must be answered with a success at least once. /openapi.json must be the
+#    file's bytes, from write-svc and through the front door.
+# Without node/npm (or nginx, or PostgreSQL) it prints SKIP; under CI=true it fails instead.
+# Prints "openapi: N passed, N failed, N skipped".
+set -euo pipefail
+
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
+. "$(dirname "$self")/../../scripts/lib.sh"
+
+B=${B:-build}
+case $B in /*) ;; *) B=$REPO_ROOT/$B ;; esac
+here=$REPO_ROOT/tests/openapi
+doc=$REPO_ROOT/docs/openapi.json
+
+skip_or_fail() {
+    if [ "${CI:-}" = true ]; then
+        die "$1 (CI=true: install it, e.g. with scripts/deps.sh)"
+    fi
+    printf 'SKIP: %s\n' "$1"
+    exit 0
+}
+
+if [ -z "${HARNESS_DIR:-}" ]; then
+    for svc in write-svc redirect-svc event-worker; do
+        [ -x "$B/bin/$svc" ] || die "$B/bin/$svc not built (make all)"
+    done
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        skip_or_fail "node or npm not found (apt-get install nodejs npm)"
+    fi
+    python3 -c 'import jsonschema; jsonschema.Draft202012Validator' 2>/dev/null ||
+        skip_or_fail "python3-jsonschema (Draft 2020-12) not found (apt-get install python3-jsonschema)"
+    # npm ci when node_modules is missing or older than the lock file.
+    stamp=$here/node_modules/.package-lock.json
+    if [ ! -f "$stamp" ] || [ "$here/package-lock.json" -nt "$stamp" ]; then
+        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
+            die "npm ci failed in tests/openapi"
+    fi
+    if ! out=$("$here/node_modules/.bin/validate-api" "$doc" 2>&1) ||
+        ! grep -q '"valid": true' <<<"$out"; then
+        printf '%s\n' "$out" >&2
+        say "FAIL docs/openapi.json is not a valid OpenAPI 3.1 document"
+        exit 1
+    fi
+    say "docs/openapi.json: valid OpenAPI $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["openapi"])' "$doc")"
+    exec "$REPO_ROOT/tests/harness.sh" "$self" "$@"
+fi
+
+command -v nginx >/dev/null || skip_or_fail "nginx not found (apt-get install nginx)"
+
+pids=()
+ngx_dir=$HARNESS_DIR/nginx
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    local p
+    if [ -f "$ngx_dir/nginx.pid" ]; then
+        kill -TERM "$(head -n 1 "$ngx_dir/nginx.pid")" 2>/dev/null || true
+    fi
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# shellcheck disable=SC2317 # called through wait_until
+health() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
+
+start() { # name port [VAR=value...]
+    local name=$1 port=$2
+    shift 2
+    env PORT="$port" "$@" "$B/bin/$name" 2>>"$HARNESS_DIR/$name.log" &
+    pids+=($!)
+    wait_until 15 health "$port" || die "$name did not become healthy (see $HARNESS_DIR/$name.log)"
+}
+
+write_port=$(pick_free_port)
+redirect_port=$(pick_free_port)
+worker_port=$(pick_free_port)
+front_port=$(pick_free_port)
+status_port=$(pick_free_port)
+start write-svc "$write_port" READMODEL_CHECK_MS=200
+start event-worker "$worker_port"
+start redirect-svc "$redirect_port"
+
+# The front door, rendered from deploy/nginx.conf.in as scripts/run.sh renders it.
+mkdir -p "$ngx_dir/tmp"
+conf=$(<"$REPO_ROOT/deploy/nginx.conf.in")
+conf=${conf//@PREFIX@/$ngx_dir}
+conf=${conf//@LOG_DIR@/$HARNESS_DIR}
+conf=${conf//@ACCESS_LOG@/off}
+conf=${conf//@LISTEN@/127.0.0.1:$front_port}
+conf=${conf//@STATUS_LISTEN@/127.0.0.1:$status_port}
+conf=${conf//@WRITE_SERVERS@/        server 127.0.0.1:$write_port max_fails=1 fail_timeout=2s;}
+conf=${conf//@REDIRECT_SERVERS@/        server 127.0.0.1:$redirect_port max_fails=1 fail_timeout=2s;}
+printf '%s\n' "$conf" >"$ngx_dir/nginx.conf"
+if grep -n '@[A-Z_]\+@' "$ngx_dir/nginx.conf" >&2; then
+    die "deploy/nginx.conf.in has a placeholder this runner does not fill (above)"
+fi
+nginx -p "$ngx_dir" -e "$HARNESS_DIR/nginx-error.log" -c "$ngx_dir/nginx.conf" ||
+    die "nginx did not start ($HARNESS_DIR/nginx-error.log)"
+wait_until 10 health "$front_port" || die "the front door does not answer /health"
+
+python3 "$here/replay.py" "$doc" "http://127.0.0.1:$front_port" \
+    "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port"
