@@ -43,6 +43,7 @@ VOLATILE = {
     "last_visited": re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"),
     "short_code": re.compile(r"^[A-Za-z0-9]{6}$"),
     "user_agent": re.compile(r"^.+$"),
+    "visitor": re.compile(r"^[0-9a-f]{32}$"),  # a salted hash: the salt changes every day
     # GET /urls/<id>/stats: the range and its buckets follow the clock.
     "t": re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"),
     "from": re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"),
