@@ -3,8 +3,9 @@
  * every redirect-svc instance: each redirect type with its Cache-Control, expiry by date
  * (past, future, changed, cleared), inactive beating expiry, the click cap under 20
  * concurrent clients spread over the instances (exactly N clicks, the rest 410), HEAD never
- * counting, a moved code (404 at the old name, the cap's counter carried along), and a
- * capped link reactivated with its count restored from PostgreSQL.
+ * counting, a moved code (404 at the old name, the cap's counter carried along), a capped
+ * link reactivated with its count restored from PostgreSQL, and the analytics of a known mix
+ * of agents and referrers read right after the clicks.
  *
  * Every change is made through write-svc and checked on every instance right after the
  * write answered: consistency rule 1 (ARCHITECTURE.md) with no sleep.
@@ -265,6 +266,98 @@ static void test_links_reactivated_cap_keeps_count(void **state)
     json_decref(u);
 }
 
+/* The name=clicks pairs of a stats list (e.g. "devices") as "a=1,b=2", sorted by name. */
+static void links_list(const json_t *stats, const char *key, char *out, size_t n)
+{
+    json_t *list = e2e_get(stats, key);
+    const char *names[16];
+    long long counts[16];
+    size_t k = 0, used = 0;
+    for (size_t i = 0; i < json_array_size(list) && k < 16; i++, k++) {
+        names[k] = e2e_str(json_array_get(list, i), "name");
+        counts[k] = e2e_int(json_array_get(list, i), "clicks");
+    }
+    for (size_t i = 1; i < k; i++) /* insertion sort by name */
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *tn = names[j];
+            long long tc = counts[j];
+            names[j] = names[j - 1];
+            counts[j] = counts[j - 1];
+            names[j - 1] = tn;
+            counts[j - 1] = tc;
+        }
+    out[0] = '\0';
+    for (size_t i = 0; i < k && used < n; i++)
+        used +=
+            (size_t)snprintf(out + used, n - used, "%s%s=%lld", i ? "," : "", names[i], counts[i]);
+}
+
+static void links_assert_list(const json_t *stats, const char *key, const char *want)
+{
+    char got[512];
+    links_list(stats, key, got, sizeof(got));
+    if (strcmp(got, want) != 0) {
+        print_error("stats %s: got '%s', expected '%s'\n", key, got, want);
+        fail();
+    }
+}
+
+/*
+ * A known mix of agents and referrers through every instance, then the stats at once
+ * (read-your-writes): totals, humans and bots, devices, systems, referrer hosts, and the
+ * unique visitors (the humans' distinct agents, all from this machine's address).
+ */
+static void test_links_stats_breakdown_read_your_writes(void **state)
+{
+    static const struct {
+        const char *ua, *ref;
+        int times;
+    } mix[] = {
+        {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/120.0.0.0 Safari/537.36",
+         "https://www.google.com/search?q=x", 3},
+        {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+         "like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+         "https://t.co/abc", 2},
+        {"Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+         "Version/16.6 Mobile/15E148 Safari/604.1",
+         NULL, 1},
+        {"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", NULL, 1},
+        {"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+         "https://t.co/abc", 1},
+    };
+    char orig[LINKS_ORIG_MAX], ua_h[256], ref_h[160], path[64];
+    int n = 0;
+    (void)state;
+    links_orig(orig, sizeof(orig), "stats");
+    json_t *u = links_new(orig, "");
+    const char *code = e2e_str(u, "short_code");
+    for (size_t m = 0; m < ARRAY_SIZE(mix); m++)
+        for (int t = 0; t < mix[m].times; t++, n++) {
+            const char *headers[] = {ua_h, mix[m].ref ? ref_h : NULL, NULL};
+            snprintf(ua_h, sizeof(ua_h), "User-Agent: %s", mix[m].ua);
+            snprintf(ref_h, sizeof(ref_h), "Referer: %s", mix[m].ref ? mix[m].ref : "");
+            sys_follow(sys_redirect(n), "GET", code, orig, headers);
+            sys_follow(sys_redirect(n), "HEAD", code, orig, headers); /* never counted */
+        }
+    snprintf(path, sizeof(path), "/urls/%lld/stats", e2e_int(u, "id"));
+    json_t *st = e2e_call(200, "GET", path, NULL);
+    assert_int_equal(e2e_int(st, "total_clicks"), n);
+    assert_int_equal(e2e_int(st, "human_clicks"), 6);
+    assert_int_equal(e2e_int(st, "bot_clicks"), 2);
+    assert_int_equal(e2e_int(st, "unique_visitors"), 3);
+    links_assert_list(st, "devices", "bot=2,desktop=3,mobile=2,tablet=1");
+    links_assert_list(st, "os", "Other=2,Windows=3,iOS=3");
+    links_assert_list(st, "referrers", "t.co=3,www.google.com=3");
+    json_t *series = e2e_get(st, "series");
+    long long in_series = 0;
+    for (size_t i = 0; i < json_array_size(series); i++)
+        in_series += e2e_int(json_array_get(series, i), "clicks");
+    assert_int_equal(in_series, n);
+    json_decref(st);
+    json_decref(u);
+}
+
 int test_links_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +370,7 @@ int test_links_run(void)
         cmocka_unit_test(test_links_cap_raised_and_cleared),
         cmocka_unit_test(test_links_moved_code),
         cmocka_unit_test(test_links_reactivated_cap_keeps_count),
+        cmocka_unit_test(test_links_stats_breakdown_read_your_writes),
     };
     return cmocka_run_group_tests_name("link options at the redirect", tests, NULL, NULL);
 }
