@@ -347,6 +347,7 @@ deps:
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) bench/run.sh
+	$(Q)B=$(B) bench/stats.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
