@@ -37,19 +37,13 @@ if [ -z "${HARNESS_DIR:-}" ]; then
     exec "$REPO_ROOT/tests/harness.sh" "$self" "$@"
 fi
 
-pid=
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() { [ -z "$pid" ] || { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; }
-trap cleanup EXIT
+svc_pids=()
+trap svc_stop_all EXIT
 
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
-# shellcheck disable=SC2317 # called through wait_until
-health() { curl -fsS -o /dev/null "http://127.0.0.1:$port/health"; }
 
 port=$(pick_free_port)
-env PORT="$port" LOG_LEVEL=warn "$B/bin/write-svc" 2>>"$HARNESS_DIR/write-svc.log" &
-pid=$!
-wait_until 15 health || die "write-svc did not become healthy (see $HARNESS_DIR/write-svc.log)"
+svc_start write-svc "$port" LOG_LEVEL=warn
 
 new_link() { # prints the id of a new link
     curl -fsS -XPOST "http://127.0.0.1:$port/urls" -d "{\"original_url\":\"https://example.com/$1\"}" |

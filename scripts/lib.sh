@@ -12,6 +12,10 @@
 #   wait_until SECS CMD  poll CMD every 0.1 s until it succeeds or SECS elapse
 #   redis_ping PORT      true when a Redis on 127.0.0.1:PORT answers PONG
 #   pid_alive FILE       true when FILE holds the pid of a live process
+#   svc_start NAME PORT [VAR=value...]   under tests/harness.sh: start $B/bin/NAME on PORT
+#                        (stderr to $HARNESS_DIR/NAME.log), add its pid to svc_pids, and wait
+#                        (15 s) for its /health; dies naming the log when it never answers
+#   svc_stop_all         SIGTERM every service svc_start started, and wait for each
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -88,4 +92,23 @@ redis_ping() {
 pid_alive() {
     local pid
     [ -s "$1" ] && pid=$(head -n 1 "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+svc_health() {
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/health"
+}
+
+svc_start() {
+    local name=$1 port=$2
+    shift 2
+    env PORT="$port" "$@" "$B/bin/$name" 2>>"$HARNESS_DIR/$name.log" &
+    svc_pids+=($!)
+    wait_until 15 svc_health "$port" || die "$name did not become healthy (see $HARNESS_DIR/$name.log)"
+}
+
+svc_stop_all() {
+    local p
+    for p in "${svc_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${svc_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    svc_pids=()
 }

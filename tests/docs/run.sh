@@ -26,32 +26,15 @@ if [ -z "${HARNESS_DIR:-}" ]; then
     exec "$REPO_ROOT/tests/harness.sh" "$self" "$@"
 fi
 
-pids=()
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-# shellcheck disable=SC2317 # called through wait_until
-health() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
-
-start() { # name port [VAR=value...]
-    local name=$1 port=$2
-    shift 2
-    env PORT="$port" "$@" "$B/bin/$name" 2>>"$HARNESS_DIR/$name.log" &
-    pids+=($!)
-    wait_until 15 health "$port" || die "$name did not become healthy (see $HARNESS_DIR/$name.log)"
-}
+svc_pids=()
+trap svc_stop_all EXIT
 
 write_port=$(pick_free_port)
 redirect_port=$(pick_free_port)
 worker_port=$(pick_free_port)
-start write-svc "$write_port" READMODEL_CHECK_MS=200
-start event-worker "$worker_port"
-start redirect-svc "$redirect_port"
+svc_start write-svc "$write_port" READMODEL_CHECK_MS=200
+svc_start event-worker "$worker_port"
+svc_start redirect-svc "$redirect_port"
 
 rc=0
 python3 "$REPO_ROOT/tests/docs/replay.py" "$@" "$REPO_ROOT/docs/API.md" \

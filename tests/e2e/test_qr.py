@@ -22,6 +22,9 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
+from replay import is_compact  # noqa: E402  (one definition of "compact" for every test)
+
 BASE = os.environ["WRITE_URL"]
 PUBLIC = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
 TMP = tempfile.mkdtemp(prefix="e2e-qr.")
@@ -44,23 +47,6 @@ def zbar(path):
     out = subprocess.run(["zbarimg", "--raw", "-q", path], capture_output=True, timeout=30)
     assert out.returncode == 0, f"zbarimg found no code in {path} (status {out.returncode})"
     return out.stdout.decode().rstrip("\n")
-
-
-def is_compact(text):
-    in_str = esc = False
-    for c in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == "\\":
-                esc = True
-            elif c == '"':
-                in_str = False
-        elif c in " \t\r\n":
-            return False
-        else:
-            in_str = c == '"'
-    return True
 
 
 def json_error(status, path, fields=()):

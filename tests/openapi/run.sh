@@ -61,38 +61,25 @@ fi
 
 command -v nginx >/dev/null || skip_or_fail "nginx not found (apt-get install nginx)"
 
-pids=()
+svc_pids=()
 ngx_dir=$HARNESS_DIR/nginx
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-    local p
     if [ -f "$ngx_dir/nginx.pid" ]; then
         kill -TERM "$(head -n 1 "$ngx_dir/nginx.pid")" 2>/dev/null || true
     fi
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    svc_stop_all
 }
 trap cleanup EXIT
-
-# shellcheck disable=SC2317 # called through wait_until
-health() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
-
-start() { # name port [VAR=value...]
-    local name=$1 port=$2
-    shift 2
-    env PORT="$port" "$@" "$B/bin/$name" 2>>"$HARNESS_DIR/$name.log" &
-    pids+=($!)
-    wait_until 15 health "$port" || die "$name did not become healthy (see $HARNESS_DIR/$name.log)"
-}
 
 write_port=$(pick_free_port)
 redirect_port=$(pick_free_port)
 worker_port=$(pick_free_port)
 front_port=$(pick_free_port)
 status_port=$(pick_free_port)
-start write-svc "$write_port" READMODEL_CHECK_MS=200
-start event-worker "$worker_port"
-start redirect-svc "$redirect_port"
+svc_start write-svc "$write_port" READMODEL_CHECK_MS=200
+svc_start event-worker "$worker_port"
+svc_start redirect-svc "$redirect_port"
 
 # The front door, rendered from deploy/nginx.conf.in as scripts/run.sh renders it.
 mkdir -p "$ngx_dir/tmp"
@@ -110,7 +97,7 @@ if grep -n '@[A-Z_]\+@' "$ngx_dir/nginx.conf" >&2; then
 fi
 nginx -p "$ngx_dir" -e "$HARNESS_DIR/nginx-error.log" -c "$ngx_dir/nginx.conf" ||
     die "nginx did not start ($HARNESS_DIR/nginx-error.log)"
-wait_until 10 health "$front_port" || die "the front door does not answer /health"
+wait_until 10 svc_health "$front_port" || die "the front door does not answer /health"
 
 python3 "$here/replay.py" "$doc" "http://127.0.0.1:$front_port" \
     "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port"
