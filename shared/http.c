@@ -203,8 +203,8 @@ int http_req_id_valid(const char *s)
 /* Dispatch (no MHD here: unit tests and fuzzers call it directly)           */
 /* ------------------------------------------------------------------------ */
 
-int http_dispatch(const struct route *routes, size_t nroutes, struct http_req *req,
-                  struct http_resp *resp)
+int http_dispatch(const struct route *routes, size_t nroutes, const http_guard_fn *guards,
+                  struct http_req *req, struct http_resp *resp)
 {
     unsigned allowed = 0;
     enum router_result r =
@@ -214,6 +214,14 @@ int http_dispatch(const struct route *routes, size_t nroutes, struct http_req *r
     if (r == ROUTER_METHOD_NOT_ALLOWED) {
         resp->allow = allowed;
         return http_reply_error(resp, 405, "Method not allowed");
+    }
+    for (size_t i = 0; guards && i < HTTP_MAX_GUARDS && guards[i]; i++) {
+        int refused = guards[i](req, resp);
+        if (refused) {
+            if (refused != resp->status)
+                BUG("guard returned a status it did not set");
+            return refused;
+        }
     }
     int status = req->match.route->fn(req, resp);
     if (status != resp->status)
@@ -376,7 +384,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     struct http_req req;
     struct http_resp resp = {0};
     http_fill_req(srv, c, ctx, url, method, &req);
-    http_dispatch(srv->cfg.routes, srv->cfg.nroutes, &req, &resp);
+    http_dispatch(srv->cfg.routes, srv->cfg.nroutes, srv->cfg.guards, &req, &resp);
     if (req.match.route)
         ctx->route = (size_t)(req.match.route - srv->cfg.routes);
     return http_queue(c, ctx, &resp);

@@ -119,6 +119,14 @@ int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
 /* The MHD_OPTION_EXTERNAL_LOGGER callback: MHD's messages as warn lines of our log. */
 void http_mhd_log(void *cls, const char *fmt, va_list ap) ATTR_FORMAT(2, 0);
 
+/*
+ * A check run on every routed request before its handler (authentication, rate limits):
+ * returns 0 to let the request go on, or fills resp itself and returns its status.
+ */
+typedef int (*http_guard_fn)(struct http_req *req, struct http_resp *resp);
+
+#define HTTP_MAX_GUARDS 4
+
 struct http_server_cfg {
     const char *svc;            /* service name for errors; borrowed */
     const char *bind_addr;      /* "127.0.0.1", "0.0.0.0" or "::"; borrowed */
@@ -131,6 +139,8 @@ struct http_server_cfg {
     size_t nroutes;
     void *app;      /* passed to handlers as req->app */
     int access_log; /* 1: one access line per request */
+    /* Run in order before the handler; the first that replies ends the request. NULL ends. */
+    http_guard_fn guards[HTTP_MAX_GUARDS];
 };
 
 struct http_server;
@@ -155,11 +165,11 @@ int http_server_metrics_write(const struct http_server *srv, struct buf *b,
 void http_server_stop(struct http_server *srv);
 
 /*
- * Runs one request through routing and the handler with no MHD involved:
- * used by the glue itself, by handler unit tests and by fuzzers. Fills resp
- * (404/405 JSON when no route fits).
+ * Runs one request through routing, the guards (NULL or a NULL-terminated array of at most
+ * HTTP_MAX_GUARDS) and the handler with no MHD involved: used by the glue itself, by
+ * handler unit tests and by fuzzers. Fills resp (404/405 JSON when no route fits).
  */
-int http_dispatch(const struct route *routes, size_t nroutes, struct http_req *req,
-                  struct http_resp *resp);
+int http_dispatch(const struct route *routes, size_t nroutes, const http_guard_fn *guards,
+                  struct http_req *req, struct http_resp *resp);
 
 #endif

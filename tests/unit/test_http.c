@@ -83,14 +83,14 @@ static void test_http_dispatch_404_json(void **state)
     struct http_resp resp = {0};
     calls = 0;
     make_req(&req, HTTP_GET, "/nowhere");
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 404);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 404);
     assert_int_equal(resp.status, 404);
     assert_error_body(&resp, "Not found");
     assert_int_equal(calls, 0);
     http_resp_release(&resp);
 
     make_req(&req, HTTP_GET, "/users/abc");
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 404);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 404);
     assert_error_body(&resp, "Not found");
     http_resp_release(&resp);
 }
@@ -102,7 +102,7 @@ static void test_http_dispatch_405_json_with_allow(void **state)
     char allow[64];
     calls = 0;
     make_req(&req, HTTP_DELETE, "/users/5");
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 405);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 405);
     assert_int_equal(resp.status, 405);
     assert_error_body(&resp, "Method not allowed");
     assert_int_equal(resp.allow, HTTP_GET | HTTP_HEAD | HTTP_PUT);
@@ -112,8 +112,51 @@ static void test_http_dispatch_405_json_with_allow(void **state)
     http_resp_release(&resp);
 
     make_req(&req, HTTP_GET, "/users");
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 405);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 405);
     assert_int_equal(resp.allow, HTTP_POST);
+    http_resp_release(&resp);
+}
+
+static int guard_calls;
+
+static int guard_pass(struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    (void)resp;
+    guard_calls++;
+    return 0;
+}
+
+static int guard_refuse(struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    guard_calls++;
+    return http_reply_error(resp, 401, "Unauthorized");
+}
+
+/* Guards run in order before the handler; the first that replies ends the request. */
+static void test_http_dispatch_guards(void **state)
+{
+    struct http_req req;
+    struct http_resp resp = {0};
+    const http_guard_fn pass[HTTP_MAX_GUARDS] = {guard_pass, guard_pass};
+    const http_guard_fn refuse[HTTP_MAX_GUARDS] = {guard_pass, guard_refuse, guard_pass};
+    calls = guard_calls = 0;
+    make_req(&req, HTTP_GET, "/users/7");
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), pass, &req, &resp), 200);
+    assert_int_equal(guard_calls, 2);
+    assert_int_equal(calls, 1);
+    http_resp_release(&resp);
+    make_req(&req, HTTP_GET, "/users/7");
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), refuse, &req, &resp), 401);
+    assert_int_equal(guard_calls, 4);
+    assert_int_equal(calls, 1); /* the handler never ran */
+    assert_error_body(&resp, "Unauthorized");
+    http_resp_release(&resp);
+    /* A request no route takes meets no guard. */
+    make_req(&req, HTTP_GET, "/nothing");
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), refuse, &req, &resp), 404);
+    assert_int_equal(guard_calls, 4);
     http_resp_release(&resp);
 }
 
@@ -124,7 +167,7 @@ static void test_http_dispatch_calls_handler_with_params(void **state)
     calls = 0;
     seen_id = -1;
     make_req(&req, HTTP_GET, "/users/42/");
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 200);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 200);
     assert_int_equal(calls, 1);
     assert_true(seen_id == 42);
     assert_ptr_equal(req.match.route, &routes[0]);
@@ -136,7 +179,7 @@ static void test_http_dispatch_calls_handler_with_params(void **state)
     int status = 302;
     make_req(&req, HTTP_HEAD, "/r/WqxP6K");
     req.app = &status;
-    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), &req, &resp), 302);
+    assert_int_equal(http_dispatch(routes, ARRAY_SIZE(routes), NULL, &req, &resp), 302);
     assert_int_equal(calls, 2);
     assert_string_equal(seen_code, "WqxP6K");
     assert_null(resp.body);
@@ -303,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_http_reply_bytes_as_is),
         cmocka_unit_test(test_http_dispatch_405_json_with_allow),
         cmocka_unit_test(test_http_dispatch_calls_handler_with_params),
+        cmocka_unit_test(test_http_dispatch_guards),
         cmocka_unit_test(test_http_reply_error_shape),
         cmocka_unit_test(test_http_reply_error_field_shape),
         cmocka_unit_test(test_http_reply_err_mapping),
