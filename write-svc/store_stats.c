@@ -20,10 +20,16 @@
 
 #define STATS_TS "'YYYY-MM-DD\"T\"HH24:MI:SS'"
 
-/* The top-10 list of dimension `dim` as a JSON array. */
+/* The top-10 list of dimension `dim` as the JSON member `key` (no trailing comma). */
 #define STATS_TOP(key, dim)                                                                        \
     " '" key "', (SELECT coalesce(json_agg(json_build_object('name', name, 'clicks', n)"           \
-    " ORDER BY n DESC, name), '[]') FROM r WHERE dim = '" dim "' AND rk <= 10),"
+    " ORDER BY n DESC, name), '[]') FROM r WHERE dim = '" dim "' AND rk <= 10)"
+
+/* The five top-10 lists. */
+#define STATS_TOPS                                                                                 \
+    STATS_TOP("referrers", "r")                                                                    \
+    "," STATS_TOP("browsers", "b") "," STATS_TOP("os", "o") "," STATS_TOP(                         \
+        "devices", "d") "," STATS_TOP("countries", "c")
 
 /* The statement over TABLE (url_stats_day/hour) whose bucket column is COL, of UNIT. */
 #define STATS_SQL(TABLE, COL, UNIT)                                                                \
@@ -53,14 +59,8 @@
     " 'interval', '" UNIT "', 'from', to_char(rg.lo, " STATS_TS "),"                               \
     " 'to', to_char(rg.hi, " STATS_TS "),"                                                         \
     " 'series', (SELECT coalesce(json_agg(json_build_object('t', to_char(b.t, " STATS_TS "),"      \
-    " 'clicks', coalesce(s.n, 0)) ORDER BY b.t), '[]') FROM b LEFT JOIN s USING (t))," STATS_TOP(  \
-        "referrers", "r") STATS_TOP("browsers", "b") STATS_TOP("os", "o")                          \
-        STATS_TOP(                                                                                 \
-            "devices",                                                                             \
-            "d") " 'countries', (SELECT coalesce(json_agg(json_build_object('name', name, "        \
-                 "'clicks', n)"                                                                    \
-                 " ORDER BY n DESC, name), '[]') FROM r WHERE dim = 'c' AND rk <= 10))::text"      \
-                 " FROM u CROSS JOIN rg CROSS JOIN a LEFT JOIN t ON true"
+    " 'clicks', coalesce(s.n, 0)) ORDER BY b.t), '[]') FROM b LEFT JOIN s USING (t))," STATS_TOPS  \
+    ")::text FROM u CROSS JOIN rg CROSS JOIN a LEFT JOIN t ON true"
 
 int store_stats_get(struct db *db, const struct store_stats_query *q, char **json)
 {
