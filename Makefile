@@ -64,6 +64,7 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/metrics.c \
 	shared/multipart.c \
+	shared/netaddr.c \
 	shared/rkeys.c \
 	shared/router.c \
 	shared/shortcode.c \
@@ -131,6 +132,7 @@ UNIT_TESTS := \
 	jx \
 	log \
 	multipart \
+	netaddr \
 	qr \
 	refhost \
 	rkeys \
