@@ -96,7 +96,9 @@ WRITE_SRCS := \
 	write-svc/store_events.c \
 	write-svc/readmodel.c \
 	write-svc/linkopts.c \
-	write-svc/idempotency.c
+	write-svc/idempotency.c \
+	write-svc/ratelimit.c \
+	write-svc/dest.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \

@@ -21,9 +21,18 @@ static int parses(const char *s)
 static void test_netaddr_parse_accepts(void **state)
 {
     static const char *const ok[] = {
-        "127.0.0.1",  "0.0.0.0/0",        "10.0.0.0/8",    "192.168.1.0/24", "255.255.255.255/32",
-        "::1",        "::/0",             "2001:db8::/32", "fe80::1/128",    "::ffff:10.0.0.0/104",
-        "::ffff:1.2.3.4", "2001:DB8:0:0:0:0:0:1",
+        "127.0.0.1",
+        "0.0.0.0/0",
+        "10.0.0.0/8",
+        "192.168.1.0/24",
+        "255.255.255.255/32",
+        "::1",
+        "::/0",
+        "2001:db8::/32",
+        "fe80::1/128",
+        "::ffff:10.0.0.0/104",
+        "::ffff:1.2.3.4",
+        "2001:DB8:0:0:0:0:0:1",
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
@@ -35,10 +44,27 @@ static void test_netaddr_parse_accepts(void **state)
 static void test_netaddr_parse_refuses(void **state)
 {
     static const char *const bad[] = {
-        "",          "/8",          "10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/",   "10.0.0.0/-1",
-        "10.0.0.0/08x", "1.2.3",    "1.2.3.4.5",  "01.2.3.4x",   "256.0.0.1",   "::1/129",
-        "2001:db8::1/32", "::g",    "localhost",  " 1.2.3.4",    "1.2.3.4 ",    "::ffff:1.2.3.4/95",
-        "1.2.3.4/1000", "[::1]",    "1.2.3.4/8/8",
+        "",
+        "/8",
+        "10.0.0.1/8",
+        "10.0.0.0/33",
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/08x",
+        "1.2.3",
+        "1.2.3.4.5",
+        "01.2.3.4x",
+        "256.0.0.1",
+        "::1/129",
+        "2001:db8::1/32",
+        "::g",
+        "localhost",
+        " 1.2.3.4",
+        "1.2.3.4 ",
+        "::ffff:1.2.3.4/95",
+        "1.2.3.4/1000",
+        "[::1]",
+        "1.2.3.4/8/8",
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -55,8 +81,7 @@ static void test_netaddr_list_match(void **state)
     const char *why = NULL;
     size_t at = 0;
     (void)state;
-    assert_int_equal(netaddr_list_parse("127.0.0.0/8, ::1,10.0.0.0/8 2001:db8::/33", &l, &why,
-                                        &at),
+    assert_int_equal(netaddr_list_parse("127.0.0.0/8, ::1,10.0.0.0/8 2001:db8::/33", &l, &why, &at),
                      0);
     assert_int_equal(l.n, 4);
     assert_true(netaddr_list_match(&l, "127.0.0.1"));
