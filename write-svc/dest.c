@@ -38,8 +38,7 @@ static int dest_decode_host(const char *h, size_t len, char out[DEST_NAME_MAX])
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)h[i];
-        if (c == '%' && i + 2 < len && dest_hexval(h[i + 1]) >= 0 &&
-            dest_hexval(h[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < len && dest_hexval(h[i + 1]) >= 0 && dest_hexval(h[i + 2]) >= 0) {
             c = dest_hexval(h[i + 1]) * 16 + dest_hexval(h[i + 2]);
             i += 2;
         }
@@ -76,8 +75,7 @@ static void dest_canon_ip(char host[DEST_NAME_MAX])
  * Normalises "host[:port]" (authority without userinfo) into host and port ("" when none
  * is written). 0 or ERR_INVALID.
  */
-static int dest_split_authority(const char *a, size_t len, char host[DEST_NAME_MAX],
-                                char port[8])
+static int dest_split_authority(const char *a, size_t len, char host[DEST_NAME_MAX], char port[8])
 {
     const char *colon = NULL;
     const char *close = a[0] == '[' ? memchr(a, ']', len) : NULL;
@@ -145,8 +143,7 @@ static int dest_self_add(struct dest *d, const char *hostport)
 static int dest_self_entry(struct dest *d, const char *s, size_t len)
 {
     char host[DEST_NAME_MAX], port[8], hp[DEST_HOST_MAX];
-    if (memchr(s, '/', len) || memchr(s, '@', len) ||
-        dest_split_authority(s, len, host, port) != 0)
+    if (memchr(s, '/', len) || memchr(s, '@', len) || dest_split_authority(s, len, host, port) != 0)
         return ERR_INVALID;
     if (port[0]) {
         snprintf(hp, sizeof(hp), "%s:%s", host, port);
@@ -194,18 +191,18 @@ static int dest_block_line(char *line, char out[DEST_NAME_MAX], const char **why
     char *hash = strchr(line, '#');
     if (hash)
         *hash = '\0';
-    char *s = line + strspn(line, " \t\r");
-    size_t len = strcspn(s, " \t\r");
+    char *s = line + strspn(line, " \t\r\n");
+    size_t len = strcspn(s, " \t\r\n");
     out[0] = '\0';
     if (len == 0)
         return 0;
-    if (s[len + strspn(s + len, " \t\r")] != '\0')
+    if (s[len + strspn(s + len, " \t\r\n")] != '\0')
         return *why = "one domain per line", ERR_INVALID;
     if (len >= 2 && s[0] == '*' && s[1] == '.')
         s += 2, len -= 2; /* "*.example.com" means what "example.com" does */
-    if (len == 0 || len >= DEST_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz"
-                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") <
-                                                   len)
+    if (len == 0 || len >= DEST_NAME_MAX ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") < len)
         return *why = "not a domain (letters, digits, '.', '-', '_')", ERR_INVALID;
     if (s[0] == '.' || strstr(s, ".."))
         return *why = "empty label", ERR_INVALID;
@@ -264,7 +261,9 @@ static int dest_block_load(struct dest *d, const char *path, char *err, size_t e
     fclose(f);
     if (rc) {
         snprintf(err, errlen, "BLOCKLIST_FILE: '%s' line %zu: %s", path, lineno,
-                 why ? why : rc == ERR_TOO_BIG ? "more than 100000 domains" : "out of memory");
+                 why                 ? why
+                 : rc == ERR_TOO_BIG ? "more than 100000 domains"
+                                     : "out of memory");
         return rc;
     }
     if (d->nblock)

@@ -16,11 +16,11 @@
 
 #include "common.h"
 
-#define DEST_NAME_MAX   256 /* a normalised host */
-#define DEST_HOST_MAX   (DEST_NAME_MAX + 8) /* a normalised "host:port" */
-#define DEST_BLOCK_MAX  100000
-#define DEST_FILE_MAX   (16L * 1024 * 1024)
-#define DEST_SELF_MAX   32
+#define DEST_NAME_MAX  256                 /* a normalised host */
+#define DEST_HOST_MAX  (DEST_NAME_MAX + 8) /* a normalised "host:port" */
+#define DEST_BLOCK_MAX 100000
+#define DEST_FILE_MAX  (16L * 1024 * 1024)
+#define DEST_SELF_MAX  32
 
 struct dest;
 

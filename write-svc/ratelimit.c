@@ -38,7 +38,8 @@ static const char ratelimit_lua[] =
     "if now < allow_at then\n"
     "  return {0, 0, allow_at - now, tat - now}\n"
     "end\n"
-    "redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1)\n"
+    "redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + "
+    "1)\n"
     "return {1, math.floor((now - (new - B * T)) / T), 0, new - now}\n";
 
 static atomic_int ratelimit_sha_ready;

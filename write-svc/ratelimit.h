@@ -21,11 +21,11 @@ struct http_resp;
 
 /* The outcome of one check (the script's answer). */
 struct ratelimit_result {
-    int allowed;          /* 1: go on; 0: 429 */
-    long limit;           /* the burst: RateLimit-Limit */
-    long remaining;       /* requests that would pass right now: RateLimit-Remaining */
-    int64_t retry_ms;     /* refused: wait this long before the next one passes */
-    int64_t reset_ms;     /* until the budget is full again */
+    int allowed;      /* 1: go on; 0: 429 */
+    long limit;       /* the burst: RateLimit-Limit */
+    long remaining;   /* requests that would pass right now: RateLimit-Remaining */
+    int64_t retry_ms; /* refused: wait this long before the next one passes */
+    int64_t reset_ms; /* until the budget is full again */
 };
 
 /* The http_guard_fn: 0 to go on, or 429 (resp filled). */
