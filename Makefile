@@ -170,7 +170,8 @@ E2E_SRCS := \
 	tests/e2e/test_linkopts.c \
 	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c \
-	tests/e2e/test_compact.c
+	tests/e2e/test_compact.c \
+	tests/e2e/test_dest.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \

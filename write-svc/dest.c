@@ -158,8 +158,11 @@ static int dest_self_entry(struct dest *d, const char *s, size_t len)
 static int dest_self_parse(struct dest *d, const char *base, const char *list, char *err,
                            size_t errlen)
 {
-    char hp[DEST_HOST_MAX];
-    if (dest_url_hostport(base, strlen(base), hp, NULL) != 0 || dest_self_add(d, hp) != 0) {
+    /* Its authority as a SELF_HOSTS entry: without a port, :80 and :443 both (http and https
+       of one name are the same front door behind a redirect to https). */
+    const char *a = strstr(base, "://");
+    a = a ? a + 3 : base;
+    if (dest_self_entry(d, a, strcspn(a, "/?#")) != 0) {
         snprintf(err, errlen, "PUBLIC_BASE_URL: no usable host");
         return ERR_INVALID;
     }
