@@ -127,6 +127,7 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	dest \
 	entry \
 	http \
 	idempotency \
@@ -249,6 +250,13 @@ $(B)/tests/unit/test_idempotency: $(B)/obj/tests/unit/test_idempotency.o \
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
+
+# test_dest tests write-svc's destination rules.
+$(B)/tests/unit/test_dest: $(B)/obj/tests/unit/test_dest.o $(B)/obj/write-svc/dest.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
 
 # test_entry tests event-worker code that is not in libshared.
 $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-worker/entry.o \

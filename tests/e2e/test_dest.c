@@ -18,31 +18,27 @@
 #include "e2e_util.h"
 
 static const char *const dest_refused[] = {
-    "http://127.0.0.1:8080/abc",
-    "HTTP://LOCALHOST:8080",
-    "http://localhost:8080?x=1",
-    "http://127.1:8080/abc",
-    "http://0x7f.0.0.1:8080/abc",
-    "http://[::1]:8080/abc",
-    "http://[0:0::1]:8080/",
-    "http://user:pw@127.0.0.1:8080/abc",
-    "http://127.0.0.1:08080/abc",
-    "https://sho.rt/e2e/abc",
-    "https://SHO.RT:443/x",
-    "http://sho.rt/abc",
-    "https://sho.rt./abc",
-    "https://sh%6F.rt/abc",
-    "https://blocked.example/",
-    "https://BLOCKED.example:8443/x",
-    "http://a.b.blocked.example/x",
-    "https://wild.example/",
+    "http://127.0.0.1:8080/abc",    "HTTP://LOCALHOST:8080",
+    "http://localhost:8080?x=1",    "http://127.1:8080/abc",
+    "http://0x7f.0.0.1:8080/abc",   "http://[::1]:8080/abc",
+    "http://[0:0::1]:8080/",        "http://user:pw@127.0.0.1:8080/abc",
+    "http://127.0.0.1:08080/abc",   "https://sho.rt/e2e/abc",
+    "https://SHO.RT:443/x",         "http://sho.rt/abc",
+    "https://sho.rt./abc",          "https://sh%6F.rt/abc",
+    "https://blocked.example/",     "https://BLOCKED.example:8443/x",
+    "http://a.b.blocked.example/x", "https://wild.example/",
     "https://deep.wild.example./",
 };
 
 static const char *const dest_accepted[] = {
-    "http://127.0.0.1:8081/abc",  "http://localhost:3000/",      "https://sho.rt:8443/",
-    "https://notsho.rt/",         "https://xblocked.example/",   "https://blocked.example.org/",
-    "https://example.com/blocked.example", "https://wild.example.net/",
+    "http://127.0.0.1:8081/abc",
+    "http://localhost:3000/",
+    "https://sho.rt:8443/",
+    "https://notsho.rt/",
+    "https://xblocked.example/",
+    "https://blocked.example.org/",
+    "https://example.com/blocked.example",
+    "https://wild.example.net/",
 };
 
 static void dest_body(char *out, size_t n, const char *url)
