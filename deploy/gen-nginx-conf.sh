@@ -62,6 +62,7 @@ limit_zone() {
         printf '    set_real_ip_from %s;\n' 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16
         printf '    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n'
     fi
+    # shellcheck disable=SC2016 # $binary_remote_addr is nginx's variable, not the shell's
     printf '    limit_req_zone $binary_remote_addr zone=redirects:10m rate=%s;\n' "$rate"
     printf '    limit_req_status 429;\n    limit_req_log_level warn;'
 }

@@ -9,7 +9,7 @@
 #      instance with TRUSTED_PROXIES empty ignores X-Forwarded-For (one budget for the peer).
 #   8. a redirect loop between two links through nginx (a host alias the write side does not
 #      know): curl -L gives up, and neither link records a click (DECISIONS R9).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # port, nginx_url, ...: run.sh's
 
 # rl_post URL XFF: "status limit remaining retry" of POST /urls as client XFF.
 rl_post() {
@@ -27,21 +27,21 @@ check7() {
     local i name a b c out st
     phase_start "check 7: rate limits across two write-svc instances"
     for name in rl-1 rl-2 rl-3; do
-        port[write-svc-$name]=$(new_port) || die "no free port"
+        port["write-svc-$name"]=$(new_port) || die "no free port"
     done
     for name in rl-1 rl-2; do
-        start_svc "write-svc-$name" write-svc PORT="${port[write-svc-$name]}" RATE_LIMIT_EXEMPT= \
+        start_svc "write-svc-$name" write-svc PORT="${port["write-svc-$name"]}" RATE_LIMIT_EXEMPT= \
             TRUSTED_PROXIES=127.0.0.0/8 RATE_LIMIT_WRITE_PER_MIN=60 RATE_LIMIT_WRITE_BURST=3 \
             RATE_LIMIT_READ_PER_MIN=60 RATE_LIMIT_READ_BURST=5
     done
-    start_svc "write-svc-rl-3" write-svc PORT="${port[write-svc-rl-3]}" RATE_LIMIT_EXEMPT= \
+    start_svc "write-svc-rl-3" write-svc PORT="${port["write-svc-rl-3"]}" RATE_LIMIT_EXEMPT= \
         TRUSTED_PROXIES= RATE_LIMIT_WRITE_PER_MIN=60 RATE_LIMIT_WRITE_BURST=3
     for name in rl-1 rl-2 rl-3; do
         wait_for 30 svc_healthy "write-svc-$name" || die "write-svc-$name is not healthy"
     done
-    a=http://127.0.0.1:${port[write-svc-rl-1]}
-    b=http://127.0.0.1:${port[write-svc-rl-2]}
-    c=http://127.0.0.1:${port[write-svc-rl-3]}
+    a=http://127.0.0.1:${port["write-svc-rl-1"]}
+    b=http://127.0.0.1:${port["write-svc-rl-2"]}
+    c=http://127.0.0.1:${port["write-svc-rl-3"]}
     out=
     for i in 1 2 3 4 5; do
         if ((i % 2)); then st=$(rl_post "$a" 203.0.113.10); else st=$(rl_post "$b" 203.0.113.10); fi
