@@ -56,8 +56,8 @@ static void test_dest_self_hosts(void **state)
 {
     char err[256];
     (void)state;
-    struct dest *d = dest_new("https://sho.rt/base", "localhost:8080, Alias.Example", NULL, err,
-                              sizeof(err));
+    struct dest *d =
+        dest_new("https://sho.rt/base", "localhost:8080, Alias.Example", NULL, err, sizeof(err));
     assert_non_null(d);
     assert_false(dest_ok(d, "https://sho.rt/x"));
     assert_false(dest_ok(d, "http://SHO.RT/x"));
