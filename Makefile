@@ -64,6 +64,7 @@ SHARED_SRCS := \
 	shared/log.c \
 	shared/metrics.c \
 	shared/multipart.c \
+	shared/netaddr.c \
 	shared/rkeys.c \
 	shared/router.c \
 	shared/shortcode.c \
@@ -95,7 +96,9 @@ WRITE_SRCS := \
 	write-svc/store_events.c \
 	write-svc/readmodel.c \
 	write-svc/linkopts.c \
-	write-svc/idempotency.c
+	write-svc/idempotency.c \
+	write-svc/ratelimit.c \
+	write-svc/dest.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
@@ -124,6 +127,7 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	dest \
 	entry \
 	http \
 	idempotency \
@@ -131,6 +135,7 @@ UNIT_TESTS := \
 	jx \
 	log \
 	multipart \
+	netaddr \
 	qr \
 	refhost \
 	rkeys \
@@ -166,7 +171,8 @@ E2E_SRCS := \
 	tests/e2e/test_linkopts.c \
 	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c \
-	tests/e2e/test_compact.c
+	tests/e2e/test_compact.c \
+	tests/e2e/test_dest.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \
@@ -244,6 +250,13 @@ $(B)/tests/unit/test_idempotency: $(B)/obj/tests/unit/test_idempotency.o \
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
+
+# test_dest tests write-svc's destination rules.
+$(B)/tests/unit/test_dest: $(B)/obj/tests/unit/test_dest.o $(B)/obj/write-svc/dest.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
 
 # test_entry tests event-worker code that is not in libshared.
 $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-worker/entry.o \

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 
+#include "netaddr.h"
+
 struct app_cfg {
     const char *redis_url;
     const char *bind_addr;
@@ -18,14 +20,18 @@ struct app_cfg {
     long stream_shards;
     long stream_maxlen;
     long click_field_max;
-    long cache_max_age; /* of 301/308 answers */
-    int access_log;     /* CFG_BOOL */
+    long cache_max_age;          /* of 301/308 answers */
+    int access_log;              /* CFG_BOOL */
+    const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */
+    const char *self_hosts;      /* SELF_HOSTS as given (normalised into app.self) */
 };
 
 struct app {
     struct app_cfg cfg;
-    pthread_mutex_t sha_lock; /* guards sha while it is being (re)loaded */
-    char sha[41];             /* SHA1 of the follow script once loaded, else "" */
+    pthread_mutex_t sha_lock;    /* guards sha while it is being (re)loaded */
+    char sha[41];                /* SHA1 of the follow script once loaded, else "" */
+    struct netaddr_list trusted; /* TRUSTED_PROXIES */
+    char self[1024];             /* SELF_HOSTS as "host:port host:port ..." (client.h) */
 };
 
 #endif

@@ -22,7 +22,10 @@
 /*
  * KEYS[1] link hash, KEYS[2] click stream.
  * ARGV: 1 record ("1"/"0"), 2 MAXLEN ("0" = none), 3 code, 4 ts ms, 5 referrer, 6 agent,
- * 7 client address.
+ * 7 client address, 8 this shortener's "host:port" names (space-separated, may be "").
+ * A link whose destination's host:port (lowercase, userinfo and one trailing dot dropped,
+ * default port added) is one of ARGV[8] points back at us: a redirect loop (DECISIONS R9).
+ * It is answered as usual but no click is recorded, so a loop of links records nothing.
  * Returns {original_url, redirect status}, 410 when the link expired (by date or
  * by clicks), or nil when there is no such link. The cap check, the counter and
  * the XADD are one atomic step: a link capped at N gets exactly N clicks, however
@@ -35,12 +38,26 @@
     "', ARGV[6], '" CLICKSTREAM_F_IP "', ARGV[7]"
 
 static const char follow_script[] =
+    "local function hp(u)\n"
+    "  local sch, a = string.match(string.lower(u), '^(https?)://([^/?#]*)')\n"
+    "  if not a then return nil end\n"
+    "  a = string.gsub(a, '^.*@', '')\n"
+    "  local h, p = string.match(a, '^(.*):(%d+)$')\n"
+    "  if not h then h = a; p = (sch == 'https') and '443' or '80' end\n"
+    "  h = string.gsub(h, '%.$', '')\n"
+    "  return h .. ':' .. tostring(tonumber(p))\n"
+    "end\n"
     "local v = redis.call('HMGET', KEYS[1], '" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL
     "', '" RKEYS_F_RT "', '" RKEYS_F_EXP "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "')\n"
     "if not v[1] or not v[3] then return false end\n"
     "if v[5] and v[5] ~= '' and tonumber(ARGV[4]) >= tonumber(v[5]) then return 410 end\n"
     "if v[6] and v[6] ~= '' and tonumber(v[7] or '0') >= tonumber(v[6]) then return 410 end\n"
-    "if ARGV[1] == '1' then\n"
+    "local rec = ARGV[1] == '1'\n"
+    "if rec and ARGV[8] ~= '' then\n"
+    "  local x = hp(v[3])\n"
+    "  if x and string.find(' ' .. ARGV[8] .. ' ', ' ' .. x .. ' ', 1, true) then rec = false end\n"
+    "end\n"
+    "if rec then\n"
     "  redis.call('HINCRBY', KEYS[1], '" RKEYS_F_CLICKS "', 1)\n"
     "  if ARGV[2] == '0' then\n"
     "    redis.call('XADD', KEYS[2], '*', " FOLLOW_XADD_FIELDS ")\n"
@@ -103,7 +120,8 @@ int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
                           ts,
                           click->referrer ? click->referrer : "",
                           click->agent ? click->agent : "",
-                          click->ip ? click->ip : ""};
+                          click->ip ? click->ip : "",
+                          click->self ? click->self : ""};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = i == 7 ? len : strlen(argv[i]);

@@ -29,6 +29,8 @@ struct follow_click {
     const char *referrer; /* header value or NULL (borrowed) */
     const char *agent;    /* header value or NULL (borrowed) */
     const char *ip;       /* the client's address as text, or NULL (borrowed) */
+    const char *self;     /* "host:port ..." of this shortener (client_request_self), or NULL:
+                             a link pointing there is followed but its click not recorded */
 };
 
 enum follow_result {

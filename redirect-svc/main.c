@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "client.h"
 #include "config.h"
 #include "follow.h"
 #include "kv.h"
@@ -48,7 +49,19 @@ static const struct cfg_entry main_cfg[] = {
     {"REDIRECT_CACHE_MAX_AGE", CFG_INT, "300", 0, 31536000, 0, 0, NULL,
      "max-age (seconds) of the public Cache-Control on 301 and 308 redirects",
      &main_app.cfg.cache_max_age},
+    CFG_TRUSTED_PROXIES(&main_app.cfg.trusted_proxies),
+    CFG_SELF_HOSTS(&main_app.cfg.self_hosts),
 };
+
+/* TRUSTED_PROXIES and SELF_HOSTS: a bad list stops start-up. */
+static void main_load_lists(struct app *app)
+{
+    const char *why = NULL;
+    size_t at = 0;
+    if (netaddr_list_parse(app->cfg.trusted_proxies, &app->trusted, &why, &at) != 0)
+        log_die("TRUSTED_PROXIES: %s (at offset %zu)", why, at);
+    client_self_hosts(app->cfg.self_hosts, app->self, sizeof(app->self));
+}
 
 /* Loads the script early so the first redirects need not; Redis may come later. */
 static void main_load_script(struct app *app)
@@ -68,6 +81,7 @@ int main(int argc, char **argv)
     if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
         return 0;
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
+    main_load_lists(app);
     signals_block();
     pthread_mutex_init(&app->sha_lock, NULL);
     main_load_script(app);

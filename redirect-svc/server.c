@@ -74,8 +74,9 @@ struct rctx {
     size_t code_len;
     struct follow_click click; /* borrowed header values; ip points at ip[] */
     char ip[CLIENT_IP_MAX];
-    int status;              /* the status answered, for the access line */
-    enum rstats_route route; /* for the per-route figures */
+    char self[CLIENT_SELF_MAX]; /* click.self: this shortener's host:port names */
+    int status;                 /* the status answered, for the access line */
+    enum rstats_route route;    /* for the per-route figures */
     int64_t start_us;
     char req_id[HTTP_REQ_ID_MAX];
     char method[8];
@@ -359,7 +360,9 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
     x->click.record = get;
     x->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
     x->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
-    x->click.ip = client_ip(x->conn, x->ip);
+    x->click.ip = client_ip(x->conn, &l->srv->app->trusted, x->ip);
+    client_request_self(x->conn, &l->srv->app->trusted, l->srv->app->self, x->self);
+    x->click.self = x->self;
     if (loop_enqueue(l, x) != 0) {
         log_rerror(x->req_id, "redis unavailable: %s", kv_errmsg(l->kv));
         x->result = ERR_KV;

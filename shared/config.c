@@ -1,8 +1,8 @@
 /*
  * config.c - table-driven configuration from environment variables (see config.h).
  *
- * Rules beyond the header: an empty variable counts as unset (so "PORT=" falls
- * back to the default, and a required one is reported missing); an entry that
+ * Rules beyond the header: an empty variable counts as unset, except for a CFG_LIST
+ * (so "PORT=" falls back to the default, and a required one is reported missing); an entry that
  * is unset and has no default leaves its destination untouched; a value that
  * fails validation never reaches the destination; defaults are validated like
  * any value; ENUM choices match case-sensitively. Error lines are separated by
@@ -71,6 +71,8 @@ static const char *cfg_type_name(enum cfg_type t)
         return "url";
     case CFG_ENUM:
         return "enum";
+    case CFG_LIST:
+        return "list";
     }
     BUG("unknown cfg_type");
 }
@@ -117,6 +119,15 @@ static int cfg_check_string(const struct cfg_entry *e, const char *v, char *why)
     }
     if (e->max > 0 && ((long)n < e->min || (long)n > e->max)) {
         snprintf(why, CFG_WHY_MAX, "length must be from %ld to %ld characters", e->min, e->max);
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+static int cfg_check_list(const struct cfg_entry *e, const char *v, char *why)
+{
+    if (e->max > 0 && (long)strlen(v) > e->max) {
+        snprintf(why, CFG_WHY_MAX, "longer than %ld characters", e->max);
         return ERR_INVALID;
     }
     return 0;
@@ -169,6 +180,9 @@ static int cfg_store(const struct cfg_entry *e, const char *v, char *why)
     case CFG_ENUM:
         rc = cfg_check_enum(e, v, why);
         break;
+    case CFG_LIST:
+        rc = cfg_check_list(e, v, why);
+        break;
     default:
         BUG("unknown cfg_type");
     }
@@ -202,8 +216,8 @@ int cfg_load(const struct cfg_entry *tab, size_t n, char *errs, size_t errlen)
     for (size_t i = 0; i < n; i++) {
         const struct cfg_entry *e = &tab[i];
         const char *v = getenv(e->name);
-        if (v && v[0] == '\0')
-            v = NULL; /* Empty counts as unset. */
+        if (v && v[0] == '\0' && e->type != CFG_LIST)
+            v = NULL; /* Empty counts as unset (a list keeps it: the empty list). */
         if (!v && e->required) {
             cfg_report(&out, e, "required but not set", NULL);
             bad++;

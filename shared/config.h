@@ -19,6 +19,8 @@ enum cfg_type {
     CFG_STRING, /* dest: const char **; any non-empty value (min/max bound its length if max > 0) */
     CFG_URL,    /* dest: const char **; must contain "://" */
     CFG_ENUM,   /* dest: const char **; one of the '|'-separated `choices` */
+    CFG_LIST,   /* dest: const char **; a list the service parses; set but empty is kept as ""
+                   (an empty list), unlike every other type; max > 0 bounds its length */
 };
 
 struct cfg_entry {
@@ -64,6 +66,25 @@ struct cfg_entry {
     {                                                                                              \
         .name = "STREAM_SHARDS", .type = CFG_INT, .def = "8", .min = 1,                            \
         .max = CFG_STREAM_SHARDS_MAX, .help = "click stream shards (same value in every service)", \
+        .dest = (dst)                                                                              \
+    }
+
+/* Peers whose X-Forwarded-For / X-Real-IP are believed (netaddr.h); "" trusts nobody. */
+#define CFG_TRUSTED_PROXIES(dst)                                                                   \
+    {                                                                                              \
+        .name = "TRUSTED_PROXIES", .type = CFG_LIST, .def = "127.0.0.0/8,::1", .max = 4096,        \
+        .help = "CIDR list of proxies whose X-Forwarded-For/X-Real-IP give the client address "    \
+                "(set but empty: none)",                                                           \
+        .dest = (dst)                                                                              \
+    }
+/* The front door's own host[:port] names: links to them are refused (write-svc), never counted
+   as clicks (redirect-svc). */
+#define CFG_SELF_HOSTS(dst)                                                                        \
+    {                                                                                              \
+        .name = "SELF_HOSTS", .type = CFG_LIST, .def = "127.0.0.1:8080,localhost:8080,[::1]:8080", \
+        .max = 4096,                                                                               \
+        .help = "host[:port] list naming this shortener's front door besides PUBLIC_BASE_URL "     \
+                "(no port: 80 and 443; set but empty: none)",                                      \
         .dest = (dst)                                                                              \
     }
 

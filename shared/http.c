@@ -75,6 +75,16 @@ void http_resp_release(struct http_resp *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
+int http_resp_header(struct http_resp *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= HTTP_RESP_HEADERS)
+        return ERR_TOO_BIG;
+    struct http_resp_header *h = &resp->headers[resp->nheaders++];
+    h->name = name;
+    snprintf(h->value, sizeof(h->value), "%s", value);
+    return 0;
+}
+
 int http_reply_bytes(struct http_resp *resp, int status, char *body, size_t len,
                      const char *content_type)
 {
@@ -274,6 +284,8 @@ static struct MHD_Response *http_build_response(struct http_resp *resp, const ch
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
     if (resp->extra_name && resp->extra_value)
         MHD_add_response_header(r, resp->extra_name, resp->extra_value);
+    for (int i = 0; i < resp->nheaders && i < HTTP_RESP_HEADERS; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     if (resp->status == 405 && resp->allow) {
         char allow[96];
         router_methods_str(resp->allow, allow, sizeof(allow));
@@ -342,6 +354,26 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     return MHD_YES;
 }
 
+/* The client address of the request on c (netaddr_client with the server's trusted proxies). */
+static void http_client_ip(struct http_server *srv, struct MHD_Connection *c,
+                           char out[NETADDR_TEXT_MAX])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *addr = NULL;
+    char peer[NETADDR_TEXT_MAX];
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!addr || !inet_ntop(sa->sa_family, addr, peer, sizeof(peer)))
+        return;
+    netaddr_client(srv->cfg.trusted_proxies, peer, http_header(c, "X-Forwarded-For"),
+                   http_header(c, "X-Real-IP"), out);
+}
+
 static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, struct http_ctx *ctx,
                           const char *url, const char *method, struct http_req *req)
 {
@@ -356,6 +388,7 @@ static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, str
     req->referer = http_header(c, MHD_HTTP_HEADER_REFERER);
     req->idempotency_key = http_header(c, "Idempotency-Key");
     memcpy(req->req_id, ctx->req_id, sizeof(req->req_id));
+    http_client_ip(srv, c, req->client_ip);
     req->app = srv->cfg.app;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_collect_query, req);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "netaddr.h"
 #include "router.h"
 
 #define HTTP_MAX_QUERY  16
@@ -38,11 +39,24 @@ struct http_req {
     const char *referer;          /* header value or NULL (borrowed) */
     const char *idempotency_key;  /* Idempotency-Key header value or NULL (borrowed) */
     char req_id[HTTP_REQ_ID_MAX]; /* the request id, NUL-terminated */
+    char auth_id[48]; /* the API key's id when a key authenticated the request, "" otherwise (set by
+                         the auth guard) */
+    /* The client's address, canonical: the peer's, or from X-Forwarded-For / X-Real-IP when
+       the peer is in http_server_cfg.trusted_proxies (netaddr_client); "" when unknown. */
+    char client_ip[NETADDR_TEXT_MAX];
     int nquery;
     struct http_query_arg query[HTTP_MAX_QUERY];
     int query_overflow;       /* 1 when more than HTTP_MAX_QUERY args were sent */
     struct route_match match; /* route and path parameters */
     void *app;                /* the service's context, from http_server_cfg.app */
+};
+
+#define HTTP_RESP_HEADERS   6  /* headers a guard or handler may add (http_resp_header) */
+#define HTTP_RESP_VALUE_MAX 48 /* bytes of one such value, NUL included */
+
+struct http_resp_header {
+    const char *name; /* static string */
+    char value[HTTP_RESP_VALUE_MAX];
 };
 
 struct http_resp {
@@ -55,7 +69,16 @@ struct http_resp {
     unsigned allow;            /* for 405: the methods the path accepts (Allow header) */
     const char *extra_name;    /* static string: one more header's name, or NULL */
     const char *extra_value;   /* static string: its value */
+    int nheaders;              /* headers[0..nheaders) are sent too (rate limits) */
+    struct http_resp_header headers[HTTP_RESP_HEADERS];
 };
+
+/*
+ * Adds a header to the answer (name static, value copied, truncated to HTTP_RESP_VALUE_MAX-1);
+ * kept whatever body and status are set later. 0, or ERR_TOO_BIG when HTTP_RESP_HEADERS are
+ * already there (nothing added).
+ */
+int http_resp_header(struct http_resp *resp, const char *name, const char *value);
 
 /* Value of query argument `key` (first occurrence), or NULL. Borrowed. */
 const char *http_req_query(const struct http_req *req, const char *key);
@@ -141,6 +164,9 @@ struct http_server_cfg {
     int access_log; /* 1: one access line per request */
     /* Run in order before the handler; the first that replies ends the request. NULL ends. */
     http_guard_fn guards[HTTP_MAX_GUARDS];
+    /* Peers whose X-Forwarded-For / X-Real-IP give the client address (TRUSTED_PROXIES);
+       borrowed, must outlive the server; NULL trusts nobody. */
+    const struct netaddr_list *trusted_proxies;
 };
 
 struct http_server;

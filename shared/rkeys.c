@@ -62,3 +62,8 @@ int rkeys_idem(const char *scope, const char *hex, char out[RKEYS_MAX])
 {
     return rkeys_fmt(out, "idem:{%s}:%s", scope, hex);
 }
+
+int rkeys_ratelimit(char kind, const char *id, char cls, char out[RKEYS_MAX])
+{
+    return rkeys_fmt(out, "rl:{%c:%s}:%c", kind, id, cls);
+}

@@ -11,6 +11,8 @@
  *   hll:{<url id>}:<yyyymmdd>  the visitors of a link on a UTC day (HyperLogLog);
  *                       all days of a link in one slot, so one PFCOUNT merges them
  *   idem:{<scope>}:<sha256 hex>  an Idempotency-Key record (write-svc)
+ *   rl:{<who>}:<class>  a rate-limit state (GCRA theoretical arrival time, write-svc);
+ *                       who = "k:<API key id>" or "a:<client address>", class "w" or "r"
  *
  * Every builder writes a NUL-terminated key into a caller buffer of RKEYS_MAX
  * bytes and returns its length, or ERR_TOO_BIG (out is then "").
@@ -61,5 +63,8 @@ int rkeys_hll(const char *url_id, const char *day, char out[RKEYS_MAX]) ATTR_WAR
 
 /* "idem:{<scope>}:<hex>". */
 int rkeys_idem(const char *scope, const char *hex, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
+
+/* "rl:{<kind>:<id>}:<cls>": kind 'k' (API key) or 'a' (address), cls 'w' or 'r'. */
+int rkeys_ratelimit(char kind, const char *id, char cls, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
 
 #endif

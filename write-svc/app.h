@@ -7,7 +7,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "netaddr.h"
+
 struct db_pool;
+struct dest;
 struct http_server;
 struct kvthread;
 
@@ -31,6 +34,14 @@ struct app_cfg {
     long bulk_max_rows;
     const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */
     size_t public_base_len;      /* its length without trailing slashes (main_check_base_url) */
+    const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */
+    const char *rl_exempt;       /* RATE_LIMIT_EXEMPT as given (parsed into app.rl_exempt) */
+    long rl_write_per_min;       /* 0: writes unlimited */
+    long rl_write_burst;
+    long rl_read_per_min; /* 0: reads unlimited */
+    long rl_read_burst;
+    const char *self_hosts;     /* SELF_HOSTS as given */
+    const char *blocklist_file; /* BLOCKLIST_FILE, or NULL */
 };
 
 /* Counters for /metrics (h_metrics.c), bumped with relaxed atomics. */
@@ -40,6 +51,9 @@ struct app_stats {
     atomic_ulong clicksync_timeouts; /* event reads that stopped waiting for the worker */
     atomic_ulong clicksync_errors;   /* event reads that could not check the streams */
     atomic_ulong rebuilds;           /* read-model rebuilds done by this instance */
+    atomic_ulong rl_rejected_write;  /* writes answered 429 */
+    atomic_ulong rl_rejected_read;   /* reads answered 429 */
+    atomic_ulong rl_errors;          /* rate checks skipped because Redis failed (let through) */
 };
 
 struct app {
@@ -51,6 +65,9 @@ struct app {
     atomic_int stopping;      /* set at shutdown; the watcher exits */
     struct http_server *http; /* borrowed by /metrics; owned by main */
     struct app_stats stats;
+    struct netaddr_list trusted;   /* TRUSTED_PROXIES */
+    struct netaddr_list rl_exempt; /* RATE_LIMIT_EXEMPT */
+    struct dest *dest;             /* owned: the destination rules (dest.h) */
 };
 
 #endif

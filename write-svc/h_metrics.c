@@ -55,6 +55,18 @@ static int h_metrics_app(struct buf *b, struct app *app)
                             "Read-model rebuilds done by this instance.",
                             h_metrics_load(&st->rebuilds));
     if (rc == 0)
+        rc = metrics_single(b, "shortener_ratelimit_rejected_writes_total", "counter",
+                            "Writes answered 429 by the rate limit.",
+                            h_metrics_load(&st->rl_rejected_write));
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_ratelimit_rejected_reads_total", "counter",
+                            "Reads answered 429 by the rate limit.",
+                            h_metrics_load(&st->rl_rejected_read));
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_ratelimit_errors_total", "counter",
+                            "Requests let through unchecked because Redis failed (fail open).",
+                            h_metrics_load(&st->rl_errors));
+    if (rc == 0)
         rc = metrics_single(b, "shortener_readmodel_complete", "gauge",
                             "1 when the Redis read model is marked complete, 0 when not, -1 "
                             "when Redis is unreachable.",

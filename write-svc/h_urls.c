@@ -17,6 +17,7 @@
 #include "app.h"
 #include "clicksync.h"
 #include "db.h"
+#include "dest.h"
 #include "handlers.h"
 #include "http.h"
 #include "jx.h"
@@ -107,6 +108,16 @@ int h_urls_events(struct http_req *req, struct http_resp *resp)
 /* ------------------------------------------------------------------------ */
 /* Create                                                                    */
 /* ------------------------------------------------------------------------ */
+
+/* The destination rules (dest.h) for a new original_url: 0, or -1 after a 422. */
+static int h_urls_dest_or_reply(const struct app *app, const char *url, struct http_resp *resp)
+{
+    const char *why = NULL;
+    if (!app->dest || dest_check(app->dest, url, strlen(url), &why) == 0)
+        return 0;
+    reply_invalid_field(resp, "original_url", why);
+    return -1;
+}
 
 /* Reads a POST /urls body into *in. 0, or -1 after a 422. */
 static int h_urls_parse_create(json_t *body, struct url_input *in, struct http_resp *resp)
@@ -199,7 +210,8 @@ int h_urls_create(struct http_req *req, struct http_resp *resp)
     struct db *db = NULL;
     char *json = NULL;
     json_t *body = reply_body_or_reply(req, resp, 422);
-    if (!body || h_urls_parse_create(body, &in, resp))
+    if (!body || h_urls_parse_create(body, &in, resp) ||
+        h_urls_dest_or_reply(app, in.original_url, resp))
         goto out;
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
@@ -273,8 +285,8 @@ static int h_urls_set(char **slot, const char *v)
  * changed field. Returns -1 after a 422 reply; otherwise 0 with any store
  * error in *rc.
  */
-static int h_urls_apply(struct db *db, json_t *body, struct store_url *u, int *rc,
-                        struct http_resp *resp)
+static int h_urls_apply(const struct app *app, struct db *db, json_t *body, struct store_url *u,
+                        int *rc, struct http_resp *resp)
 {
     const char *title, *url;
     struct link_opts opts;
@@ -283,7 +295,8 @@ static int h_urls_apply(struct db *db, json_t *body, struct store_url *u, int *r
     if (reply_string_or_reply(body, "title", 0, 1, validate_title, &title, resp) ||
         reply_string_or_reply(body, "original_url", 0, 0, validate_url, &url, resp) ||
         linkopts_parse_or_reply(body, &opts, resp) ||
-        reply_bool_or_reply(body, "is_active", &active, resp))
+        reply_bool_or_reply(body, "is_active", &active, resp) ||
+        (url && strcmp(url, u->original_url) != 0 && h_urls_dest_or_reply(app, url, resp)))
         return -1;
     if (json_object_get(body, "title") && !h_urls_streq(title, u->title) &&
         !(*rc = h_urls_set(&u->title, title)))
@@ -357,7 +370,8 @@ static int h_urls_update_tx(struct app *app, struct db *db, const struct http_re
         rc = ERR_NOMEM;
         goto out;
     }
-    if (!(body = reply_body_or_reply(req, resp, 422)) || h_urls_apply(db, body, &u, &rc, resp)) {
+    if (!(body = reply_body_or_reply(req, resp, 422)) ||
+        h_urls_apply(app, db, body, &u, &rc, resp)) {
         rc = ERR_INVALID; /* replied 422 */
         goto out;
     }

@@ -9,9 +9,11 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "dest.h"
 #include "http.h"
 #include "kvthread.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "readmodel.h"
 #include "routes.h"
 #include "signals.h"
@@ -62,6 +64,23 @@ static const struct cfg_entry main_cfg[] = {
     {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,
      "address short links are served at, for QR codes (http/https, no query; trailing / dropped)",
      &main_app.cfg.public_base_url},
+    CFG_TRUSTED_PROXIES(&main_app.cfg.trusted_proxies),
+    {"RATE_LIMIT_EXEMPT", CFG_LIST, "127.0.0.0/8,::1", 0, 4096, 0, 0, NULL,
+     "CIDR list of client addresses never rate limited (set but empty: none)",
+     &main_app.cfg.rl_exempt},
+    {"RATE_LIMIT_WRITE_PER_MIN", CFG_INT, "120", 0, 6000000, 0, 0, NULL,
+     "writes (POST/PUT/PATCH/DELETE) per minute per API key or client address; 0: unlimited",
+     &main_app.cfg.rl_write_per_min},
+    {"RATE_LIMIT_WRITE_BURST", CFG_INT, "20", 1, 1000000, 0, 0, NULL,
+     "writes allowed at once before the per-minute pace applies", &main_app.cfg.rl_write_burst},
+    {"RATE_LIMIT_READ_PER_MIN", CFG_INT, "1200", 0, 6000000, 0, 0, NULL,
+     "reads per minute per API key or client address; 0: unlimited", &main_app.cfg.rl_read_per_min},
+    {"RATE_LIMIT_READ_BURST", CFG_INT, "100", 1, 1000000, 0, 0, NULL,
+     "reads allowed at once before the per-minute pace applies", &main_app.cfg.rl_read_burst},
+    CFG_SELF_HOSTS(&main_app.cfg.self_hosts),
+    {"BLOCKLIST_FILE", CFG_STRING, NULL, 0, 0, 0, 0, NULL,
+     "file of blocked link domains, one per line, # comments (subdomains blocked too)",
+     &main_app.cfg.blocklist_file},
 };
 
 /*
@@ -84,6 +103,25 @@ static void main_check_base_url(struct app *app)
     app->cfg.public_base_len = len;
 }
 
+/* TRUSTED_PROXIES, RATE_LIMIT_EXEMPT, SELF_HOSTS and BLOCKLIST_FILE: a bad one stops start-up. */
+static void main_load_lists(struct app *app)
+{
+    const char *why = NULL;
+    size_t at = 0;
+    char err[512];
+    if (netaddr_list_parse(app->cfg.trusted_proxies, &app->trusted, &why, &at) != 0)
+        log_die("TRUSTED_PROXIES: %s (at offset %zu)", why, at);
+    if (netaddr_list_parse(app->cfg.rl_exempt, &app->rl_exempt, &why, &at) != 0)
+        log_die("RATE_LIMIT_EXEMPT: %s (at offset %zu)", why, at);
+    app->dest = dest_new(app->cfg.public_base_url, app->cfg.self_hosts, app->cfg.blocklist_file,
+                         err, sizeof(err));
+    if (!app->dest)
+        log_die("%s", err);
+    if (app->cfg.blocklist_file)
+        log_info("blocklist: %zu domains from '%s'", dest_blocked_count(app->dest),
+                 app->cfg.blocklist_file);
+}
+
 /* Fail fast: the database must answer and carry the schema before we accept traffic. */
 static void main_check_schema(struct app *app)
 {
@@ -94,6 +132,14 @@ static void main_check_schema(struct app *app)
     if (rc)
         log_die("database not ready (is it migrated? run scripts/migrate.sh): %s", db_errmsg(db));
     db_pool_release(app->pool, db);
+}
+
+/* Slot 0 belongs to the authentication guard; until it is there, a guard that lets all through. */
+static int main_guard_none(struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    (void)resp;
+    return 0;
 }
 
 static struct http_server *main_http_start(struct app *app)
@@ -112,6 +158,8 @@ static struct http_server *main_http_start(struct app *app)
         .nroutes = nroutes,
         .app = app,
         .access_log = 1,
+        .guards = {main_guard_none, ratelimit_guard}, /* slot 0: auth; slot 1: rate limits */
+        .trusted_proxies = &app->trusted,
     };
     char err[256];
     struct http_server *srv = http_server_start(&hc, err, sizeof(err));
@@ -127,6 +175,7 @@ int main(int argc, char **argv)
         return 0;
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
     main_check_base_url(app);
+    main_load_lists(app);
     signals_block();
     app->kvt = kvthread_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     if (!app->kvt)
@@ -154,6 +203,7 @@ int main(int argc, char **argv)
     readmodel_watcher_stop(app);
     kvthread_free(app->kvt);
     db_pool_free(app->pool);
+    dest_free(app->dest);
     log_info("stopped");
     return 0;
 }

@@ -171,5 +171,6 @@ int test_events_run(void);      /* /events, /events/<id>, /urls/<id>/events and 
 int test_linkopts_run(void);    /* link options (PRODUCT.md 1) on the write side */
 int test_idempotency_run(void); /* Idempotency-Key on the four creating POSTs */
 int test_compact_run(void);     /* compact JSON bodies on every route, errors included */
+int test_dest_run(void);        /* destination rules: self hosts and the blocklist (422) */
 
 #endif

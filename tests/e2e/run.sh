@@ -113,7 +113,8 @@ start_svc() {
         printf '=== write-svc on port %s (try %s)\n' "$port" "$tries" >>"$log"
         DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL BIND_ADDR=127.0.0.1 PORT=$port \
             STREAM_SHARDS=$shards READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 LOG_LEVEL=info \
-            PUBLIC_BASE_URL=$public_base "$svc_bin" 2>>"$log" >/dev/null &
+            PUBLIC_BASE_URL=$public_base BLOCKLIST_FILE="$REPO_ROOT/tests/e2e/blocklist.txt" \
+            "$svc_bin" 2>>"$log" >/dev/null &
         svc_pid=$!
         for ((i = 0; i < 300; i++)); do
             health_ok && return 0

@@ -498,6 +498,7 @@ int main(void)
     failed += test_urls_write_run();
     failed += test_events_run();
     failed += test_linkopts_run();
+    failed += test_dest_run();
     failed += test_idempotency_run();
     failed += test_compact_run();
     e2e_env_release();

@@ -23,6 +23,8 @@
 #      302, event reads with every click answered before them), URL writes 200 (systest redis);
 #   6. GET redirects through nginx while one redirect-svc instance, then the other, is
 #      SIGKILLed (and restarted by its supervisor): no answer but 302, no socket error;
+#   7. rate limits across two more write-svc instances, trusted and untrusted proxies, and
+#   8. a redirect loop through nginx records no click (both in tests/system/checks_abuse.sh);
 # then stops the stack (each service must exit 0 on SIGTERM) and searches every log for
 # "ERROR: AddressSanitizer", "runtime error:" and "LeakSanitizer". Every wait is bounded and
 # every process started here is stopped on any exit (trap).
@@ -41,6 +43,8 @@ self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 . "$(dirname "$self")/../../scripts/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$self")/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=checks_abuse.sh
+. "$(dirname "$self")/checks_abuse.sh"
 
 B=${B:-build}
 case $B in
@@ -484,6 +488,8 @@ inside() {
 
     check4
     check6
+    check7
+    check8
     stop_checks
     say "inside run took $(($(now_ms) - t0)) ms"
     if [ "$failed" -gt 0 ] && [ "${KEEP_HARNESS:-0}" != 1 ]; then

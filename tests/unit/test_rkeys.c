@@ -127,6 +127,16 @@ static void test_rkeys_hll_and_idem(void **state)
     assert_string_equal(key, "");
 }
 
+static void test_rkeys_ratelimit(void **state)
+{
+    char key[RKEYS_MAX];
+    (void)state;
+    assert_true(rkeys_ratelimit('a', "2001:db8::1", 'w', key) > 0);
+    assert_string_equal(key, "rl:{a:2001:db8::1}:w");
+    assert_true(rkeys_ratelimit('k', "17", 'r', key) > 0);
+    assert_string_equal(key, "rl:{k:17}:r");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_rkeys_keys_share_hash_tag),
         cmocka_unit_test(test_rkeys_stream_shard_round_trip),
         cmocka_unit_test(test_rkeys_hll_and_idem),
+        cmocka_unit_test(test_rkeys_ratelimit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
