@@ -95,7 +95,12 @@ WRITE_SRCS := \
 	write-svc/store_events.c \
 	write-svc/readmodel.c \
 	write-svc/linkopts.c \
-	write-svc/idempotency.c
+	write-svc/idempotency.c \
+	write-svc/apikey.c \
+	write-svc/auth.c \
+	write-svc/keys.c \
+	write-svc/h_apikeys.c \
+	write-svc/store_apikeys.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
@@ -121,6 +126,7 @@ WORKER_SRCS := \
 	event-worker/visitor.c
 
 UNIT_TESTS := \
+	apikey \
 	buf \
 	config \
 	csv \
@@ -241,6 +247,13 @@ LINK_TEST = $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_MHD) $(LIBS_PQ) 
 # test_idempotency tests write-svc's idempotency.c (SHA-256 from libcrypto).
 $(B)/tests/unit/test_idempotency: $(B)/obj/tests/unit/test_idempotency.o \
 		$(B)/obj/write-svc/idempotency.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
+
+# test_apikey tests write-svc's apikey.c (SHA-256 from libcrypto).
+$(B)/tests/unit/test_apikey: $(B)/obj/tests/unit/test_apikey.o $(B)/obj/write-svc/apikey.o \
+		$(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
