@@ -312,8 +312,8 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-openapi check-ops
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-keys check-system \
+		check-docs check-openapi check-ops
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -323,6 +323,11 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# API_AUTH=keys against two write-svc instances: 401/403/404, revocation, expiry, the CLI.
+.PHONY: check-keys
+check-keys: $(BINS)
+	$(Q)B=$(B) tests/keys/run.sh
 
 # README's configuration tables match the binaries; docs/API.md's examples replay (tests/docs).
 check-docs: $(BINS)
