@@ -28,7 +28,8 @@ inside() {
     admin=$(DATABASE_URL=$DATABASE_URL "$B/bin/write-svc" keys create --name "test admin" \
         --scopes admin | sed -n 's/.*"key":"\(sk_[A-Za-z0-9_-]*\)".*/\1/p')
     [ -n "$admin" ] || die "write-svc keys create printed no key"
-    p1=$(pick_free_port) && p2=$(pick_free_port) || die "no free port"
+    p1=$(pick_free_port) || die "no free port"
+    p2=$(pick_free_port) || die "no free port"
     [ "$p1" != "$p2" ] || p2=$(pick_free_port)
     for p in "$p1" "$p2"; do
         svc_start write-svc "$p" DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
