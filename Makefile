@@ -98,7 +98,12 @@ WRITE_SRCS := \
 	write-svc/linkopts.c \
 	write-svc/idempotency.c \
 	write-svc/ratelimit.c \
-	write-svc/dest.c
+	write-svc/dest.c \
+	write-svc/apikey.c \
+	write-svc/auth.c \
+	write-svc/keys.c \
+	write-svc/h_apikeys.c \
+	write-svc/store_apikeys.c
 
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
@@ -124,6 +129,7 @@ WORKER_SRCS := \
 	event-worker/visitor.c
 
 UNIT_TESTS := \
+	apikey \
 	buf \
 	config \
 	csv \
@@ -258,6 +264,13 @@ $(B)/tests/unit/test_dest: $(B)/obj/tests/unit/test_dest.o $(B)/obj/write-svc/de
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
 
+# test_apikey tests write-svc's apikey.c (SHA-256 from libcrypto).
+$(B)/tests/unit/test_apikey: $(B)/obj/tests/unit/test_apikey.o $(B)/obj/write-svc/apikey.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST) $(LIBS_CRYPTO)
+
 # test_entry tests event-worker code that is not in libshared.
 $(B)/tests/unit/test_entry: $(B)/obj/tests/unit/test_entry.o $(B)/obj/event-worker/entry.o \
 		$(B)/libshared.a
@@ -312,8 +325,8 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-openapi check-ops
+	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-keys check-system \
+		check-docs check-openapi check-ops
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -323,6 +336,11 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# API_AUTH=keys against two write-svc instances: 401/403/404, revocation, expiry, the CLI.
+.PHONY: check-keys
+check-keys: $(BINS)
+	$(Q)B=$(B) tests/keys/run.sh
 
 # README's configuration tables match the binaries; docs/API.md's examples replay (tests/docs).
 check-docs: $(BINS)

@@ -29,7 +29,9 @@
 #   START_TIMEOUT (30 s for each new instance to accept connections) HEALTH_TIMEOUT (60 s for
 #   :8080/health to answer 200) ACCESS_LOG (0; 1 writes .run/logs/nginx-access.log).
 #   Everything else in the environment (LOG_LEVEL, HTTP_THREADS, PG_POOL_SIZE, STREAM_SHARDS,
-#   ...) reaches the services unchanged; DATABASE_URL, REDIS_URL, BIND_ADDR and PORT are set
+#   API_AUTH, ...) reaches the services unchanged; with API_AUTH=keys the first start makes an
+#   admin API key with `write-svc keys create`, prints it and keeps it in .run/admin.key (mode
+#   0600), and later starts reuse it while it is live (a new one replaces a revoked one); DATABASE_URL, REDIS_URL, BIND_ADDR and PORT are set
 #   here, and PUBLIC_BASE_URL (what QR codes point at) defaults to http://127.0.0.1:NGINX_PORT. A running PostgreSQL or Redis keeps the port it was started with (.run/state).
 #   The default ports of PostgreSQL and Redis stay below Linux's ephemeral port range
 #   (32768-60999): a port in it can be held at any moment by the client end of some outgoing
@@ -213,6 +215,29 @@ if [ "${SEED:-1}" != 0 ] && { [ "$fresh" = 1 ] || [ "${RESEED:-0}" = 1 ]; }; the
     "$REPO_ROOT/scripts/seed.sh" ${SEED_DIR:+"$SEED_DIR"} >&2
 fi
 
+# --- the admin API key (API_AUTH=keys) ---------------------------------------------------------
+# The key in .run/admin.key (mode 0600) is reused while PostgreSQL knows it as live; otherwise
+# (first start, new database, revoked or expired) the CLI makes a new admin key and keeps it.
+admin_key_file=$RUN_DIR/admin.key
+admin_key_live() {
+    local hash
+    [ -s "$admin_key_file" ] || return 1
+    hash=$(tr -d '\n' <"$admin_key_file" | sha256sum | cut -d' ' -f1)
+    [ "$(psql -X -qAt --no-psqlrc -d "$DATABASE_URL" -c "SELECT 1 FROM api_keys
+        WHERE key_hash = '$hash' AND revoked_at IS NULL
+        AND (expires_at IS NULL OR expires_at > now() AT TIME ZONE 'UTC')")" = 1 ]
+}
+if [ "${API_AUTH:-open}" = keys ] && ! admin_key_live; then
+    have write-svc || die "API_AUTH=keys needs $bin_dir/write-svc to make the admin key"
+    admin_json=$("$bin_dir/write-svc" keys create --name "make run admin" --scopes admin) ||
+        die "write-svc keys create failed"
+    admin_key=$(sed -n 's/.*"key":"\(sk_[A-Za-z0-9_-]*\)".*/\1/p' <<<"$admin_json")
+    [ -n "$admin_key" ] || die "write-svc keys create printed no key"
+    (umask 077 && printf '%s\n' "$admin_key" >"$admin_key_file")
+    chmod 600 "$admin_key_file"
+    say "created an admin API key, kept in $admin_key_file (mode 0600)"
+fi
+
 # --- services ---------------------------------------------------------------------------------
 # start_svc NAME PORT BINARY: under the supervisor, detached, unless it already runs.
 start_svc() {
@@ -350,5 +375,9 @@ fi
         "nginx status" "$nginx_status_port"
     [ "${#started[@]}" = 0 ] || printf '%s\n' "${started[@]}"
     printf '%-16s %s\n' PostgreSQL "$DATABASE_URL" Redis "$REDIS_URL" logs "$logs  (make logs)"
+    if [ "${API_AUTH:-open}" = keys ]; then
+        printf '%-16s %s  (admin; kept in %s)\n' "API key" "$(cat "$admin_key_file")" \
+            "$admin_key_file"
+    fi
     printf 'stop with: make stop\n'
 }

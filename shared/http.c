@@ -387,6 +387,8 @@ static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, str
     req->user_agent = http_header(c, MHD_HTTP_HEADER_USER_AGENT);
     req->referer = http_header(c, MHD_HTTP_HEADER_REFERER);
     req->idempotency_key = http_header(c, "Idempotency-Key");
+    req->authorization = http_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    req->x_api_key = http_header(c, "X-Api-Key");
     memcpy(req->req_id, ctx->req_id, sizeof(req->req_id));
     http_client_ip(srv, c, req->client_ip);
     req->app = srv->cfg.app;

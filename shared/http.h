@@ -38,6 +38,8 @@ struct http_req {
     const char *user_agent;       /* header value or NULL (borrowed) */
     const char *referer;          /* header value or NULL (borrowed) */
     const char *idempotency_key;  /* Idempotency-Key header value or NULL (borrowed) */
+    const char *authorization;    /* Authorization header value or NULL (borrowed) */
+    const char *x_api_key;        /* X-Api-Key header value or NULL (borrowed) */
     char req_id[HTTP_REQ_ID_MAX]; /* the request id, NUL-terminated */
     char auth_id[48]; /* the API key's id when a key authenticated the request, "" otherwise (set by
                          the auth guard) */

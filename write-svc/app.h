@@ -9,6 +9,7 @@
 
 #include "netaddr.h"
 
+struct auth_cache;
 struct db_pool;
 struct dest;
 struct http_server;
@@ -32,6 +33,8 @@ struct app_cfg {
     long readmodel_check_ms;
     long events_wait_ms;
     long bulk_max_rows;
+    const char *api_auth;        /* API_AUTH: "open" or "keys" */
+    long api_key_cache_ms;       /* API_KEY_CACHE_MS: how long a key lookup is reused */
     const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */
     size_t public_base_len;      /* its length without trailing slashes (main_check_base_url) */
     const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */
@@ -58,9 +61,10 @@ struct app_stats {
 
 struct app {
     struct app_cfg cfg;
-    struct db_pool *pool; /* owned */
-    struct kvthread *kvt; /* owned: one Redis handle per thread (readmodel_kv) */
-    pthread_t watcher;    /* the read-model watcher thread (readmodel.c) */
+    struct db_pool *pool;    /* owned */
+    struct kvthread *kvt;    /* owned: one Redis handle per thread (readmodel_kv) */
+    struct auth_cache *auth; /* owned: API keys seen lately (auth.c); NULL in open mode */
+    pthread_t watcher;       /* the read-model watcher thread (readmodel.c) */
     int watcher_started;
     atomic_int stopping;      /* set at shutdown; the watcher exits */
     struct http_server *http; /* borrowed by /metrics; owned by main */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "auth.h"
 #include "clicksync.h"
 #include "db.h"
 #include "handlers.h"
@@ -41,7 +42,8 @@ int h_events_list(struct http_req *req, struct http_resp *resp)
     reply_page(req, &pg);
     f.event_type = http_req_query(req, "event_type");
     if (reply_query_id_or_reply(req, "url_id", &f.url_id, resp) ||
-        reply_query_id_or_reply(req, "user_id", &f.user_id, resp))
+        reply_query_id_or_reply(req, "user_id", &f.user_id, resp) ||
+        auth_user_or_reply(req, &f.user_id, resp))
         goto out;
     clicksync_wait(app, req->req_id);
     if (!(db = reply_db_or_reply(app, req, resp)))
@@ -76,12 +78,21 @@ static int h_events_parse(json_t *body, int create, struct event_input *in, stru
                : 0;
 }
 
-/* 404s for referenced ids that do not exist. 0, or -1 after replying. */
+/*
+ * 404s for referenced ids that do not exist, or, for a key bound to a user, that are not that
+ * user's (an event may only name the user and that user's links). 0, or -1 after replying.
+ */
 static int h_events_refs_or_reply(const struct http_req *req, struct db *db,
                                   const struct event_input *in, struct http_resp *resp)
 {
     int rc = 1;
-    if (in->url_id && (rc = store_exists(db, "urls", in->url_id)) <= 0) {
+    long long bound = auth_bound_user(req);
+    if (bound && in->has_user && in->user_id != bound) {
+        http_reply_error(resp, 404, "User not found");
+        return -1;
+    }
+    if (in->url_id && (rc = bound ? store_owns(db, "urls", in->url_id, bound)
+                                  : store_exists(db, "urls", in->url_id)) <= 0) {
         reply_store_error(req, resp, db, rc == 0 ? ERR_NOT_FOUND : rc, "URL not found");
         return -1;
     }
@@ -101,6 +112,10 @@ int h_events_create(struct http_req *req, struct http_resp *resp)
     json_t *body = reply_body_or_reply(req, resp, 400);
     if (!body || h_events_parse(body, 1, &in, resp))
         goto out;
+    if (auth_bound_user(req) && !in.has_user) { /* a bound key's events are its user's */
+        in.user_id = auth_bound_user(req);
+        in.has_user = 1;
+    }
     if (!(db = reply_db_or_reply(app, req, resp)) || h_events_refs_or_reply(req, db, &in, resp))
         goto out;
     int rc = store_events_insert(db, in.url_id, in.user_id, in.event_type, in.details, &json);

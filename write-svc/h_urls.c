@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "auth.h"
 #include "clicksync.h"
 #include "db.h"
 #include "dest.h"
@@ -58,7 +59,8 @@ int h_urls_list(struct http_req *req, struct http_resp *resp)
     int is_active, rc;
     reply_page(req, &pg);
     if (reply_query_id_or_reply(req, "user_id", &user_id, resp) ||
-        reply_query_bool_or_reply(req, "is_active", &is_active, resp))
+        reply_query_bool_or_reply(req, "is_active", &is_active, resp) ||
+        auth_user_or_reply(req, &user_id, resp))
         goto out;
     clicksync_wait(app, req->req_id); /* `clicks` reflects every redirect answered */
     if (!(db = reply_db_or_reply(app, req, resp)))
@@ -211,6 +213,7 @@ int h_urls_create(struct http_req *req, struct http_resp *resp)
     char *json = NULL;
     json_t *body = reply_body_or_reply(req, resp, 422);
     if (!body || h_urls_parse_create(body, &in, resp) ||
+        auth_user_or_reply(req, &in.user_id, resp) ||
         h_urls_dest_or_reply(app, in.original_url, resp))
         goto out;
     if (!(db = reply_db_or_reply(app, req, resp)))

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -33,7 +34,7 @@ int h_users_list(struct http_req *req, struct http_resp *resp)
     if (!db)
         return resp->status;
     int rc = store_users_list(db, &pg, http_req_query(req, "username"),
-                              http_req_query(req, "email"), &json);
+                              http_req_query(req, "email"), auth_bound_user(req), &json);
     if (rc)
         reply_store_error(req, resp, db, rc, USER_NOT_FOUND);
     else

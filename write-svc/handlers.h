@@ -37,4 +37,8 @@ int h_events_create(struct http_req *req, struct http_resp *resp);
 int h_events_update(struct http_req *req, struct http_resp *resp);
 int h_events_delete(struct http_req *req, struct http_resp *resp);
 
+int h_apikeys_create(struct http_req *req, struct http_resp *resp);
+int h_apikeys_list(struct http_req *req, struct http_resp *resp);
+int h_apikeys_delete(struct http_req *req, struct http_resp *resp);
+
 #endif

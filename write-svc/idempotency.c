@@ -244,8 +244,7 @@ int idempotency_decode(const char *s, size_t len, struct idempotency_record *rec
 
 const char *idempotency_scope(const struct http_req *req)
 {
-    (void)req;
-    return "open";
+    return req->auth_id[0] ? req->auth_id : "open";
 }
 
 /* ------------------------------------------------------------------------ */

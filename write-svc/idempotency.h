@@ -18,8 +18,8 @@
  *      still this request's (compare-and-set on its token, one Lua script).
  *
  * The fingerprint is SHA-256 over the method, the route, the Content-Type and the
- * body, each prefixed with its length. The scope is "open" until authentication
- * exists; then it becomes the API key's id (idempotency_scope).
+ * body, each prefixed with its length. The scope is "open" in API_AUTH=open and the
+ * API key's id in API_AUTH=keys (idempotency_scope), so two keys never share a record.
  *
  * The encode/decode/validate functions are pure (unit-tested in
  * tests/unit/test_idempotency.c); idempotency_run talks to Redis.
@@ -111,8 +111,8 @@ int idempotency_encode_done(struct buf *out, const char *fp, int status, const c
 int idempotency_decode(const char *s, size_t len, struct idempotency_record *rec) ATTR_WARN_UNUSED;
 
 /*
- * The scope of req's keys: "open" (static) while the API has no authentication;
- * the API key's id once it has.
+ * The scope of req's keys: the API key's id (req->auth_id, set by the auth guard) when a key
+ * authenticated the request, else "open" (static). Borrowed.
  */
 const char *idempotency_scope(const struct http_req *req);
 

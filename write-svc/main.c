@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "dest.h"
 #include "http.h"
+#include "keys.h"
 #include "kvthread.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -61,6 +63,12 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.events_wait_ms},
     {"BULK_MAX_ROWS", CFG_INT, "100000", 1, 10000000, 0, 0, NULL,
      "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
+    {"API_AUTH", CFG_ENUM, "open", 0, 0, 0, 0, "open|keys",
+     "open: no credentials (API.md); keys: every API route needs an API key (docs/SECURITY.md)",
+     &main_app.cfg.api_auth},
+    {"API_KEY_CACHE_MS", CFG_INT, "500", 0, 1000, 0, 0, NULL,
+     "a key lookup is reused this long (a revoked key is refused within it; 0: no cache)",
+     &main_app.cfg.api_key_cache_ms},
     {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,
      "address short links are served at, for QR codes (http/https, no query; trailing / dropped)",
      &main_app.cfg.public_base_url},
@@ -131,15 +139,11 @@ static void main_check_schema(struct app *app)
     int rc = db_exec(db, NULL, "SELECT 1 FROM schema_migrations LIMIT 1", 0, NULL, NULL);
     if (rc)
         log_die("database not ready (is it migrated? run scripts/migrate.sh): %s", db_errmsg(db));
+    if (strcmp(app->cfg.api_auth, "keys") == 0 &&
+        db_exec(db, NULL, "SELECT 1 FROM api_keys LIMIT 0", 0, NULL, NULL) != 0)
+        log_die("API_AUTH=keys needs the api_keys table (run scripts/migrate.sh): %s",
+                db_errmsg(db));
     db_pool_release(app->pool, db);
-}
-
-/* Slot 0 belongs to the authentication guard; until it is there, a guard that lets all through. */
-static int main_guard_none(struct http_req *req, struct http_resp *resp)
-{
-    (void)req;
-    (void)resp;
-    return 0;
 }
 
 static struct http_server *main_http_start(struct app *app)
@@ -158,9 +162,13 @@ static struct http_server *main_http_start(struct app *app)
         .nroutes = nroutes,
         .app = app,
         .access_log = 1,
-        .guards = {main_guard_none, ratelimit_guard}, /* slot 0: auth; slot 1: rate limits */
         .trusted_proxies = &app->trusted,
     };
+    /* Authentication first (in keys mode), then the rate limit of the key or address. */
+    size_t g = 0;
+    if (app->auth)
+        hc.guards[g++] = auth_guard;
+    hc.guards[g] = ratelimit_guard;
     char err[256];
     struct http_server *srv = http_server_start(&hc, err, sizeof(err));
     if (!srv)
@@ -171,6 +179,8 @@ static struct http_server *main_http_start(struct app *app)
 int main(int argc, char **argv)
 {
     struct app *app = &main_app;
+    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
+        return keys_cli(argc - 1, argv + 1);
     if (svc_flags(argc, argv, main_cfg, ARRAY_SIZE(main_cfg)))
         return 0;
     svc_load_config(MAIN_SVC, main_cfg, ARRAY_SIZE(main_cfg), &app->cfg.log_level);
@@ -186,6 +196,9 @@ int main(int argc, char **argv)
     if (!app->pool)
         log_die("out of memory creating the database pool");
     main_check_schema(app);
+    if (strcmp(app->cfg.api_auth, "keys") == 0 &&
+        !(app->auth = auth_cache_new(app->cfg.api_key_cache_ms)))
+        log_die("out of memory creating the API key cache");
     int rc = readmodel_rebuild_if_needed(app);
     if (rc)
         log_warn("read model not rebuilt at start-up (retrying in the background): %d", rc);
@@ -204,6 +217,7 @@ int main(int argc, char **argv)
     kvthread_free(app->kvt);
     db_pool_free(app->pool);
     dest_free(app->dest);
+    auth_cache_free(app->auth);
     log_info("stopped");
     return 0;
 }

@@ -49,6 +49,9 @@ static const struct route routes[] = {
     {"/events/:id", HTTP_GET, h_events_get},
     {"/events/:id", RW, h_events_update},
     {"/events/:id", HTTP_DELETE, h_events_delete},
+    {"/api-keys", HTTP_GET, h_apikeys_list},
+    {"/api-keys", HTTP_POST, h_apikeys_create},
+    {"/api-keys/:id", HTTP_DELETE, h_apikeys_delete},
 };
 
 const struct route *routes_table(size_t *n)

@@ -66,8 +66,9 @@ int store_exists(struct db *db, const char *table, long long id) ATTR_WARN_UNUSE
 
 /* --- users --- */
 int store_users_get(struct db *db, long long id, char **json) ATTR_WARN_UNUSED;
+/* only_id: 0 for every user, else that user alone (a key bound to a user). */
 int store_users_list(struct db *db, const struct store_page *pg, const char *username,
-                     const char *email, char **json) ATTR_WARN_UNUSED;
+                     const char *email, long long only_id, char **json) ATTR_WARN_UNUSED;
 /* Creates a user; ERR_CONFLICT with *conflict = "username" or "email". Own transaction. */
 int store_users_create(struct db *db, const char *username, const char *email, char **json,
                        const char **conflict) ATTR_WARN_UNUSED;
@@ -142,6 +143,36 @@ int store_urls_code(struct db *db, long long id, char **code) ATTR_WARN_UNUSED;
 /* Writes the decimal form of v into out (24 bytes) and returns out; "NULL" handling is the
  * caller's. */
 const char *store_fmt_id(char out[24], long long v);
+
+/* --- api keys (store_apikeys.c): hashes only, never a key --- */
+struct store_apikey_new {
+    const char *name;
+    const char *hash;       /* SHA-256 hex of the key (apikey_hash) */
+    const char *scopes;     /* "read,write" (apikey_scopes_str) */
+    long long user_id;      /* 0 when not bound */
+    const char *expires_at; /* "YYYY-MM-DDTHH:MM:SS" or NULL */
+};
+
+/* A live (not revoked) key as the auth guard needs it. */
+struct store_apikey {
+    long long id;
+    char scopes[24];   /* "read,write" */
+    long long user_id; /* 0 when not bound */
+    long long expires; /* seconds since the epoch; -1 when it never expires */
+};
+
+/* Inserts a key; *json gets its JSON (no secret). ERR_NOT_FOUND when user_id names no user. */
+int store_apikeys_insert(struct db *db, const struct store_apikey_new *k,
+                         char **json) ATTR_WARN_UNUSED;
+/* Every key (revoked ones too, with revoked_at) as a JSON array in *json, by id. */
+int store_apikeys_list(struct db *db, const struct store_page *pg, char **json) ATTR_WARN_UNUSED;
+/* Sets revoked_at. ERR_NOT_FOUND when no live key has this id. */
+int store_apikeys_revoke(struct db *db, long long id) ATTR_WARN_UNUSED;
+/* The live key with this hash into *out, ERR_NOT_FOUND, or ERR_*. */
+int store_apikeys_lookup(struct db *db, const char *hash,
+                         struct store_apikey *out) ATTR_WARN_UNUSED;
+/* 1 when row id of `table` ("urls" or "events") belongs to user_id, 0 when not, or ERR_*. */
+int store_owns(struct db *db, const char *table, long long id, long long user_id) ATTR_WARN_UNUSED;
 
 /* --- stats (store_stats.c): GET /urls/<id>/stats from the rollups --- */
 struct store_stats_query {

@@ -30,18 +30,20 @@ int store_users_get(struct db *db, long long id, char **json)
 }
 
 int store_users_list(struct db *db, const struct store_page *pg, const char *username,
-                     const char *email, char **json)
+                     const char *email, long long only_id, char **json)
 {
-    char lim[24], off[24];
-    const char *params[4] = {username, email};
+    char lim[24], off[24], idb[24];
+    const char *params[5] = {username, email, NULL, NULL,
+                             only_id ? store_fmt_id(idb, only_id) : NULL};
     store_page_params(pg, lim, off, &params[2], &params[3]);
     return store_query_json(
         db, "users_list",
         "SELECT coalesce(json_agg(j ORDER BY id), '[]')::text FROM ("
         " SELECT id, " USER_JSON " AS j FROM users"
         " WHERE ($1::text IS NULL OR username = $1) AND ($2::text IS NULL OR email = $2)"
+        " AND ($5::bigint IS NULL OR id = $5::bigint)"
         " ORDER BY id LIMIT $3::bigint OFFSET $4::bigint) s",
-        4, params, json);
+        5, params, json);
 }
 
 /* ------------------------------------------------------------------------ */

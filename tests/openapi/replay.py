@@ -2,7 +2,7 @@
 """Replays requests against the live services and validates every answer against
 docs/openapi.json (tests/openapi/run.sh runs it; see there).
 
-    replay.py DOC FRONT_URL WRITE_URL REDIRECT_URL
+    replay.py DOC FRONT_URL WRITE_URL REDIRECT_URL [KEYS_WRITE_URL ADMIN_KEY]
 
 Every request goes through the front door (FRONT_URL, nginx). For each answer:
   - the status is the one the step expects, and it is documented for the operation (the
@@ -13,7 +13,9 @@ Every request goes through the front door (FRONT_URL, nginx). For each answer:
   - a JSON body validates against the response schema (python3-jsonschema, Draft 2020-12);
     an image has the documented format's signature.
 Then every operation of the document must have been answered with a 2xx (or a redirect), and 400, 404, 405,
-409, 413 and 422 must each have been validated at least once.
+409, 413 and 422 must each have been validated at least once. With KEYS_WRITE_URL (a write-svc
+with API_AUTH=keys) and ADMIN_KEY, a second pass straight at that instance validates 401 (with
+WWW-Authenticate: Bearer) and 403, which an open-mode stack never answers.
 
 Features not merged yet (PENDING below): a step of such a feature that gets what the main
 branch answers instead (the router's 404 "Not found" for a route that does not exist, or a
@@ -181,6 +183,7 @@ class Replay:
         self.absent = set()  # pending features found missing
         self.present = set()  # pending features found working
         self.skipped_ops = set()
+        self.required = (400, 404, 405, 409, 413, 422)  # statuses coverage() wants validated
 
     def fail(self, what, problems):
         self.failed += 1
@@ -258,7 +261,7 @@ class Replay:
                 print(f"SKIP {key}: its feature is not merged yet")
                 continue
             self.fail(f"coverage of {key}", [f"no 2xx answer validated (got {got})"])
-        for s in (400, 404, 405, 409, 413, 422):
+        for s in self.required:
             if s not in self.statuses:
                 self.fail("coverage", [f"no {s} answer validated"])
 
@@ -416,6 +419,18 @@ def scenario(r):
     r.step("DELETE", "/users/$bob", 204)
     r.step("DELETE", "/users/$bob", 404)
 
+    # API keys (open mode: no key needed; the keys pass below checks 401 and 403)
+    r.step("POST", "/api-keys", 201, {"name": "oa reader", "scopes": ["read"],
+                                      "expires_at": "2099-01-01T00:00:00"}, capture={"key1": "id"})
+    r.step("POST", "/api-keys", 201, {"name": "oa alice", "scopes": ["read", "write"],
+                                      "user_id": r.vars.get("alice")})
+    r.step("POST", "/api-keys", 422, {"name": "oa", "scopes": ["root"]})
+    r.step("POST", "/api-keys", 400, "[]")
+    r.step("POST", "/api-keys", 404, {"name": "oa", "scopes": ["read"], "user_id": 999999})
+    r.step("GET", "/api-keys", 200)
+    r.step("DELETE", "/api-keys/$key1", 204)
+    r.step("DELETE", "/api-keys/$key1", 404)
+
     # redirect-svc's own /health has the same schema; /openapi.json is the file's bytes.
     r.step("GET", "/health", 200, base=r.redirect)
     for base in (r.write, r.front):
@@ -427,10 +442,36 @@ def scenario(r):
                                                  f"not docs/openapi.json's {len(r.spec.raw)}"])
 
 
+def scenario_keys(r, keys_write, admin):
+    """API_AUTH=keys, straight at a write-svc in that mode: 401 and 403 as documented."""
+    adm = {"Authorization": "Bearer " + admin}
+    bearer = {"WWW-Authenticate": "Bearer"}
+    r.step("GET", "/health", 200, base=keys_write)
+    r.step("GET", "/openapi.json", 200, base=keys_write)
+    r.step("GET", "/users", 401, base=keys_write, want=bearer)
+    r.step("POST", "/urls", 401, {"original_url": "https://example.com/"}, base=keys_write,
+           want=bearer)
+    r.step("GET", "/api-keys", 401, base=keys_write, headers={"X-Api-Key": "sk_" + "A" * 43},
+           want=bearer)
+    r.step("GET", "/api-keys", 200, base=keys_write, headers=adm)
+    reader = r.step("POST", "/api-keys", 201, {"name": "oa keys reader", "scopes": ["read"]},
+                    base=keys_write, headers=adm, capture={"reader": "id"})
+    rd = {"Authorization": "Bearer " + (reader or {}).get("key", "")}
+    r.step("GET", "/users", 200, base=keys_write, headers=rd)
+    r.step("POST", "/users", 403, {"username": "oa-k", "email": "k@example.com"},
+           base=keys_write, headers=rd)
+    r.step("DELETE", "/api-keys/$reader", 403, base=keys_write, headers=rd)
+    r.step("DELETE", "/api-keys/$reader", 204, base=keys_write, headers=adm)
+    r.step("GET", "/users", 401, base=keys_write, headers=rd, want=bearer)
+
+
 def main():
     doc, front, write, redirect = sys.argv[1:5]
     r = Replay(Spec(doc), front, write, redirect)
     scenario(r)
+    if len(sys.argv) > 6:
+        scenario_keys(r, sys.argv[5], sys.argv[6])
+        r.required = r.required + (401, 403)
     print("statuses validated per operation:")
     r.coverage()
     print(f"openapi: {r.passed} passed, {r.failed} failed, {r.skipped} skipped")

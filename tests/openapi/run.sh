@@ -11,7 +11,9 @@
 #    one instance of each) on free ports, and tests/openapi/replay.py replays requests through
 #    the front door: every answer's status must be documented for its operation, with the
 #    documented Content-Type, headers and body schema (python3-jsonschema, Draft 2020-12), and
-#    every operation must be answered with a success at least once. /openapi.json must be the
+#    every operation must be answered with a success at least once. A second write-svc with
+#    API_AUTH=keys (admin key from `write-svc keys create`) gets a pass of its own for the 401 and
+#    403 answers, which the open-mode stack never gives. /openapi.json must be the
 #    file's bytes, from write-svc and through the front door.
 # Without node/npm (or nginx, or PostgreSQL) it prints SKIP; under CI=true it fails instead.
 # Prints "openapi: N passed, N failed, N skipped".
@@ -80,6 +82,12 @@ status_port=$(pick_free_port)
 svc_start write-svc "$write_port" READMODEL_CHECK_MS=200
 svc_start event-worker "$worker_port"
 svc_start redirect-svc "$redirect_port"
+# A second write-svc with API_AUTH=keys for the 401/403 pass, with an admin key from the CLI.
+keys_port=$(pick_free_port)
+admin_key=$(DATABASE_URL=$DATABASE_URL "$B/bin/write-svc" keys create --name "openapi admin" \
+    --scopes admin | sed -n 's/.*"key":"\(sk_[A-Za-z0-9_-]*\)".*/\1/p')
+[ -n "$admin_key" ] || die "write-svc keys create printed no key"
+svc_start write-svc "$keys_port" READMODEL_CHECK_MS=200 API_AUTH=keys
 
 # The front door, rendered from deploy/nginx.conf.in as scripts/run.sh renders it.
 mkdir -p "$ngx_dir/tmp"
@@ -100,4 +108,5 @@ nginx -p "$ngx_dir" -e "$HARNESS_DIR/nginx-error.log" -c "$ngx_dir/nginx.conf" |
 wait_until 10 svc_health "$front_port" || die "the front door does not answer /health"
 
 python3 "$here/replay.py" "$doc" "http://127.0.0.1:$front_port" \
-    "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port"
+    "http://127.0.0.1:$write_port" "http://127.0.0.1:$redirect_port" \
+    "http://127.0.0.1:$keys_port" "$admin_key"
