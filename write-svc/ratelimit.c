@@ -154,8 +154,8 @@ int ratelimit_guard(struct http_req *req, struct http_resp *resp)
     long burst = write ? app->cfg.rl_write_burst : app->cfg.rl_read_burst;
     if (per_min <= 0 || ratelimit_skip_route(req))
         return 0;
-    if (!req->auth_id[0] && netaddr_list_match(&app->rl_exempt, req->client_ip))
-        return 0;
+    if (netaddr_list_match(&app->rl_exempt, req->client_ip))
+        return 0; /* an exempt address, with or without a key (DECISIONS R4) */
     char key[RKEYS_MAX];
     int keyed = req->auth_id[0] ? rkeys_ratelimit('k', req->auth_id, write ? 'w' : 'r', key)
                                 : rkeys_ratelimit('a', req->client_ip, write ? 'w' : 'r', key);
