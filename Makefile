@@ -300,7 +300,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-openapi check-ops
+		check-openapi check-ops check-supervise
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -329,6 +329,12 @@ check-system: $(BINS) $(SYSTEM_BIN)
 .PHONY: check-ops
 check-ops: $(BINS)
 	$(Q)B=$(B) tests/ops/test_deploy.sh
+
+# The make run stack in a temp dir on free ports: probes, Redis and PostgreSQL SIGKILLed under
+# load and restarted by their supervisors, no click lost, make stop (tests/ops/test_supervise.sh).
+.PHONY: check-supervise
+check-supervise: $(BINS) $(SYSTEM_BIN)
+	$(Q)B=$(B) tests/ops/test_supervise.sh
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
