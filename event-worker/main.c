@@ -150,8 +150,8 @@ static int main_readyz(struct http_req *req, struct http_resp *resp)
         return http_reply_json(resp, 200, strdup(MAIN_JSON_OK), sizeof(MAIN_JSON_OK) - 1);
     char body[128];
     int n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\",\"missing\":[%s%s%s%s%s]}",
-                     kv ? "" : "\"redis\"", !kv && !db ? "," : "", db ? "" : "\"database\"",
-                     (!kv || !db) && !group ? "," : "", group ? "" : "\"group\"");
+                     db ? "" : "\"database\"", !db && !kv ? "," : "", kv ? "" : "\"redis\"",
+                     (!db || !kv) && !group ? "," : "", group ? "" : "\"group\"");
     return http_reply_json(resp, 503, strndup(body, (size_t)n), (size_t)n);
 }
 
