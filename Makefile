@@ -2,7 +2,8 @@
 #   make                      build the three services
 #   make check                unit tests, then the end-to-end suites against real servers
 #   make SANITIZE=address,undefined check   the same under ASan/UBSan (outputs in build-asan/)
-#   make run / stop / logs    the local stack (scripts/run.sh)
+#   make run / stop / logs    the local stack (scripts/run.sh; RUN_DIR= and the port variables
+#                             it documents run a second, private one)
 # Knobs: O= (optimisation level), V=1 (verbose), CC=clang, SANITIZE=...
 
 CC ?= cc
@@ -326,7 +327,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-keys check-system \
-		check-docs check-openapi check-ops
+		check-docs check-openapi check-ops check-supervise
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -360,6 +361,12 @@ check-system: $(BINS) $(SYSTEM_BIN)
 .PHONY: check-ops
 check-ops: $(BINS)
 	$(Q)B=$(B) tests/ops/test_deploy.sh
+
+# The make run stack in a temp dir on free ports: probes, Redis and PostgreSQL SIGKILLed under
+# load and restarted by their supervisors, no click lost, make stop (tests/ops/test_supervise.sh).
+.PHONY: check-supervise
+check-supervise: $(BINS) $(SYSTEM_BIN)
+	$(Q)B=$(B) tests/ops/test_supervise.sh
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all

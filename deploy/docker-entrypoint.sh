@@ -6,7 +6,7 @@
 #   docker run IMAGE seed [DIR]              scripts/seed.sh: load the seed CSVs (default
 #                                            /app/schema/seed); clears the read-model marker
 #                                            when REDIS_URL is set, so write-svc rebuilds it
-#   docker run IMAGE healthcheck             GET /health of the service that is PID 1 in this
+#   docker run IMAGE healthcheck             GET /readyz of the service that is PID 1 in this
 #                                            container; exit 0 on 200 (Docker HEALTHCHECK)
 #   docker run IMAGE help                    this text and each service's configuration table
 #   docker run IMAGE <anything else>         exec'd as is (a shell for debugging, ...)
@@ -33,13 +33,13 @@ healthcheck() {
         ;;
     esac
     exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-    printf 'GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+    printf 'GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
     IFS= read -r -t 5 status <&3 || return 1
     exec 3<&-
     case $status in
     "HTTP/1."?" 200 "*) return 0 ;;
     *)
-        printf 'healthcheck: %s /health answered: %s\n' "$svc" "${status%$'\r'}" >&2
+        printf 'healthcheck: %s /readyz answered: %s\n' "$svc" "${status%$'\r'}" >&2
         return 1
         ;;
     esac

@@ -668,6 +668,8 @@ int consumer_step(struct consumer *c)
         consumer_snapshot(c, now);
     }
     consumer_report(c, now);
+    atomic_store(&c->stats.group_ok, c->ready);
+    atomic_store(&c->stats.step_ms, (long long)timefmt_mono_ms());
     if (rc) {
         int delay = backoff_next(&c->backoff);
         atomic_fetch_add(&c->stats.errors, 1);
@@ -710,6 +712,7 @@ struct consumer *consumer_new(const struct consumer_cfg *cfg, struct kv *kv, str
     backoff_init(&c->backoff, CONSUMER_BACKOFF_MIN_MS, CONSUMER_BACKOFF_MAX_MS);
     atomic_init(&c->stats.pending, -1);
     atomic_init(&c->stats.lag, -1);
+    atomic_init(&c->stats.step_ms, (long long)timefmt_mono_ms());
     for (int s = 0; s < CONSUMER_MAX_SHARDS; s++) {
         atomic_init(&c->stats.shard_pending[s], -1);
         atomic_init(&c->stats.shard_lag[s], -1);

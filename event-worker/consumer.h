@@ -55,8 +55,11 @@ struct consumer_stats {
     atomic_ulong errors;   /* failed steps (each followed by a back-off and a replay) */
     atomic_int db_ok;      /* 1 when the last PostgreSQL operation succeeded */
     atomic_int kv_ok;      /* 1 when the last Redis operation succeeded */
-    atomic_long pending;   /* the group's pending entries over all shards; -1 until known */
-    atomic_long lag;       /* entries not yet delivered to the group; -1 until known */
+    atomic_int group_ok;   /* 1 while the consumer group is known to exist on every shard */
+    atomic_llong
+        step_ms;         /* timefmt_mono_ms() when the last step ended (or the consumer was made) */
+    atomic_long pending; /* the group's pending entries over all shards; -1 until known */
+    atomic_long lag;     /* entries not yet delivered to the group; -1 until known */
     atomic_long shard_pending[CONSUMER_MAX_SHARDS]; /* the same per shard; -1 until known */
     atomic_long shard_lag[CONSUMER_MAX_SHARDS];
     struct metrics_hist batch_size;    /* entries per committed batch */

@@ -30,12 +30,21 @@
 #include "router.h"
 #include "signals.h"
 #include "svc.h"
+#include "timefmt.h"
 
 #include "banned.h"
 
 #define MAIN_SVC          "event-worker"
 #define MAIN_CONSUMER_MAX 200 /* bytes of a consumer name */
 #define MAIN_METRICS_MAX  (256u * 1024)
+/*
+ * /livez fails when no consumer step ended for this long. A step is bounded by
+ * EVENT_BLOCK_MS, the Redis timeout, PG_STATEMENT_TIMEOUT_MS and a 5 s back-off
+ * (well under a minute with every setting at its default); two minutes leave room.
+ */
+#define MAIN_STALL_MS     120000
+#define MAIN_JSON_OK      "{\"status\":\"ok\"}"
+#define MAIN_JSON_STALLED "{\"status\":\"stalled\"}"
 
 struct main_cfg {
     const char *database_url;
@@ -118,6 +127,34 @@ static int main_health(struct http_req *req, struct http_resp *resp)
     return http_reply_json(resp, ok ? 200 : 503, strndup(body, (size_t)n), (size_t)n);
 }
 
+/* GET /livez: 200 while the consumer loop keeps finishing steps; never asks Redis or PostgreSQL. */
+static int main_livez(struct http_req *req, struct http_resp *resp)
+{
+    struct main_app *app = req->app;
+    long long idle =
+        (long long)timefmt_mono_ms() - atomic_load(&consumer_stats(app->consumer)->step_ms);
+    if (idle < MAIN_STALL_MS)
+        return http_reply_json(resp, 200, strdup(MAIN_JSON_OK), sizeof(MAIN_JSON_OK) - 1);
+    log_error("consumer loop stalled: no step finished for %lld ms", idle);
+    return http_reply_json(resp, 503, strdup(MAIN_JSON_STALLED), sizeof(MAIN_JSON_STALLED) - 1);
+}
+
+/* GET /readyz: 200 when Redis, PostgreSQL and the consumer group were fine at the last step. */
+static int main_readyz(struct http_req *req, struct http_resp *resp)
+{
+    struct main_app *app = req->app;
+    struct consumer_stats *st = consumer_stats(app->consumer);
+    int db = atomic_load(&st->db_ok), kv = atomic_load(&st->kv_ok);
+    int group = kv && atomic_load(&st->group_ok);
+    if (db && kv && group)
+        return http_reply_json(resp, 200, strdup(MAIN_JSON_OK), sizeof(MAIN_JSON_OK) - 1);
+    char body[128];
+    int n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\",\"missing\":[%s%s%s%s%s]}",
+                     db ? "" : "\"database\"", !db && !kv ? "," : "", kv ? "" : "\"redis\"",
+                     (!db || !kv) && !group ? "," : "", group ? "" : "\"group\"");
+    return http_reply_json(resp, 503, strndup(body, (size_t)n), (size_t)n);
+}
+
 /* GET /metrics: Prometheus text (exporter.c), the health server's own figures, the process. */
 static int main_metrics(struct http_req *req, struct http_resp *resp)
 {
@@ -136,6 +173,8 @@ static int main_metrics(struct http_req *req, struct http_resp *resp)
 
 static const struct route main_routes[] = {
     {"/health", HTTP_GET, main_health},
+    {"/livez", HTTP_GET, main_livez},
+    {"/readyz", HTTP_GET, main_readyz},
     {"/metrics", HTTP_GET, main_metrics},
 };
 

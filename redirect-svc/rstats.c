@@ -17,10 +17,9 @@ static const double rstats_batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 5
 int rstats_init(struct rstats *st)
 {
     static const char *const names[RSTATS_COUNT][2] = {
-        [RSTATS_CODE] = {"/:code", "GET|HEAD"},
-        [RSTATS_HEALTH] = {"/health", "GET|HEAD"},
-        [RSTATS_METRICS] = {"/metrics", "GET|HEAD"},
-        [RSTATS_UNMATCHED] = {"unmatched", "any"},
+        [RSTATS_CODE] = {"/:code", "GET|HEAD"},      [RSTATS_HEALTH] = {"/health", "GET|HEAD"},
+        [RSTATS_LIVEZ] = {"/livez", "GET|HEAD"},     [RSTATS_READYZ] = {"/readyz", "GET|HEAD"},
+        [RSTATS_METRICS] = {"/metrics", "GET|HEAD"}, [RSTATS_UNMATCHED] = {"unmatched", "any"},
     };
     if (metrics_http_init(&st->http, RSTATS_COUNT) != 0)
         return ERR_NOMEM;

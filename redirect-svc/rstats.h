@@ -13,7 +13,15 @@
 #include "metrics.h"
 
 /* Rows of the per-route HTTP figures. */
-enum rstats_route { RSTATS_CODE, RSTATS_HEALTH, RSTATS_METRICS, RSTATS_UNMATCHED, RSTATS_COUNT };
+enum rstats_route {
+    RSTATS_CODE,
+    RSTATS_HEALTH,
+    RSTATS_LIVEZ,
+    RSTATS_READYZ,
+    RSTATS_METRICS,
+    RSTATS_UNMATCHED,
+    RSTATS_COUNT
+};
 
 struct rstats {
     struct metrics_http http;  /* RSTATS_COUNT rows */

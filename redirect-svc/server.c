@@ -6,7 +6,7 @@
  *   1. headers read: allocate the struct rctx, return MHD_YES without an
  *      answer (answering now would cost keep-alive: PERFORMANCE.md);
  *   2. body chunks, if any: discarded (redirects carry no body);
- *   3. final call: route. A redirect or /health appends its Redis command to the
+ *   3. final call: route. A redirect, /health or /readyz appends its Redis command to the
  *      loop's batch and suspends the connection; anything else answers now;
  *   4. after the loop's flush has set rctx.result and resumed the connection,
  *      MHD calls once more and the answer is queued.
@@ -54,7 +54,8 @@
  */
 #define SERVER_CONN_MEMORY (8 * 1024)
 
-enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH };
+/* RCTX_HEALTH and RCTX_READYZ ask Redis for the read-model marker; /livez never asks Redis. */
+enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH, RCTX_READYZ };
 
 enum rctx_state { RCTX_NEW, RCTX_WAITING, RCTX_READY };
 
@@ -118,6 +119,11 @@ static const char server_json_health_loading[] =
     "{\"status\":\"degraded\",\"redis\":\"ok\",\"readmodel\":\"loading\"}";
 static const char server_json_health_down[] =
     "{\"status\":\"degraded\",\"redis\":\"down\",\"readmodel\":\"unknown\"}";
+static const char server_json_ok[] = "{\"status\":\"ok\"}";
+static const char server_json_ready_loading[] =
+    "{\"status\":\"unavailable\",\"missing\":[\"readmodel\"]}";
+static const char server_json_ready_down[] =
+    "{\"status\":\"unavailable\",\"missing\":[\"redis\",\"readmodel\"]}";
 
 static int64_t server_now_us(void)
 {
@@ -182,6 +188,14 @@ static enum MHD_Result server_queue(struct rctx *x, int status, const char *json
 /* Call 4: the flush has filled in x->result. */
 static enum MHD_Result server_answer(struct rctx *x)
 {
+    if (x->kind == RCTX_READYZ) {
+        if (x->result == FOLLOW_NOT_FOUND)
+            return server_queue(x, 200, server_json_ok, NULL);
+        return server_queue(x, 503,
+                            x->result == FOLLOW_NOT_READY ? server_json_ready_loading
+                                                          : server_json_ready_down,
+                            NULL);
+    }
     if (x->kind == RCTX_HEALTH) {
         if (x->result == FOLLOW_NOT_FOUND)
             return server_queue(x, 200, server_json_health_ok, NULL);
@@ -215,7 +229,7 @@ static int loop_enqueue(struct loop *l, struct rctx *x)
     struct app *app = l->srv->app;
     if (l->nbatch == 0 && kv_connect(l->kv) != 0)
         return ERR_KV;
-    int rc = x->kind == RCTX_HEALTH ? follow_append_marker(l->kv)
+    int rc = x->kind != RCTX_FOLLOW ? follow_append_marker(l->kv)
                                     : follow_append(app, l->kv, x->code, x->code_len, &x->click);
     if (rc)
         return ERR_KV;
@@ -242,7 +256,7 @@ static int loop_read_one(struct loop *l, struct rctx *x)
                                      &x->location, &x->redirect);
         return 0;
     }
-    x->result = x->kind == RCTX_HEALTH ? follow_marker_reply(r)
+    x->result = x->kind != RCTX_FOLLOW ? follow_marker_reply(r)
                                        : follow_reply(r, &x->location, &x->redirect);
     freeReplyObject(r);
     return 0;
@@ -334,6 +348,15 @@ static enum MHD_Result server_metrics(struct rctx *x)
     return ok;
 }
 
+static enum rctx_kind server_kind(const char *seg, size_t len)
+{
+    if (len == 6 && memcmp(seg, "health", 6) == 0)
+        return RCTX_HEALTH;
+    if (len == 6 && memcmp(seg, "readyz", 6) == 0)
+        return RCTX_READYZ;
+    return RCTX_FOLLOW;
+}
+
 /* Call 3: decide what the request is; answer now or join the batch. */
 static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *url,
                                     const char *method)
@@ -351,8 +374,14 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
         x->route = RSTATS_METRICS;
         return server_metrics(x);
     }
-    x->kind = len == 6 && memcmp(seg, "health", 6) == 0 ? RCTX_HEALTH : RCTX_FOLLOW;
-    x->route = x->kind == RCTX_HEALTH ? RSTATS_HEALTH : RSTATS_CODE;
+    if (len == 5 && memcmp(seg, "livez", 5) == 0) {
+        x->route = RSTATS_LIVEZ; /* this loop answers: alive, whatever Redis does */
+        return server_queue(x, 200, server_json_ok, NULL);
+    }
+    x->kind = server_kind(seg, len);
+    x->route = x->kind == RCTX_HEALTH   ? RSTATS_HEALTH
+               : x->kind == RCTX_READYZ ? RSTATS_READYZ
+                                        : RSTATS_CODE;
     if (x->kind == RCTX_FOLLOW && validate_short_code(seg, len) != 0)
         return server_queue(x, 404, server_json_404, NULL); /* cannot exist: spare Redis */
     x->code = seg;

@@ -6,8 +6,10 @@
 # Starts, each only when it is not already running (pid files), so a second run is harmless:
 #   PostgreSQL  a private cluster in .run/pg/data (initdb on first use, trust auth, 127.0.0.1
 #               only, unix socket in .run/pg), database "shortener", schema/ applied by
-#               scripts/migrate.sh on every run
-#   Redis       .run/redis (AOF: appendonly yes, appendfsync everysec), 127.0.0.1 only
+#               scripts/migrate.sh on every run; the postmaster runs under scripts/supervise.sh
+#               (name "postgres"): killed, it is started again and recovers from its WAL
+#   Redis       .run/redis (AOF: appendonly yes, appendfsync everysec), 127.0.0.1 only, under
+#               scripts/supervise.sh (name "redis"): killed, it is started again from its AOF
 #   seed        scripts/seed.sh when the database was created by this run, or when RESEED=1;
 #               never with SEED=0. A new database also empties our Redis (its read model and
 #               click streams belonged to the old one).
@@ -22,7 +24,8 @@
 # Then it waits until http://127.0.0.1:8080/health answers 200 and prints where everything
 # listens (stdout), the log dir and "stop with: make stop".
 #
-# Env (defaults): B (build) SEED (1) RESEED (0) SEED_DIR (schema/seed) WRITE_INSTANCES (2)
+# Env (defaults): B (build) RUN_DIR (<repo>/.run: another dir runs a second, private stack,
+#   with other ports; scripts/stop.sh takes the same RUN_DIR) SEED (1) RESEED (0) SEED_DIR (schema/seed) WRITE_INSTANCES (2)
 #   REDIRECT_INSTANCES (2) WORKERS (1) PG_PORT (15432) REDIS_PORT (16379) NGINX_PORT (8080)
 #   NGINX_STATUS_PORT (8088: nginx stub_status at /nginx_status, for scraping)
 #   WRITE_PORT (8081, first write-svc) REDIRECT_PORT (8091) WORKER_PORT (8099)
@@ -49,7 +52,10 @@ shopt -u patsub_replacement 2>/dev/null || true
 
 B=${B:-build}
 case $B in /*) bin_dir=$B/bin ;; *) bin_dir=$REPO_ROOT/$B/bin ;; esac
-export RUN_DIR=$REPO_ROOT/.run
+# RUN_DIR: another directory for a second, private stack (tests/ops/test_supervise.sh).
+RUN_DIR=${RUN_DIR:-$REPO_ROOT/.run}
+case $RUN_DIR in /*) ;; *) RUN_DIR=$PWD/$RUN_DIR ;; esac
+export RUN_DIR
 logs=$RUN_DIR/logs
 pids=$RUN_DIR/pids
 pg_dir=$RUN_DIR/pg
@@ -95,11 +101,19 @@ fi
 pg_ctl_as() {
     (cd "$RUN_DIR" && as_pg "$pg_bin/pg_ctl" -D "$pg_data" "$@")
 }
+# PostgreSQL and Redis run under scripts/supervise.sh (names "postgres" and "redis"); a server
+# started by an older run.sh as a daemon of its own (no supervisor) is used as it is.
+pg_supervised() {
+    pid_alive "$pids/postgres.pid"
+}
 pg_running() {
-    [ -f "$pg_data/PG_VERSION" ] && pg_ctl_as status >/dev/null 2>&1
+    pg_supervised || { [ -f "$pg_data/PG_VERSION" ] && pg_ctl_as status >/dev/null 2>&1; }
+}
+redis_supervised() {
+    pid_alive "$pids/redis.pid"
 }
 redis_running() {
-    pid_alive "$redis_dir/redis.pid"
+    redis_supervised || pid_alive "$redis_dir/redis.pid"
 }
 nginx_running() {
     pid_alive "$nginx_dir/nginx.pid"
@@ -108,7 +122,11 @@ svc_running() {
     pid_alive "$pids/$1.pid"
 }
 
-if pg_running; then
+state_pg_port=
+[ ! -f "$RUN_DIR/state" ] || state_pg_port=$(sed -n 's/^PG_PORT=//p' "$RUN_DIR/state")
+if pg_supervised && [ -n "$state_pg_port" ]; then
+    pg_port=$state_pg_port # postmaster.pid may be missing while the supervisor restarts it
+elif pg_running; then
     # Line 4 of postmaster.pid is the port the server listens on.
     pg_port=$(sed -n 4p "$pg_data/postmaster.pid")
 else
@@ -172,26 +190,43 @@ else
         as_pg tee "$pg_data/run.conf" >/dev/null
     touch "$logs/postgres.log"
     chown "$pg_user" "$logs/postgres.log"
-    pg_ctl_as -l "$logs/postgres.log" -w -t 60 start >/dev/null 9>&- || {
-        tail -n 5 "$logs/postgres.log" >&2
-        die "PostgreSQL did not start (log: $logs/postgres.log)"
-    }
-    say "PostgreSQL started on port $pg_port"
+    # In the foreground under the supervisor, as the PostgreSQL user (setpriv execs, so the
+    # supervised pid is the postmaster). SIGKILLed, it is started again and recovers from its
+    # WAL; a first attempt may fail while the old server's backends exit (the supervisor's
+    # back-off retries). make stop sends SIGINT: PostgreSQL's fast shutdown.
+    pg_cmd=("$pg_bin/postgres" -D "$pg_data")
+    if [ "$(id -u)" = 0 ]; then
+        pg_cmd=(setpriv --reuid="$pg_user" --regid="$(id -g "$pg_user")" --init-groups -- \
+            "${pg_cmd[@]}")
+    fi
+    STOP_SIGNAL=INT STOP_TIMEOUT=60 setsid "$REPO_ROOT/scripts/supervise.sh" postgres -- \
+        env -C "$RUN_DIR" "${pg_cmd[@]}" </dev/null >>"$logs/postgres.log" 2>&1 9>&- &
+    say "PostgreSQL starting on port $pg_port (supervised)"
 fi
+# Also when it was running: its supervisor may be restarting it right now.
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$pg_port" -t 1; }
+wait_until 60 pg_ready || {
+    tail -n 5 "$logs/postgres.log" >&2
+    die "PostgreSQL does not accept connections on port $pg_port (log: $logs/postgres.log)"
+}
 
 # --- Redis ------------------------------------------------------------------------------------
 if redis_running; then
     say "Redis already running on port $redis_port"
+    wait_until 10 redis_ping "$redis_port" || die "Redis does not answer on port $redis_port"
 else
     rm -f "$redis_dir/redis.pid"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes \
-        --pidfile "$redis_dir/redis.pid" --dir "$redis_dir" --logfile "$logs/redis.log" \
-        --appendonly yes --appendfsync everysec --save '' >/dev/null 9>&-
+    # In the foreground under the supervisor (its log lines go to redis.log through it);
+    # SIGKILLed, it is started again and reloads its AOF.
+    setsid "$REPO_ROOT/scripts/supervise.sh" redis -- redis-server --port "$redis_port" \
+        --bind 127.0.0.1 --daemonize no --pidfile "$redis_dir/redis.pid" --dir "$redis_dir" \
+        --logfile '' --appendonly yes --appendfsync everysec --save '' \
+        </dev/null >>"$logs/redis.log" 2>&1 9>&- &
     if ! wait_until 10 redis_ping "$redis_port" || ! redis_running; then
         tail -n 5 "$logs/redis.log" >&2 || true
         die "Redis did not start on port $redis_port (log: $logs/redis.log)"
     fi
-    say "Redis started on port $redis_port"
+    say "Redis started on port $redis_port (supervised)"
 fi
 printf 'PG_PORT=%s\nREDIS_PORT=%s\n' "$pg_port" "$redis_port" >"$RUN_DIR/state"
 

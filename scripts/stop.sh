@@ -4,17 +4,22 @@
 # Order: the service supervisors first (each forwards SIGTERM to its service and waits for it;
 # a supervisor still there after STOP_TIMEOUT+5 s is killed together with its service, and a
 # service whose supervisor is gone gets SIGTERM itself), then nginx (graceful QUIT), then Redis
-# (SIGTERM: it flushes the AOF and exits), then PostgreSQL (pg_ctl stop -m fast).
+# (its supervisor forwards SIGTERM: Redis flushes the AOF and exits), then PostgreSQL (its
+# supervisor forwards SIGINT, the fast shutdown). A Redis or PostgreSQL started without a
+# supervisor (by an older run.sh), or left without one, is stopped directly (SIGTERM; pg_ctl
+# stop -m fast).
 # Pieces that are not running, or never were, are skipped: running it twice is harmless.
 #
-# Env: STOP_TIMEOUT (default 10 s, as in scripts/supervise.sh).
+# Env: STOP_TIMEOUT (default 10 s, as in scripts/supervise.sh), RUN_DIR (default <repo>/.run, as
+# in scripts/run.sh).
 # Exit: 0 when everything is stopped, non-zero when something refused to stop.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-run_dir=$REPO_ROOT/.run
+run_dir=${RUN_DIR:-$REPO_ROOT/.run}
+case $run_dir in /*) ;; *) run_dir=$PWD/$run_dir ;; esac
 pids=$run_dir/pids
 stop_timeout=${STOP_TIMEOUT:-10}
 [[ "$stop_timeout" =~ ^[0-9]+$ ]] || die "STOP_TIMEOUT must be a number of seconds"
@@ -60,7 +65,7 @@ sups=()
 names=()
 shopt -s nullglob
 for f in "$pids"/*.pid; do
-    case $f in *.child.pid) continue ;; esac
+    case $f in *.child.pid | */redis.pid | */postgres.pid) continue ;; esac
     if pid=$(pid_of "$f"); then
         kill -TERM "$pid" 2>/dev/null || true
         sups+=("$pid")
@@ -83,6 +88,7 @@ fi
 # Services left without a supervisor (the supervisor was killed with SIGKILL).
 orphans=()
 for f in "$pids"/*.child.pid; do
+    case $f in */redis.child.pid | */postgres.child.pid) continue ;; esac
     if pid=$(pid_of "$f") && running "$pid"; then
         warn "$(basename "$f" .child.pid): no supervisor, stopping pid $pid"
         kill -TERM "$pid" 2>/dev/null || true
@@ -92,7 +98,30 @@ done
 if [ "${#orphans[@]}" -gt 0 ] && ! gone_within "$stop_timeout" "${orphans[@]}"; then
     kill -KILL "${orphans[@]}" 2>/dev/null || true
 fi
-rm -f "$pids"/*.pid
+for f in "$pids"/*.pid; do
+    case $f in */redis.pid | */postgres.pid | */redis.child.pid | */postgres.child.pid) ;;
+    *) rm -f "$f" ;;
+    esac
+done
+
+# stop_supervised NAME SECS: stop the supervisor of a server (it forwards its stop signal and
+# waits); a supervisor or server still there after SECS is killed.
+stop_supervised() {
+    local name=$1 secs=$2 sup child
+    sup=$(pid_of "$pids/$name.pid") || {
+        rm -f "$pids/$name.pid" "$pids/$name.child.pid"
+        return 0
+    }
+    child=$(pid_of "$pids/$name.child.pid") || child=
+    kill -TERM "$sup" 2>/dev/null || true
+    if ! gone_within "$secs" "$sup" ${child:+"$child"}; then
+        warn "$name: supervisor or server did not stop within $secs s, killing them"
+        kill -KILL "$sup" ${child:+"$child"} 2>/dev/null || true
+        gone_within 5 "$sup" ${child:+"$child"} || failed=1
+    fi
+    rm -f "$pids/$name.pid" "$pids/$name.child.pid"
+    say "stopped $name"
+}
 
 # --- nginx, Redis ---------------------------------------------------------------------------------
 # stop_daemon NAME PIDFILE SIGNAL: signal, wait, SIGKILL as the last resort.
@@ -113,7 +142,9 @@ stop_daemon() {
     say "stopped $name"
 }
 stop_daemon nginx "$run_dir/nginx/nginx.pid" QUIT
+stop_supervised redis $((stop_timeout + 5))
 stop_daemon Redis "$run_dir/redis/redis.pid" TERM
+stop_supervised postgres 65
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 pg_data=$run_dir/pg/data

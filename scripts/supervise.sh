@@ -12,8 +12,9 @@
 # CMD), removed on exit; RUN_DIR defaults to <repo>/.run. Our own events ("started", "exited",
 # "restarting", "stopping") go to the same log as JSON lines, like the services' own lines.
 #
-# SIGTERM, SIGINT or SIGHUP: forward SIGTERM to CMD, wait up to STOP_TIMEOUT seconds (default
-# 10) for it to exit, then SIGKILL it, and exit 0.
+# SIGTERM, SIGINT or SIGHUP: forward STOP_SIGNAL (default TERM; scripts/run.sh gives PostgreSQL
+# INT, its "fast" shutdown) to CMD, wait up to STOP_TIMEOUT seconds (default 10) for it to exit,
+# then SIGKILL it, and exit 0.
 #
 # The supervisor does not detach itself: scripts/run.sh starts it with setsid in the background
 # (new session, no terminal, stdin /dev/null). A second supervisor for a NAME whose supervisor
@@ -32,6 +33,8 @@ shift 2
 
 run_dir=${RUN_DIR:-$REPO_ROOT/.run}
 stop_timeout=${STOP_TIMEOUT:-10}
+stop_signal=${STOP_SIGNAL:-TERM}
+[[ "$stop_signal" =~ ^(TERM|INT|QUIT|HUP)$ ]] || die "STOP_SIGNAL must be TERM, INT, QUIT or HUP"
 pidfile=$run_dir/pids/$name.pid
 childfile=$run_dir/pids/$name.child.pid
 log=$run_dir/logs/$name.log
@@ -62,7 +65,7 @@ note() {
 # shellcheck disable=SC2317  # called from the traps
 on_signal() {
     stopping=1
-    [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true
+    [ -z "$child" ] || kill "-$stop_signal" "$child" 2>/dev/null || true
     [ -z "$sleeper" ] || kill -TERM "$sleeper" 2>/dev/null || true
 }
 
@@ -97,7 +100,7 @@ wait_child() {
         sleep 0.1
     done
     if running "$child"; then
-        note warn "no exit ${stop_timeout}s after SIGTERM, sending SIGKILL" pid "$child"
+        note warn "no exit ${stop_timeout}s after SIG$stop_signal, sending SIGKILL" pid "$child"
         kill -KILL "$child" 2>/dev/null || true
     fi
     status=0
@@ -111,7 +114,7 @@ while [ "$stopping" = 0 ]; do
     child=$!
     printf '%s\n' "$child" >"$childfile"
     # A signal that came before $child was set has not reached the child yet.
-    [ "$stopping" = 0 ] || kill -TERM "$child" 2>/dev/null || true
+    [ "$stopping" = 0 ] || kill "-$stop_signal" "$child" 2>/dev/null || true
     note info started pid "$child" cmd "\"${1//\"/}\""
     wait_child
     note "$([ "$stopping" = 1 ] && echo info || echo warn)" exited pid "$child" status "$status"

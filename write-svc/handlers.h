@@ -11,6 +11,8 @@ struct http_req;
 struct http_resp;
 
 int h_health_get(struct http_req *req, struct http_resp *resp);
+int h_health_livez(struct http_req *req, struct http_resp *resp);
+int h_health_readyz(struct http_req *req, struct http_resp *resp);
 int h_metrics_get(struct http_req *req, struct http_resp *resp);
 int h_openapi_get(struct http_req *req, struct http_resp *resp);
 

@@ -28,6 +28,8 @@ IDEMPOTENT(h_events_create)
 
 static const struct route routes[] = {
     {"/health", HTTP_GET, h_health_get},
+    {"/livez", HTTP_GET, h_health_livez},
+    {"/readyz", HTTP_GET, h_health_readyz},
     {"/metrics", HTTP_GET, h_metrics_get},
     {"/openapi.json", HTTP_GET, h_openapi_get},
     {"/users", HTTP_GET, h_users_list},

@@ -35,7 +35,7 @@ import sys
 import urllib.error
 import urllib.request
 
-API_NAMES = {"health", "metrics", "users", "urls", "events", "dashboard"}
+API_NAMES = {"health", "livez", "readyz", "metrics", "users", "urls", "events", "dashboard"}
 VOLATILE = {
     "created_at": re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"),
     "updated_at": re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"),

@@ -270,6 +270,8 @@ def scenario(r):
     big = {"username": "x" * (1536 * 1024), "email": "big@example.com"}
     # Operations, the document itself
     r.step("GET", "/health", 200)
+    r.step("GET", "/livez", 200)
+    r.step("GET", "/readyz", 200)
     r.step("GET", "/metrics", 200)
     r.step("GET", "/openapi.json", 200)
     r.step("HEAD", "/openapi.json", 200)
@@ -433,6 +435,8 @@ def scenario(r):
 
     # redirect-svc's own /health has the same schema; /openapi.json is the file's bytes.
     r.step("GET", "/health", 200, base=r.redirect)
+    r.step("GET", "/livez", 200, base=r.redirect)
+    r.step("GET", "/readyz", 200, base=r.redirect)
     for base in (r.write, r.front):
         status, _, body = send("GET", base + "/openapi.json", {}, None)
         if status == 200 and body == r.spec.raw:

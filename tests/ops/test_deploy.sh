@@ -589,8 +589,11 @@ for path in lib.deploy_yaml_files():
             if "readinessProbe" not in main:
                 print(f"{name}: no readinessProbe")
                 bad += 1
-            elif main.get("image") == "shortener" and main["readinessProbe"]["httpGet"]["path"] != "/health":
-                print(f"{name}: readiness is not /health")
+            elif main.get("image") == "shortener" and main["readinessProbe"]["httpGet"]["path"] != "/readyz":
+                print(f"{name}: readiness is not /readyz")
+                bad += 1
+            if main.get("image") == "shortener" and main["livenessProbe"]["httpGet"]["path"] != "/livez":
+                print(f"{name}: liveness is not /livez")
                 bad += 1
             ann = d["spec"]["template"]["metadata"].get("annotations", {})
             ports = {str(p["containerPort"]) for c in spec["containers"] for p in c.get("ports", [])}

@@ -5,7 +5,8 @@
  * user, a link of theirs with one click, and a seeded link), because each is a step of one
  * story: the setup stops Redis; while it is down the redirect answers 503 (never 404), the
  * URL writes answer 503 and leave PostgreSQL as it was, a POST /users carrying an
- * Idempotency-Key answers 503 and writes nothing, and user reads still work; then
+ * Idempotency-Key answers 503 and writes nothing, user reads still work, /readyz answers 503
+ * naming "redis" and /livez 200; then
  * Redis starts again empty (the harness's Redis has no persistence), write-svc rebuilds the
  * read model, the old links redirect again, new clicks reach PostgreSQL and the refused
  * Idempotency-Key runs once and is replayed by every instance. The group
@@ -318,6 +319,43 @@ static void test_check5_get_user_200(void **state)
     }
 }
 
+/* GET base/path answers want; with missing set, the body's "missing" array names it. */
+static void redis_probe(const char *base, const char *path, int want, const char *missing)
+{
+    struct e2e_resp r;
+    char what[192];
+    int named = 0;
+
+    snprintf(what, sizeof(what), "GET %s%s", base, path);
+    sys_send(base, "GET", path, NULL, NULL, &r);
+    json_t *m = json_is_object(r.json) ? json_object_get(r.json, "missing") : NULL;
+    for (size_t i = 0; missing && i < json_array_size(m); i++) {
+        const char *v = json_string_value(json_array_get(m, i));
+        named |= v && strcmp(v, missing) == 0;
+    }
+    if (r.status != want || !json_is_object(r.json) || (missing && !named)) {
+        sys_dump(&r, what, missing ? "expected 503 naming the missing dependency" : "");
+        fail();
+    }
+    e2e_resp_release(&r);
+}
+
+/* /readyz is 503 naming "redis" (probed instances); /livez is 200 everywhere (no Redis). */
+static void test_check5_probes_while_down(void **state)
+{
+    (void)state;
+    for (int w = 0; w < sys_nwrite(); w++) {
+        redis_probe(sys_write(w), "/livez", 200, NULL);
+        if (w < redis_probed(sys_nwrite()))
+            redis_probe(sys_write(w), "/readyz", 503, "redis");
+    }
+    for (int i = 0; i < sys_nredirect(); i++) {
+        redis_probe(sys_redirect(i), "/livez", 200, NULL);
+        if (i < redis_probed(sys_nredirect()))
+            redis_probe(sys_redirect(i), "/readyz", 503, "redis");
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Redis back, empty                                                         */
 /* ------------------------------------------------------------------------ */
@@ -374,6 +412,16 @@ static void test_check5_redis_back_read_model_rebuilt(void **state)
         fail();
     for (int i = 0; i < sys_nredirect() && rs.seed_code[0]; i++)
         sys_follow(sys_redirect(i), "HEAD", rs.seed_code, rs.seed_orig, NULL);
+}
+
+/* Every instance is ready again once the read model is back. */
+static void test_check5_ready_after_restart(void **state)
+{
+    (void)state;
+    for (int w = 0; w < sys_nwrite(); w++)
+        redis_probe(sys_write(w), "/readyz", 200, NULL);
+    for (int i = 0; i < sys_nredirect(); i++)
+        redis_probe(sys_redirect(i), "/readyz", 200, NULL);
 }
 
 /* New clicks reach PostgreSQL (the workers re-created their groups): exactly, once each. */
@@ -508,7 +556,9 @@ int test_redis_run(void)
         cmocka_unit_test(test_check5_delete_url_503_pg_unchanged),
         cmocka_unit_test(test_check5_delete_owner_503_pg_unchanged),
         cmocka_unit_test(test_check5_get_user_200),
+        cmocka_unit_test(test_check5_probes_while_down),
         cmocka_unit_test(test_check5_redis_back_read_model_rebuilt),
+        cmocka_unit_test(test_check5_ready_after_restart),
         cmocka_unit_test(test_check5_clicks_persisted_after_restart),
         cmocka_unit_test(test_check5_read_your_writes_after_restart),
         cmocka_unit_test(test_check5_url_writes_after_restart),
