@@ -57,6 +57,7 @@ SHARED_SRCS := \
 	shared/db.c \
 	shared/err.c \
 	shared/http.c \
+	shared/http_stream.c \
 	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
@@ -86,6 +87,9 @@ WRITE_SRCS := \
 	write-svc/h_stats.c \
 	write-svc/h_events.c \
 	write-svc/h_qr.c \
+	write-svc/h_live.c \
+	write-svc/h_ui.c \
+	write-svc/live.c \
 	write-svc/qr.c \
 	write-svc/reply.c \
 	write-svc/store.c \
@@ -150,6 +154,14 @@ WRITE_OBJS := $(call obj,$(WRITE_SRCS))
 OPENAPI_DOC := docs/openapi.json
 OPENAPI_OBJ := $(B)/obj/gen/openapi_json.o
 WRITE_OBJS += $(OPENAPI_OBJ)
+# The dashboard (ui/, DECISIONS U1): npm ci pins its packages (ui/package-lock.json), ui/build.mjs
+# bundles it with content-hashed names into $(B)/ui/dist, and scripts/embed-ui.sh compiles the
+# files into write-svc (write-svc/h_ui.c serves them at / and /ui/).
+UI_SRCS := ui/build.mjs $(sort $(wildcard ui/src/*))
+UI_MODULES := ui/node_modules/.package-lock.json
+UI_DIST := $(B)/ui/dist
+UI_OBJ := $(B)/obj/gen/ui_assets.o
+WRITE_OBJS += $(UI_OBJ)
 REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
 WORKER_OBJS := $(call obj,$(WORKER_SRCS))
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
@@ -209,6 +221,26 @@ $(B)/gen/openapi_json.c: $(OPENAPI_DOC) scripts/embed.sh
 	$(Q)scripts/embed.sh openapi_json $(OPENAPI_DOC) >$@.tmp && mv $@.tmp $@
 
 $(OPENAPI_OBJ): $(B)/gen/openapi_json.c $(B)/CFLAGS.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(UI_MODULES): ui/package.json ui/package-lock.json
+	@$(if $(Q),echo "  NPM     ui (npm ci)")
+	$(Q)command -v npm >/dev/null || { echo "npm not found: run make deps" >&2; exit 1; }
+	$(Q)cd ui && npm ci --no-audit --no-fund --loglevel=error >&2
+	$(Q)touch $@
+
+$(UI_DIST)/index.html: $(UI_SRCS) $(UI_MODULES)
+	@$(if $(Q),echo "  UI      $(UI_DIST)")
+	$(Q)rm -rf $(UI_DIST) && node ui/build.mjs $(UI_DIST)
+
+$(B)/gen/ui_assets.c: $(UI_DIST)/index.html scripts/embed-ui.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/embed-ui.sh $(UI_DIST) >$@.tmp && mv $@.tmp $@
+
+$(UI_OBJ): $(B)/gen/ui_assets.c $(B)/CFLAGS.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<

@@ -10,6 +10,7 @@
 struct db_pool;
 struct http_server;
 struct kvthread;
+struct live;
 
 struct app_cfg {
     const char *database_url;
@@ -29,6 +30,7 @@ struct app_cfg {
     long readmodel_check_ms;
     long events_wait_ms;
     long bulk_max_rows;
+    long live_max_clients;
     const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */
     size_t public_base_len;      /* its length without trailing slashes (main_check_base_url) */
 };
@@ -50,6 +52,7 @@ struct app {
     int watcher_started;
     atomic_int stopping;      /* set at shutdown; the watcher exits */
     struct http_server *http; /* borrowed by /metrics; owned by main */
+    struct live *live;        /* owned: the live click feed (GET /events/live) */
     struct app_stats stats;
 };
 

@@ -27,6 +27,8 @@ IDEMPOTENT(h_urls_create)
 IDEMPOTENT(h_events_create)
 
 static const struct route routes[] = {
+    {"/", HTTP_GET, h_ui_index},
+    {"/ui/:code", HTTP_GET, h_ui_asset},
     {"/health", HTTP_GET, h_health_get},
     {"/metrics", HTTP_GET, h_metrics_get},
     {"/openapi.json", HTTP_GET, h_openapi_get},
@@ -46,6 +48,7 @@ static const struct route routes[] = {
     {"/urls/:id/qr", HTTP_GET, h_urls_qr},
     {"/events", HTTP_GET, h_events_list},
     {"/events", HTTP_POST, idem_h_events_create},
+    {"/events/live", HTTP_GET, h_live_get},
     {"/events/:id", HTTP_GET, h_events_get},
     {"/events/:id", RW, h_events_update},
     {"/events/:id", HTTP_DELETE, h_events_delete},
