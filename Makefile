@@ -89,6 +89,8 @@ WRITE_SRCS := \
 	write-svc/h_qr.c \
 	write-svc/h_live.c \
 	write-svc/h_ui.c \
+	write-svc/h_system.c \
+	write-svc/scrape.c \
 	write-svc/live.c \
 	write-svc/qr.c \
 	write-svc/reply.c \

@@ -29,6 +29,7 @@ IDEMPOTENT(h_events_create)
 static const struct route routes[] = {
     {"/", HTTP_GET, h_ui_index},
     {"/ui/:code", HTTP_GET, h_ui_asset},
+    {"/dashboard/system", HTTP_GET, h_system_get},
     {"/health", HTTP_GET, h_health_get},
     {"/metrics", HTTP_GET, h_metrics_get},
     {"/openapi.json", HTTP_GET, h_openapi_get},

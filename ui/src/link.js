@@ -2,7 +2,7 @@
 import { access, api, apiDataUrl } from './api.js';
 import { barChart, doughnutChart, seriesChart } from './charts.js';
 import { linkBody, linkFields } from './linkform.js';
-import { apiTime, applyWriteAccess, clear, copyText, fmtTime, h, shortUrl, showErrors, toast } from './util.js';
+import { applyWriteAccess, clear, copyText, fmtTime, h, shortUrl, showErrors, toast } from './util.js';
 
 export function linkPage(main, live, id) {
   let link = null;
@@ -49,7 +49,7 @@ export function linkPage(main, live, id) {
     const url = shortUrl(link.short_code);
     clear(head).append(h('p', {}, h('a', { href: '#/links', text: '← Links' })), h('h1', { text: link.title || `/${link.short_code}` }));
     const row = (k, v) => [h('dt', { text: k }), h('dd', {}, v)];
-    clear(info).append(
+    clear(info).append(...[
       row('Short URL', [h('a', { href: url, text: url, rel: 'noopener' }), ' ', h('button.small', { type: 'button', text: 'Copy', 'aria-label': `Copy ${url}`, onclick: () => copyText(url) })]),
       row('Destination', h('span.break', { text: link.original_url })),
       row('Status', h(`span.badge.${link.is_active ? 'on' : 'off'}#link-status`, { text: link.is_active ? 'active' : 'inactive' })),
@@ -59,7 +59,7 @@ export function linkPage(main, live, id) {
       row('Click cap', link.max_clicks ?? '—'),
       row('Owner', link.user_id ?? '—'),
       row('Created', fmtTime(link.created_at)),
-      row('Updated', fmtTime(link.updated_at)));
+      row('Updated', fmtTime(link.updated_at))].flat());
     clear(actions).append(
       h('button.write#toggle', { type: 'button', text: link.is_active ? 'Deactivate' : 'Reactivate', onclick: toggle }),
       h('button.write.danger#delete', { type: 'button', text: 'Delete…', onclick: remove }));
@@ -114,7 +114,7 @@ export function linkPage(main, live, id) {
   async function loadQr() {
     clear(qr);
     try {
-      const [svg, png] = await Promise.all([apiDataUrl(`/urls/${id}/qr?format=svg`), apiDataUrl(`/urls/${id}/qr?format=png&size=8`)]);
+      const [svg, png] = await Promise.all([apiDataUrl(`/urls/${id}/qr?format=svg`), apiDataUrl(`/urls/${id}/qr?format=png&size=512`)]);
       qr.append(h('img', { src: svg, alt: `QR code of ${shortUrl(link.short_code)}`, width: '200', height: '200' }),
         h('div.row', {}, h('a.button', { href: png, download: `${link.short_code}.png`, text: 'Download PNG' }),
           h('a.button', { href: svg, download: `${link.short_code}.svg`, text: 'Download SVG' })));
@@ -124,12 +124,8 @@ export function linkPage(main, live, id) {
   }
 
   async function loadStats() {
+    // The API's default ranges: the last 30 days by day, the last 24 hours by hour.
     const qs = new URLSearchParams({ interval });
-    if (interval === 'hour') {
-      const now = new Date();
-      qs.set('from', apiTime(new Date(now.getTime() - 48 * 3600e3)));
-      qs.set('to', apiTime(now));
-    }
     let s;
     try {
       s = await api('GET', `/urls/${id}/stats?${qs}`);
