@@ -334,7 +334,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-system check-docs \
-		check-openapi check-ops
+		check-openapi check-ops check-ui
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -358,6 +358,13 @@ check-openapi: $(BINS)
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
+
+# The dashboard in a real browser: Debian's chromium driven by playwright-core (ui/package-lock.json)
+# against the real stack behind nginx, in open mode and (once API_AUTH=keys exists) with a
+# read-only key; screenshots in $(B)/ui-test (tests/ui/run.sh).
+.PHONY: check-ui
+check-ui: $(BINS)
+	$(Q)B=$(B) tests/ui/run.sh
 
 # deploy/ validated without running it: promtool, amtool, YAML, dashboard, env vars (tests/ops).
 .PHONY: check-ops

@@ -12,7 +12,6 @@
  * http_completed() frees the struct and writes the access line.
  */
 #include "http.h"
-#include "http_stream.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +28,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "http_stream.h"
 #include "jcompact.h"
 #include "log.h"
 #include "metrics.h"

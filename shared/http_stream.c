@@ -5,7 +5,6 @@
  * nothing, the connection is suspended (the daemon runs with MHD_ALLOW_SUSPEND_RESUME) and
  * http_stream_wake resumes it. Lock order: the producer's own lock, then st->mu, then MHD's.
  */
-#include "http.h"
 #include "http_stream.h"
 
 #include <pthread.h>
@@ -13,6 +12,8 @@
 #include <string.h>
 
 #include <microhttpd.h>
+
+#include "http.h"
 
 #include "banned.h"
 

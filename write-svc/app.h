@@ -32,8 +32,8 @@ struct app_cfg {
     long bulk_max_rows;
     long live_max_clients;
     const char *dashboard_targets; /* DASHBOARD_TARGETS (borrowed from the environment) */
-    const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */
-    size_t public_base_len;      /* its length without trailing slashes (main_check_base_url) */
+    const char *public_base_url;   /* PUBLIC_BASE_URL as given (borrowed from the environment) */
+    size_t public_base_len;        /* its length without trailing slashes (main_check_base_url) */
 };
 
 /* Counters for /metrics (h_metrics.c), bumped with relaxed atomics. */

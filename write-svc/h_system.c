@@ -10,9 +10,10 @@
  * "ready" (bool), "status" (int, 0 when unreachable), "detail" (the readiness body, cut),
  * "ms", "metrics" (text)}]}
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "buf.h"
@@ -71,14 +72,12 @@ static json_t *h_system_instance(const char *name, const char *url)
     int64_t ms = timefmt_mono_ms() - t0;
     size_t dn = body.len < H_SYSTEM_DETAIL_MAX ? body.len : H_SYSTEM_DETAIL_MAX;
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s%, s:I}", "name", name, "kind",
-                          h_system_kind(name), "url", url, "ready", !rc && status == 200,
-                          "status", rc ? 0 : status, "detail",
-                          rc ? "unreachable" : buf_cstr(&body), rc ? strlen("unreachable") : dn,
-                          "ms", (json_int_t)ms);
+                          h_system_kind(name), "url", url, "ready", !rc && status == 200, "status",
+                          rc ? 0 : status, "detail", rc ? "unreachable" : buf_cstr(&body),
+                          rc ? strlen("unreachable") : dn, "ms", (json_int_t)ms);
     buf_release(&body);
     buf_init(&body, H_SYSTEM_METRICS_MAX);
-    if (o && scrape_get(url, "/metrics", H_SYSTEM_TIMEOUT_MS, &status, &body) == 0 &&
-        status == 200)
+    if (o && scrape_get(url, "/metrics", H_SYSTEM_TIMEOUT_MS, &status, &body) == 0 && status == 200)
         json_object_set_new(o, "metrics", h_system_filter(buf_cstr(&body)));
     else if (o)
         json_object_set_new(o, "metrics", json_string(""));

@@ -38,10 +38,10 @@ struct live_msg {
 };
 
 struct live_client {
-    struct live *hub;        /* borrowed */
-    struct http_stream *st;  /* borrowed: set by the first read, valid until release */
-    uint64_t next;           /* the sequence number of the next message to send */
-    int greeted, ping;       /* the hello was sent; a ping is due */
+    struct live *hub;       /* borrowed */
+    struct http_stream *st; /* borrowed: set by the first read, valid until release */
+    uint64_t next;          /* the sequence number of the next message to send */
+    int greeted, ping;      /* the hello was sent; a ping is due */
     struct live_client *prev, *nextc;
 };
 
@@ -57,9 +57,9 @@ struct live {
     /* The reader thread's own state. */
     struct kv *kv; /* owned */
     unsigned nshards;
-    char (*keys)[RKEYS_MAX];   /* owned: clicks:{s} */
-    char (*ids)[LIVE_ID_MAX];  /* owned: the last id read from each stream */
-    const char **argv;         /* owned: the XREAD command */
+    char (*keys)[RKEYS_MAX];  /* owned: clicks:{s} */
+    char (*ids)[LIVE_ID_MAX]; /* owned: the last id read from each stream */
+    const char **argv;        /* owned: the XREAD command */
     int ids_ready;
     pthread_t reader;
     int reader_started;
@@ -398,8 +398,8 @@ static int live_alloc(struct live *hub, const char *redis_url, unsigned nshards)
     hub->kv = kv_new(redis_url, LIVE_BLOCK_MS + 2000);
     if (!hub->ring || !hub->keys || !hub->ids || !hub->argv || !hub->kv)
         return ERR_NOMEM;
-    static const char *const head[] = {"XREAD", "COUNT", LIVE_XREAD_MAX, "BLOCK", "1000",
-                                       "STREAMS"};
+    static const char *const head[] = {"XREAD", "COUNT", LIVE_XREAD_MAX,
+                                       "BLOCK", "1000",  "STREAMS"};
     memcpy(hub->argv, head, sizeof(head));
     for (unsigned s = 0; s < nshards; s++) {
         if (rkeys_stream(s, hub->keys[s]) < 0)

@@ -5,7 +5,7 @@ import { apiToLocalInput, field, h, localInputToApi } from './util.js';
 export function linkFields(prefix, link) {
   const v = link || {};
   const sel = h('select', { name: 'redirect_type' },
-    [301, 302, 307, 308].map((c) => h('option', { value: String(c), selected: (v.redirect_type || 302) === c, text: String(c) })));
+    [301, 302, 307, 308].map((c) => h('option', { value: String(c), selected: (v.redirect_type || 302) === c ? 'selected' : false, text: String(c) })));
   return [
     field(`${prefix}-url`, 'Destination URL', h('input', { name: 'original_url', type: 'url', required: true, placeholder: 'https://example.com/page', value: v.original_url || '', autocomplete: 'url' })),
     field(`${prefix}-code`, 'Custom alias', h('input', { name: 'short_code', type: 'text', pattern: '[A-Za-z0-9][A-Za-z0-9_\\-]{2,63}', value: v.short_code || '', autocomplete: 'off' }), link ? 'Changing it moves the link' : 'Optional; 3-64 letters, digits, _ or -'),
