@@ -63,7 +63,7 @@ static const struct cfg_entry main_cfg[] = {
     {"LIVE_MAX_CLIENTS", CFG_INT, "32", 0, 10000, 0, 0, NULL,
      "GET /events/live streams served at once by this instance (503 above)",
      &main_app.cfg.live_max_clients},
-    {"DASHBOARD_TARGETS", CFG_STRING, "", 0, 0, 0, 0, NULL,
+    {"DASHBOARD_TARGETS", CFG_STRING, NULL, 0, 0, 0, 0, NULL,
      "instances the dashboard's System page shows: name=http://host:port,...",
      &main_app.cfg.dashboard_targets},
     {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,

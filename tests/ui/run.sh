@@ -136,7 +136,9 @@ admin=$("$B/bin/write-svc" keys create --name "ui test admin" --scopes admin |
     sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 reader=$("$B/bin/write-svc" keys create --name "ui test reader" --scopes read |
     sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
-[ -n "$admin" ] && [ -n "$reader" ] || die "write-svc keys create printed no key"
+if [ -z "$admin" ] || [ -z "$reader" ]; then
+    die "write-svc keys create printed no key"
+fi
 load_traffic launch-post-keys -H "Authorization: Bearer $admin"
 UI_KEY=$reader node "$here/dashboard.mjs" "$front" keys-read || rc=1
 exit "$rc"
