@@ -126,6 +126,8 @@ async function openMode(page) {
     await page.waitForFunction(([s, n]) => Number(document.querySelector(s)?.textContent) === n, [cell, before + 1], { timeout: 1000 });
     return `in ${Date.now() - t0} ms`;
   });
+  await page.fill('#f-q', '');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-id]').length > 3, null, { timeout: 5000 }).catch(() => {});
   await shots(page, 'links');
 
   await check('live page shows the click within a second', async () => {

@@ -103,6 +103,12 @@ load_traffic() {
     for i in $(seq 1 24); do
         curl -s -o /dev/null -m 5 -A "$(ua "$i")" -e "$(ref "$i")" "$front/$code"
     done
+    # A few more links, so that the table has rows.
+    for i in docs pricing blog careers; do
+        curl -sf -o /dev/null -m 5 -H 'Content-Type: application/json' "$@" \
+            -d '{"original_url": "https://example.com/'"$i"'", "title": "Example '"$i"'"}' \
+            "$front/urls" || die "cannot create a link"
+    done
 }
 ua() {
     case $(($1 % 4)) in
