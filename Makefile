@@ -135,6 +135,7 @@ UNIT_TESTS := \
 	idempotency \
 	jcompact \
 	jx \
+	live \
 	log \
 	multipart \
 	qr \
@@ -291,6 +292,12 @@ $(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_QR)
+
+# test_live tests write-svc's live feed rendering (live.o runs a thread and a Redis handle).
+$(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/live.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
 
 # The analytics parsers of the worker, each with the objects it needs.
 $(B)/tests/unit/test_refhost: $(B)/obj/tests/unit/test_refhost.o $(B)/obj/event-worker/refhost.o \
