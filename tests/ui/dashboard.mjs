@@ -53,6 +53,7 @@ async function apiJson(method, path, body, key) {
 }
 
 async function shots(page, name) {
+  await page.evaluate(() => document.getElementById('toast').classList.remove('show'));
   await page.setViewportSize(DESKTOP);
   await page.waitForTimeout(150);
   await page.screenshot({ path: join(out, `${mode}-${name}-desktop.png`), fullPage: true });
