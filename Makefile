@@ -58,6 +58,7 @@ SHARED_SRCS := \
 	shared/db.c \
 	shared/err.c \
 	shared/http.c \
+	shared/http_stream.c \
 	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
@@ -88,6 +89,11 @@ WRITE_SRCS := \
 	write-svc/h_stats.c \
 	write-svc/h_events.c \
 	write-svc/h_qr.c \
+	write-svc/h_live.c \
+	write-svc/h_ui.c \
+	write-svc/h_system.c \
+	write-svc/scrape.c \
+	write-svc/live.c \
 	write-svc/qr.c \
 	write-svc/reply.c \
 	write-svc/store.c \
@@ -140,6 +146,7 @@ UNIT_TESTS := \
 	idempotency \
 	jcompact \
 	jx \
+	live \
 	log \
 	multipart \
 	netaddr \
@@ -162,6 +169,14 @@ WRITE_OBJS := $(call obj,$(WRITE_SRCS))
 OPENAPI_DOC := docs/openapi.json
 OPENAPI_OBJ := $(B)/obj/gen/openapi_json.o
 WRITE_OBJS += $(OPENAPI_OBJ)
+# The dashboard (ui/, DECISIONS U1): npm ci pins its packages (ui/package-lock.json), ui/build.mjs
+# bundles it with content-hashed names into $(B)/ui/dist, and scripts/embed-ui.sh compiles the
+# files into write-svc (write-svc/h_ui.c serves them at / and /ui/).
+UI_SRCS := ui/build.mjs $(sort $(wildcard ui/src/*))
+UI_MODULES := ui/node_modules/.package-lock.json
+UI_DIST := $(B)/ui/dist
+UI_OBJ := $(B)/obj/gen/ui_assets.o
+WRITE_OBJS += $(UI_OBJ)
 REDIRECT_OBJS := $(call obj,$(REDIRECT_SRCS))
 WORKER_OBJS := $(call obj,$(WORKER_SRCS))
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS))
@@ -226,6 +241,26 @@ $(OPENAPI_OBJ): $(B)/gen/openapi_json.c $(B)/CFLAGS.stamp
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
+$(UI_MODULES): ui/package.json ui/package-lock.json
+	@$(if $(Q),echo "  NPM     ui (npm ci)")
+	$(Q)command -v npm >/dev/null || { echo "npm not found: run make deps" >&2; exit 1; }
+	$(Q)cd ui && npm ci --no-audit --no-fund --loglevel=error >&2
+	$(Q)touch $@
+
+$(UI_DIST)/index.html: $(UI_SRCS) $(UI_MODULES)
+	@$(if $(Q),echo "  UI      $(UI_DIST)")
+	$(Q)rm -rf $(UI_DIST) && node ui/build.mjs $(UI_DIST)
+
+$(B)/gen/ui_assets.c: $(UI_DIST)/index.html scripts/embed-ui.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/embed-ui.sh $(UI_DIST) >$@.tmp && mv $@.tmp $@
+
+$(UI_OBJ): $(B)/gen/ui_assets.c $(B)/CFLAGS.stamp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
 $(B)/libshared.a: $(SHARED_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -285,6 +320,12 @@ $(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST) $(LIBS_QR)
 
+# test_live tests write-svc's live feed rendering (live.o runs a thread and a Redis handle).
+$(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/live.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
 # The analytics parsers of the worker, each with the objects it needs.
 $(B)/tests/unit/test_refhost: $(B)/obj/tests/unit/test_refhost.o $(B)/obj/event-worker/refhost.o \
 		$(B)/libshared.a
@@ -327,7 +368,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-keys check-system \
-		check-docs check-openapi check-ops check-supervise
+		check-docs check-openapi check-ops check-supervise check-ui
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -356,6 +397,13 @@ check-openapi: $(BINS)
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
+
+# The dashboard in a real browser: Debian's chromium driven by playwright-core (ui/package-lock.json)
+# against the real stack behind nginx, in open mode and (once API_AUTH=keys exists) with a
+# read-only key; screenshots in $(B)/ui-test (tests/ui/run.sh).
+.PHONY: check-ui
+check-ui: $(BINS)
+	$(Q)B=$(B) tests/ui/run.sh
 
 # deploy/ validated without running it: promtool, amtool, YAML, dashboard, env vars (tests/ops).
 .PHONY: check-ops

@@ -19,9 +19,13 @@
 # engine is needed or started. On a systemd machine the Debian prometheus package starts its
 # own server on :9090, which nothing here uses.
 #
-# nodejs and npm run the OpenAPI validator of tests/openapi (`npm ci` there, pinned by its
+# nodejs and npm build the dashboard (`npm ci` and esbuild in ui/, from make) and run the
+# OpenAPI validator of tests/openapi (`npm ci` there, pinned by its
 # package-lock.json); python3-jsonschema validates the live answers against docs/openapi.json.
 # A nodejs package from NodeSource Provides npm, which then counts as present.
+#
+# chromium is the browser of the dashboard's test (tests/ui, driven by playwright-core from
+# ui/package-lock.json); it is never downloaded by npm.
 #
 # System services: installing postgresql and redis-server on Debian starts their system-wide
 # servers (ports 5432 and 6379). This script leaves them alone on purpose: scripts/run.sh and
@@ -38,7 +42,7 @@ packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev 
     libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
     redis-tools nginx curl wrk python3 python3-yaml python3-jsonschema nodejs npm libssl-dev
     prometheus prometheus-alertmanager docker-compose shellcheck libpcre2-dev libyaml-dev uap-core
-    libmaxminddb-dev libmaxmind-db-writer-perl "$@")
+    libmaxminddb-dev libmaxmind-db-writer-perl chromium "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 

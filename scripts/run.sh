@@ -34,8 +34,11 @@
 #   Everything else in the environment (LOG_LEVEL, HTTP_THREADS, PG_POOL_SIZE, STREAM_SHARDS,
 #   API_AUTH, ...) reaches the services unchanged; with API_AUTH=keys the first start makes an
 #   admin API key with `write-svc keys create`, prints it and keeps it in .run/admin.key (mode
-#   0600), and later starts reuse it while it is live (a new one replaces a revoked one); DATABASE_URL, REDIS_URL, BIND_ADDR and PORT are set
-#   here, and PUBLIC_BASE_URL (what QR codes point at) defaults to http://127.0.0.1:NGINX_PORT. A running PostgreSQL or Redis keeps the port it was started with (.run/state).
+#   0600), and later starts reuse it while it is live (a new one replaces a revoked one);
+#   DATABASE_URL, REDIS_URL, BIND_ADDR and PORT are set here, DASHBOARD_TARGETS defaults to
+#   every instance started here, and PUBLIC_BASE_URL (what QR codes point at) defaults to
+#   http://127.0.0.1:NGINX_PORT. A running PostgreSQL or Redis keeps the port it was started
+#   with (.run/state).
 #   The default ports of PostgreSQL and Redis stay below Linux's ephemeral port range
 #   (32768-60999): a port in it can be held at any moment by the client end of some outgoing
 #   connection, and a server then fails to bind it (seen with 55432 under a benchmark's load).
@@ -319,6 +322,19 @@ stop_extra() {
         wait_until 15 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
     done
 }
+
+# The dashboard's System page (GET /dashboard/system) shows every instance started here.
+dashboard_targets=
+for ((i = 1; i <= write_n; i++)); do
+    dashboard_targets+=,write-svc-$i=http://127.0.0.1:$((write_port + i - 1))
+done
+for ((i = 1; i <= redirect_n; i++)); do
+    dashboard_targets+=,redirect-svc-$i=http://127.0.0.1:$((redirect_port + i - 1))
+done
+for ((i = 1; i <= worker_n; i++)); do
+    dashboard_targets+=,event-worker-$i=http://127.0.0.1:$((worker_port + i - 1))
+done
+export DASHBOARD_TARGETS=${DASHBOARD_TARGETS:-${dashboard_targets#,}}
 
 write_servers=
 redirect_servers=

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "http_stream.h"
 #include "jcompact.h"
 #include "log.h"
 #include "metrics.h"
@@ -70,6 +71,7 @@ static int64_t http_now_us(void)
 
 void http_resp_release(struct http_resp *resp)
 {
+    http_stream__drop(resp);
     free(resp->body);
     free(resp->location);
     memset(resp, 0, sizeof(*resp));
@@ -264,10 +266,13 @@ static const char *http_header(struct MHD_Connection *c, const char *name)
 }
 
 /* Builds the MHD response for resp; NULL when out of memory. Takes resp's body. */
-static struct MHD_Response *http_build_response(struct http_resp *resp, const char *req_id)
+static struct MHD_Response *http_build_response(struct http_resp *resp, const char *req_id,
+                                                struct MHD_Connection *c)
 {
     struct MHD_Response *r;
-    if (resp->body && resp->body_len) {
+    if (resp->stream_read) {
+        r = http_stream__response(resp, c);
+    } else if (resp->body && resp->body_len) {
         r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
         if (r)
             resp->body = NULL; /* now MHD's */
@@ -298,7 +303,7 @@ static struct MHD_Response *http_build_response(struct http_resp *resp, const ch
 static enum MHD_Result http_queue(struct MHD_Connection *c, struct http_ctx *ctx,
                                   struct http_resp *resp)
 {
-    struct MHD_Response *r = http_build_response(resp, ctx->req_id);
+    struct MHD_Response *r = http_build_response(resp, ctx->req_id, c);
     if (!r) {
         http_resp_release(resp);
         return MHD_NO;
@@ -522,7 +527,8 @@ struct http_server *http_server_start(const struct http_server_cfg *cfg, char *e
 {
     struct sockaddr_storage ss;
     unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC; /* ITC: quiesce */
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | /* ITC: quiesce */
+        MHD_ALLOW_SUSPEND_RESUME; /* streamed bodies park idle connections (http_stream.c) */
     int ipv6;
     if (http_sockaddr(cfg->bind_addr, cfg->port, &ss, &ipv6)) {
         snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind_addr);

@@ -61,6 +61,19 @@ struct http_resp_header {
     char value[HTTP_RESP_VALUE_MAX];
 };
 
+/*
+ * A streamed body of unknown length (Server-Sent Events; http_stream_* below). read copies at
+ * most max bytes into out and returns how many, HTTP_STREAM_WAIT when nothing is ready (the
+ * glue parks the connection until http_stream_wake(st)) or HTTP_STREAM_END. st is the handle
+ * to wake this stream with; it stays valid until release(cls) is called, once, when the
+ * response is done (or never sent). Both run on an MHD thread.
+ */
+struct http_stream;
+#define HTTP_STREAM_WAIT 0
+#define HTTP_STREAM_END  (-1)
+typedef long (*http_stream_read_fn)(void *cls, struct http_stream *st, char *out, size_t max);
+typedef void (*http_stream_release_fn)(void *cls);
+
 struct http_resp {
     int status;
     char *body; /* owned by the response; freed by the glue (free()) */
@@ -73,6 +86,10 @@ struct http_resp {
     const char *extra_value;   /* static string: its value */
     int nheaders;              /* headers[0..nheaders) are sent too (rate limits) */
     struct http_resp_header headers[HTTP_RESP_HEADERS];
+    /* A streamed body instead of body (status 200): see http_reply_stream. */
+    http_stream_read_fn stream_read;
+    http_stream_release_fn stream_release;
+    void *stream_cls; /* owned by the response until stream_release takes it */
 };
 
 /*
@@ -81,6 +98,20 @@ struct http_resp {
  * already there (nothing added).
  */
 int http_resp_header(struct http_resp *resp, const char *name, const char *value);
+
+/*
+ * Answers 200 with a streamed body of the given Content-Type (a static string): the glue
+ * calls read whenever the client can take more, and release(cls) once at the end (also when
+ * the response is dropped before being sent). Takes cls. Returns 200.
+ */
+int http_reply_stream(struct http_resp *resp, const char *content_type, http_stream_read_fn read,
+                      http_stream_release_fn release, void *cls);
+
+/*
+ * Wakes a stream whose read returned HTTP_STREAM_WAIT: read is called again soon. A wake that
+ * comes before the stream is parked is remembered. Safe from any thread while st is valid.
+ */
+void http_stream_wake(struct http_stream *st);
 
 /* Value of query argument `key` (first occurrence), or NULL. Borrowed. */
 const char *http_req_query(const struct http_req *req, const char *key);

@@ -14,6 +14,7 @@ struct db_pool;
 struct dest;
 struct http_server;
 struct kvthread;
+struct live;
 
 struct app_cfg {
     const char *database_url;
@@ -45,6 +46,8 @@ struct app_cfg {
     long rl_read_burst;
     const char *self_hosts;     /* SELF_HOSTS as given */
     const char *blocklist_file; /* BLOCKLIST_FILE, or NULL */
+    long live_max_clients;
+    const char *dashboard_targets; /* DASHBOARD_TARGETS (borrowed from the environment) */
 };
 
 /* Counters for /metrics (h_metrics.c), bumped with relaxed atomics. */
@@ -68,6 +71,7 @@ struct app {
     int watcher_started;
     atomic_int stopping;      /* set at shutdown; the watcher exits */
     struct http_server *http; /* borrowed by /metrics; owned by main */
+    struct live *live;        /* owned: the live click feed (GET /events/live) */
     struct app_stats stats;
     struct netaddr_list trusted;   /* TRUSTED_PROXIES */
     struct netaddr_list rl_exempt; /* RATE_LIMIT_EXEMPT */

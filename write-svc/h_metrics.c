@@ -12,6 +12,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "live.h"
 #include "metrics.h"
 #include "readmodel.h"
 
@@ -22,6 +23,28 @@
 static double h_metrics_load(atomic_ulong *v)
 {
     return (double)atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* The live click feed (GET /events/live). */
+static int h_metrics_live(struct buf *b, struct app *app)
+{
+    struct live_stats ls = {0};
+    if (app->live)
+        live_stats_get(app->live, &ls);
+    int rc = metrics_single(b, "shortener_live_clients", "gauge",
+                            "Live feed streams open on this instance.", (double)ls.clients);
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_live_relayed_total", "counter",
+                            "Click messages sent to live feed clients.", (double)ls.relayed);
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_live_skipped_total", "counter",
+                            "Click messages live feed clients missed by lagging.",
+                            (double)ls.skipped);
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_live_refused_total", "counter",
+                            "Live feed streams refused (503) at LIVE_MAX_CLIENTS.",
+                            (double)ls.refused);
+    return rc;
 }
 
 /* The figures that belong to write-svc itself. */
@@ -71,6 +94,8 @@ static int h_metrics_app(struct buf *b, struct app *app)
                             "1 when the Redis read model is marked complete, 0 when not, -1 "
                             "when Redis is unreachable.",
                             complete < 0 ? -1.0 : (double)complete);
+    if (rc == 0)
+        rc = h_metrics_live(b, app);
     return rc;
 }
 

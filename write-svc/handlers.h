@@ -38,6 +38,14 @@ int h_events_get(struct http_req *req, struct http_resp *resp);
 int h_events_create(struct http_req *req, struct http_resp *resp);
 int h_events_update(struct http_req *req, struct http_resp *resp);
 int h_events_delete(struct http_req *req, struct http_resp *resp);
+/* GET /events/live: Server-Sent Events of every click (h_live.c) */
+int h_live_get(struct http_req *req, struct http_resp *resp);
+
+/* GET / and GET /ui/<asset>: the dashboard, compiled in (h_ui.c) */
+int h_ui_index(struct http_req *req, struct http_resp *resp);
+int h_ui_asset(struct http_req *req, struct http_resp *resp);
+/* GET /dashboard/system: readiness and metrics of every configured instance (h_system.c) */
+int h_system_get(struct http_req *req, struct http_resp *resp);
 
 int h_apikeys_create(struct http_req *req, struct http_resp *resp);
 int h_apikeys_list(struct http_req *req, struct http_resp *resp);

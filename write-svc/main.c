@@ -14,6 +14,7 @@
 #include "http.h"
 #include "keys.h"
 #include "kvthread.h"
+#include "live.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "readmodel.h"
@@ -69,6 +70,12 @@ static const struct cfg_entry main_cfg[] = {
     {"API_KEY_CACHE_MS", CFG_INT, "500", 0, 1000, 0, 0, NULL,
      "a key lookup is reused this long (a revoked key is refused within it; 0: no cache)",
      &main_app.cfg.api_key_cache_ms},
+    {"LIVE_MAX_CLIENTS", CFG_INT, "32", 0, 10000, 0, 0, NULL,
+     "GET /events/live streams served at once by this instance (503 above)",
+     &main_app.cfg.live_max_clients},
+    {"DASHBOARD_TARGETS", CFG_STRING, NULL, 0, 0, 0, 0, NULL,
+     "instances the dashboard's System page shows: name=http://host:port,...",
+     &main_app.cfg.dashboard_targets},
     {"PUBLIC_BASE_URL", CFG_URL, "http://127.0.0.1:8080", 0, 0, 0, 0, NULL,
      "address short links are served at, for QR codes (http/https, no query; trailing / dropped)",
      &main_app.cfg.public_base_url},
@@ -204,6 +211,10 @@ int main(int argc, char **argv)
         log_warn("read model not rebuilt at start-up (retrying in the background): %d", rc);
     if (readmodel_watcher_start(app) != 0)
         log_die("cannot start the read-model watcher thread");
+    app->live = live_new(app->cfg.redis_url, (unsigned)app->cfg.stream_shards,
+                         (int)app->cfg.live_max_clients);
+    if (!app->live)
+        log_die("cannot start the live click feed");
     struct http_server *srv = main_http_start(app);
     app->http = srv;
     log_info("listening on %s:%d", app->cfg.bind_addr, http_server_port(srv));
@@ -212,7 +223,10 @@ int main(int argc, char **argv)
     log_info("signal %d: draining %ld in-flight requests and stopping", sig,
              http_server_in_flight(srv));
     app->http = NULL;
+    live_stop(app->live);
     http_server_stop(srv);
+    live_free(app->live);
+    app->live = NULL;
     readmodel_watcher_stop(app);
     kvthread_free(app->kvt);
     db_pool_free(app->pool);

@@ -27,6 +27,9 @@ IDEMPOTENT(h_urls_create)
 IDEMPOTENT(h_events_create)
 
 static const struct route routes[] = {
+    {"/", HTTP_GET, h_ui_index},
+    {"/ui/:code", HTTP_GET, h_ui_asset},
+    {"/dashboard/system", HTTP_GET, h_system_get},
     {"/health", HTTP_GET, h_health_get},
     {"/livez", HTTP_GET, h_health_livez},
     {"/readyz", HTTP_GET, h_health_readyz},
@@ -48,6 +51,7 @@ static const struct route routes[] = {
     {"/urls/:id/qr", HTTP_GET, h_urls_qr},
     {"/events", HTTP_GET, h_events_list},
     {"/events", HTTP_POST, idem_h_events_create},
+    {"/events/live", HTTP_GET, h_live_get},
     {"/events/:id", HTTP_GET, h_events_get},
     {"/events/:id", RW, h_events_update},
     {"/events/:id", HTTP_DELETE, h_events_delete},

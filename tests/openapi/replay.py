@@ -266,6 +266,63 @@ class Replay:
                 self.fail("coverage", [f"no {s} answer validated"])
 
 
+def sse_step(r):
+    """GET /events/live never ends: read its first event (hello), make a click through the
+    front door, read that click's event and validate its data against LiveClick."""
+    import http.client
+    import urllib.parse
+    what = "GET /events/live"
+    u = urllib.parse.urlsplit(r.front)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+    problems = []
+    try:
+        conn.request("GET", "/events/live", headers={"Accept": "text/event-stream"})
+        resp = conn.getresponse()
+        _, problems = check_answer(r.spec, "GET", "/events/live", resp.status, resp.headers, b"")
+        if resp.status != 200:
+            problems.insert(0, f"status {resp.status} instead of 200")
+        events = []
+
+        def next_event():
+            block = b""
+            while b"\n\n" not in block:
+                line = resp.fp.readline()
+                if not line:
+                    break
+                block += line
+            fields = dict(ln.split(": ", 1) for ln in block.decode().splitlines()
+                          if ": " in ln and not ln.startswith(":"))
+            events.append(fields.get("event"))
+            return fields
+        if not problems:
+            if next_event().get("event") != "hello":
+                problems.append(f"the first event is {events[-1]!r}, not hello")
+            link = json.loads(send("POST", r.front + "/urls", {"Content-Type": "application/json"},
+                                   json.dumps({"original_url": "https://example.com/live"})
+                                   .encode())[2])
+            send("GET", r.front + "/" + link["short_code"], {}, None)
+            ev = next_event()
+            while ev.get("event") not in ("click", None) and len(events) < 5:
+                ev = next_event()
+            if ev.get("event") != "click":
+                problems.append(f"no click event after a redirect (events: {events})")
+            else:
+                data = json.loads(ev["data"])
+                problems += r.spec.validate({"$ref": "#/components/schemas/LiveClick"}, data)
+                if data.get("url_id") != link["id"]:
+                    problems.append(f"the click is of url {data.get('url_id')}, not {link['id']}")
+    except (OSError, ValueError, KeyError) as e:
+        problems.append(f"{type(e).__name__}: {e}")
+    finally:
+        conn.close()
+    if problems:
+        r.fail(what, problems)
+        return
+    r.passed += 1
+    r.statuses.add(200)
+    r.ok_statuses.setdefault("GET /events/live", set()).add(200)
+
+
 def scenario(r):
     big = {"username": "x" * (1536 * 1024), "email": "big@example.com"}
     # Operations, the document itself
@@ -413,6 +470,10 @@ def scenario(r):
     r.step("PATCH", "/events/999999", 404, {"event_type": "x"})
     r.step("DELETE", "/events/$event", 204)
     r.step("DELETE", "/events/$event", 404)
+
+    # The dashboard's live feed and System page
+    sse_step(r)
+    r.step("GET", "/dashboard/system", 200)
 
     # Deletes
     r.step("DELETE", "/urls/$url", 204)
