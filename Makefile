@@ -82,6 +82,7 @@ WRITE_SRCS := \
 	write-svc/h_openapi.c \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
+	write-svc/bulkcheck.c \
 	write-svc/h_urls.c \
 	write-svc/h_stats.c \
 	write-svc/h_events.c \
@@ -166,7 +167,8 @@ E2E_SRCS := \
 	tests/e2e/test_linkopts.c \
 	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c \
-	tests/e2e/test_compact.c
+	tests/e2e/test_compact.c \
+	tests/e2e/test_hostile.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \
