@@ -18,8 +18,7 @@ static int bulkcheck_utf8(const char *s, size_t n)
 }
 
 /* Every field of rec is text; err->field names the first that is not. */
-static int bulkcheck_text(const struct csv_record *rec, const char *what,
-                          struct bulkcheck_err *err)
+static int bulkcheck_text(const struct csv_record *rec, const char *what, struct bulkcheck_err *err)
 {
     for (size_t i = 0; i < rec->nfields; i++) {
         if (bulkcheck_utf8(rec->fields[i], rec->lens[i]) == 0)

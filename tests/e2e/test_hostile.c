@@ -4,9 +4,9 @@
  * a 400 JSON before PostgreSQL sees it, a declared oversized body is a 413 at once, and every
  * answer carries the security headers.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -30,9 +30,14 @@ static void hostile_expect(struct httpc_req *req, int status, const char *field)
 static void test_hostile_bad_utf8_query_and_path_400(void **state)
 {
     static const char *const paths[] = {
-        "/events?event_type=%C3%28",   "/urls?short_code=%FF",     "/users?page=1&x%C0%AF=1",
-        "/events?event_type=a%00b",    "/urls/%C3%28",             "/users/%ED%A0%80",
-        "/urls?user_id=1&title=%E2%82", "/users/1?fields=%F8%88%80%80%80",
+        "/events?event_type=%C3%28",
+        "/urls?short_code=%FF",
+        "/users?page=1&x%C0%AF=1",
+        "/events?event_type=a%00b",
+        "/urls/%C3%28",
+        "/users/%ED%A0%80",
+        "/urls?user_id=1&title=%E2%82",
+        "/users/1?fields=%F8%88%80%80%80",
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
@@ -45,8 +50,13 @@ static void test_hostile_bad_utf8_query_and_path_400(void **state)
 static void test_hostile_declared_70mb_body_413_at_once(void **state)
 {
     const char *headers[] = {"Content-Type: application/json", "Content-Length: 73400320", NULL};
-    struct httpc_req req = {.method = "POST", .path = "/users", .headers = headers,
-                            .body = "{", .body_len = 1, .raw_body = 1, .timeout_ms = 3000};
+    struct httpc_req req = {.method = "POST",
+                            .path = "/users",
+                            .headers = headers,
+                            .body = "{",
+                            .body_len = 1,
+                            .raw_body = 1,
+                            .timeout_ms = 3000};
     struct timespec t0, t1;
     (void)state;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -66,8 +76,8 @@ static void test_hostile_security_headers_on_every_answer(void **state)
         assert_string_equal(httpc_header(&r.raw, "X-Content-Type-Options"), "nosniff");
         assert_string_equal(httpc_header(&r.raw, "X-Frame-Options"), "DENY");
         assert_string_equal(httpc_header(&r.raw, "Referrer-Policy"), "no-referrer");
-        assert_non_null(strstr(httpc_header(&r.raw, "Content-Security-Policy"),
-                               "frame-ancestors 'none'"));
+        assert_non_null(
+            strstr(httpc_header(&r.raw, "Content-Security-Policy"), "frame-ancestors 'none'"));
         assert_null(httpc_header(&r.raw, "Server"));
         e2e_resp_release(&r);
     }
