@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -110,6 +111,7 @@ struct server {
 static const char server_json_404[] = "{\"error\":\"URL not found\"}";
 static const char server_json_410[] = "{\"error\":\"Link expired\"}";
 static const char server_json_405[] = "{\"error\":\"Method not allowed\"}";
+static const char server_json_400_te[] = "{\"error\":\"Unsupported Transfer-Encoding\"}";
 static const char server_json_413[] = "{\"error\":\"Request body too large\"}";
 static const char server_json_503_kv[] = "{\"error\":\"Service unavailable: cache unreachable\"}";
 static const char server_json_503_rm[] =
@@ -323,6 +325,9 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     *req_cls = x;
     /* A declared body a redirect cannot need: answer now instead of reading it (MHD then
      * closes the connection after the answer). A malformed length is refused the same way. */
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    if (te && strcasecmp(te, "chunked") != 0)
+        return server_queue(x, 400, server_json_400_te, NULL);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -374,6 +375,10 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     ctx->route = srv->cfg.nroutes;
     atomic_fetch_add(&srv->metrics.in_flight, 1);
 
+    /* A body framed by a coding we do not read: nothing tells where it ends (RFC 9112 6.3). */
+    const char *te = http_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0)
+        return http_queue_error(c, ctx, 400, "Unsupported Transfer-Encoding");
     const char *cl = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: property broken: %s\n", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, "%s:%d: property broken: %s\n", __FILE__, __LINE__, #cond);            \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -32,7 +32,6 @@ char *fuzz_cstr(const uint8_t *data, size_t size);
  * Splits the input at its first n-1 bytes equal to sep: parts[i] point into a NUL-terminated
  * copy (*owned, caller frees), lens[i] their lengths; missing parts are "". Returns *owned.
  */
-char *fuzz_split(const uint8_t *data, size_t size, char sep, size_t n, char **parts,
-                 size_t *lens);
+char *fuzz_split(const uint8_t *data, size_t size, char sep, size_t n, char **parts, size_t *lens);
 
 #endif

@@ -30,17 +30,21 @@ static struct app fuzz_app;
 static const struct {
     const char *method, *path;
 } fuzz_routes[] = {
-    {"POST", "/users"},       {"PUT", "/users/1"},      {"PATCH", "/users/1"},
-    {"POST", "/users/bulk"},  {"POST", "/urls"},        {"PUT", "/urls/1"},
-    {"PATCH", "/urls/1"},     {"POST", "/events"},      {"PUT", "/events/1"},
-    {"PATCH", "/events/1"},   {"GET", "/users"},        {"GET", "/urls"},
-    {"GET", "/events"},       {"GET", "/urls/1/stats"}, {"GET", "/urls/1/qr"},
-    {"GET", "/urls/1/events"}, {"DELETE", "/urls/1"},   {"GET", "/openapi.json"},
+    {"POST", "/users"},        {"PUT", "/users/1"},      {"PATCH", "/users/1"},
+    {"POST", "/users/bulk"},   {"POST", "/urls"},        {"PUT", "/urls/1"},
+    {"PATCH", "/urls/1"},      {"POST", "/events"},      {"PUT", "/events/1"},
+    {"PATCH", "/events/1"},    {"GET", "/users"},        {"GET", "/urls"},
+    {"GET", "/events"},        {"GET", "/urls/1/stats"}, {"GET", "/urls/1/qr"},
+    {"GET", "/urls/1/events"}, {"DELETE", "/urls/1"},    {"GET", "/openapi.json"},
 };
 #define FUZZ_NROUTES (sizeof(fuzz_routes) / sizeof(fuzz_routes[0]))
 
 static const char *const fuzz_ctypes[] = {
-    "application/json", "text/csv", "multipart/form-data; boundary=b", NULL, "text/plain",
+    "application/json",
+    "text/csv",
+    "multipart/form-data; boundary=b",
+    NULL,
+    "text/plain",
     "multipart/form-data; boundary=\"x y\"",
 };
 

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *own = fuzz_split(data + 1, size - 1, '\0', FUZZ_ENTRY_MAX + 2, parts, lens);
     size_t n = (size_t)data[0] % (FUZZ_ENTRY_MAX + 1);
     for (size_t i = 0; i < n; i++) {
-        items[i] = (redisReply){.type = REDIS_REPLY_STRING, .str = parts[i + 2], .len = lens[i + 2]};
+        items[i] =
+            (redisReply){.type = REDIS_REPLY_STRING, .str = parts[i + 2], .len = lens[i + 2]};
         ptrs[i] = &items[i];
     }
     list.elements = n;
@@ -46,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sink_pg_row row;
     const char *why = NULL;
     memset(&row, 0, sizeof(row));
-    enum entry_kind k = entry_parse((unsigned)data[0] >> 5, parts[1], (data[0] & 16) ? NULL : &list,
-                                    &row, &why);
+    enum entry_kind k =
+        entry_parse((unsigned)data[0] >> 5, parts[1], (data[0] & 16) ? NULL : &list, &row, &why);
     FUZZ_CHECK(k == ENTRY_ROW || k == ENTRY_POISON || k == ENTRY_GONE);
     if (k == ENTRY_POISON)
         FUZZ_CHECK(why != NULL);

@@ -18,8 +18,7 @@ char *fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
-char *fuzz_split(const uint8_t *data, size_t size, char sep, size_t n, char **parts,
-                 size_t *lens)
+char *fuzz_split(const uint8_t *data, size_t size, char sep, size_t n, char **parts, size_t *lens)
 {
     char *s = fuzz_cstr(data, size);
     char *p = s, *end = s + size;
