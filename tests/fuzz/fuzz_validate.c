@@ -35,7 +35,8 @@ static void fuzz_validate_texts(const char *v, size_t n)
         FUZZ_CHECK(n >= 1 && n <= VALIDATE_CODE_MAX);
     if (validate_alias(v, n, &why) == 0)
         FUZZ_CHECK(n >= VALIDATE_ALIAS_MIN && n <= VALIDATE_CODE_MAX);
-    (void)validate_timestamp(v, n, &why);
+    if (validate_timestamp(v, n, &why) == 0)
+        FUZZ_CHECK(n == 19);
     (void)shortcode_is_reserved(v, n);
     (void)shortcode_shard(v, n, 8);
 }
@@ -65,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(id >= 1);
     if (validate_query_bool(p[2], &b) == 0)
         FUZZ_CHECK(b == 0 || b == 1);
-    (void)timefmt_parse(p[2], &t);
+    if (timefmt_parse(p[2], &t) == 0)
+        FUZZ_CHECK(lens[2] >= 10);
     fuzz_validate_texts(p[2], lens[2]);
     fuzz_validate_utf8(p[2], lens[2]);
     free(own);
