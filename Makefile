@@ -17,6 +17,18 @@ else
 B := build-asan
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# FUZZ=1: the libFuzzer build of tests/fuzz (clang; outputs in build-fuzz/). FUZZ=driver: the
+# same targets with tests/fuzz/driver.c instead of libFuzzer, any compiler (build-fuzz-driver/).
+ifeq ($(FUZZ),1)
+CC := clang
+B := build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_LINK := -fsanitize=fuzzer
+else ifeq ($(FUZZ),driver)
+B := build-fuzz-driver
+FUZZ_LINK :=
+endif
 
 ifneq ($(V),1)
 Q := @
@@ -26,7 +38,7 @@ PKGS_ALL := libmicrohttpd libpq jansson hiredis
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wvla -Wformat=2 -Wno-unused-parameter
 HARDEN := -fstack-protector-strong
-ifeq ($(SANITIZE),)
+ifeq ($(SANFLAGS),)
 HARDEN += -D_FORTIFY_SOURCE=2
 endif
 CPPFLAGS_ALL := -D_GNU_SOURCE -Ishared $(shell pkg-config --cflags $(PKGS_ALL) cmocka \
@@ -85,6 +97,7 @@ WRITE_SRCS := \
 	write-svc/h_openapi.c \
 	write-svc/h_users.c \
 	write-svc/h_bulk.c \
+	write-svc/bulkcheck.c \
 	write-svc/h_urls.c \
 	write-svc/h_stats.c \
 	write-svc/h_events.c \
@@ -194,7 +207,8 @@ E2E_SRCS := \
 	tests/e2e/test_idempotency.c \
 	tests/e2e/test_seeded.c \
 	tests/e2e/test_compact.c \
-	tests/e2e/test_dest.c
+	tests/e2e/test_dest.c \
+	tests/e2e/test_hostile.c
 E2E_BIN := $(B)/tests/e2e/test_api
 SYSTEM_SRCS := \
 	tests/system/systest.c \
@@ -364,11 +378,47 @@ $(SYSTEM_BIN): $(call obj,$(SYSTEM_SRCS)) $(B)/libshared.a
 
 tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 
+# --- Fuzzing (tests/fuzz, docs/SECURITY.md "Fuzzing") ----------------------------------------
+# make check-fuzz         replay tests/fuzz/corpus/<t> and tests/fuzz/regression/<t> once
+# make fuzz               fuzz each target for FUZZ_SECONDS (default 60) seconds
+# libFuzzer with clang when its runtime links, else the plain driver (FUZZ=driver) with $(CC).
+FUZZ_TARGETS := csv multipart jcompact router entry config validate qr dispatch
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_COMMON := $(call obj,tests/fuzz/fuzz_util.c) \
+	$(if $(FUZZ_LINK),,$(call obj,tests/fuzz/driver.c))
+FUZZ_WRITE_OBJS := $(filter-out $(B)/obj/write-svc/main.o,$(WRITE_OBJS))
+$(B)/obj/tests/fuzz/%.o: CPPFLAGS_ALL += -Iwrite-svc -Ievent-worker $(CPPFLAGS_QR)
+$(B)/fuzz/fuzz_csv: $(B)/obj/write-svc/bulkcheck.o
+$(B)/fuzz/fuzz_entry: $(B)/obj/event-worker/entry.o
+$(B)/fuzz/fuzz_qr: $(B)/obj/write-svc/qr.o
+$(B)/fuzz/fuzz_router $(B)/fuzz/fuzz_dispatch: $(FUZZ_WRITE_OBJS)
+$(B)/fuzz/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $(FUZZ_LINK) -o $@ $(filter %.o,$^) $(B)/libshared.a $(LIBS_MHD) \
+		$(LIBS_PQ) $(LIBS_JANSSON) $(LIBS_HIREDIS) $(LIBS_CRYPTO) $(LIBS_QR) $(LIBS_SYS)
+
+.PHONY: fuzz-bins check-fuzz fuzz
+fuzz-bins: $(FUZZ_BINS)
+
+# FUZZ_MODE: 1 (libFuzzer) when clang links a fuzzer here, else driver.
+FUZZ_MODE := $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' | \
+	clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1 && echo 1 || echo driver)
+
+check-fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=$(FUZZ_MODE) fuzz-bins
+	$(Q)FUZZ_MODE=$(FUZZ_MODE) tests/fuzz/run.sh replay $(FUZZ_TARGETS)
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=$(FUZZ_MODE) fuzz-bins
+	$(Q)FUZZ_MODE=$(FUZZ_MODE) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
 # check and run first install what is missing (a fresh Debian machine), then re-enter make so
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
-	$(Q)$(MAKE) --no-print-directory check-unit check-integration check-e2e check-keys check-system \
-		check-docs check-openapi check-ops check-supervise check-ui
+	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
+		check-system check-docs check-openapi check-ops check-supervise check-ui
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -448,6 +498,6 @@ check-headers:
 	done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-fuzz-driver
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

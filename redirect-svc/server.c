@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -53,6 +54,8 @@
  * tenth of the CPU (perf); 8 KiB is the usual header limit (nginx, Apache).
  */
 #define SERVER_CONN_MEMORY (8 * 1024)
+/* Redirects carry no body: a declared body above this is refused with 413 at once. */
+#define SERVER_BODY_MAX (64 * 1024)
 
 /* RCTX_HEALTH and RCTX_READYZ ask Redis for the read-model marker; /livez never asks Redis. */
 enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH, RCTX_READYZ };
@@ -110,6 +113,8 @@ struct server {
 static const char server_json_404[] = "{\"error\":\"URL not found\"}";
 static const char server_json_410[] = "{\"error\":\"Link expired\"}";
 static const char server_json_405[] = "{\"error\":\"Method not allowed\"}";
+static const char server_json_400_te[] = "{\"error\":\"Unsupported Transfer-Encoding\"}";
+static const char server_json_413[] = "{\"error\":\"Request body too large\"}";
 static const char server_json_503_kv[] = "{\"error\":\"Service unavailable: cache unreachable\"}";
 static const char server_json_503_rm[] =
     "{\"error\":\"Service unavailable: read model is loading\"}";
@@ -160,6 +165,14 @@ static void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX])
 /* Answers                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* The headers every answer carries: request id and security headers (http.h). */
+static void server_common_headers(struct MHD_Response *r, const struct rctx *x)
+{
+    MHD_add_response_header(r, "X-Request-Id", x->req_id);
+    for (size_t i = 0; i < HTTP_SECURITY_NHEADERS; i++)
+        MHD_add_response_header(r, http_security_headers[i][0], http_security_headers[i][1]);
+}
+
 static enum MHD_Result server_queue(struct rctx *x, int status, const char *json,
                                     const char *location)
 {
@@ -178,7 +191,7 @@ static enum MHD_Result server_queue(struct rctx *x, int status, const char *json
     }
     if (status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    MHD_add_response_header(r, "X-Request-Id", x->req_id);
+    server_common_headers(r, x);
     x->status = status;
     enum MHD_Result ok = MHD_queue_response(x->conn, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -325,6 +338,18 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     else
         loop_req_id(l, x->req_id);
     *req_cls = x;
+    /* A declared body a redirect cannot need: answer now instead of reading it (MHD then
+     * closes the connection after the answer). A malformed length is refused the same way. */
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    if (te && strcasecmp(te, "chunked") != 0)
+        return server_queue(x, 400, server_json_400_te, NULL);
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end == cl || *end || n > SERVER_BODY_MAX)
+            return server_queue(x, 413, server_json_413, NULL);
+    }
     return MHD_YES;
 }
 
@@ -341,7 +366,7 @@ static enum MHD_Result server_metrics(struct rctx *x)
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8");
-    MHD_add_response_header(r, "X-Request-Id", x->req_id);
+    server_common_headers(r, x);
     x->status = 200;
     enum MHD_Result ok = MHD_queue_response(x->conn, 200, r);
     MHD_destroy_response(r);
@@ -412,7 +437,10 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
     if (!x)
         return server_begin(l, c, url, method, req_cls);
     if (*upload_data_size) {
-        *upload_data_size = 0; /* a body on a redirect is read and dropped */
+        /* A body on a redirect is read and dropped, within the idle timeout as a whole. */
+        if (server_now_us() - x->start_us > l->srv->app->cfg.http_timeout_s * 1000000LL)
+            return MHD_NO;
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (x->state == RCTX_READY)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #include "banned.h"
 
@@ -178,6 +180,45 @@ const char *http_req_query(const struct http_req *req, const char *key)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Hostile input                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* JSON answers: nothing to load, never framed, no MIME sniffing, no Referer sent on. */
+const char *const http_security_headers[HTTP_SECURITY_NHEADERS][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+};
+
+static int http_utf8_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0, k; i < n; i += k)
+        if ((k = utf8_seq_len((const unsigned char *)s + i, n - i, 1)) == 0)
+            return 0;
+    return 1;
+}
+
+int http_req_utf8_check(const struct http_req *req, const char **what)
+{
+    *what = "path";
+    if (req->path && !http_utf8_ok(req->path))
+        return ERR_INVALID;
+    *what = "query";
+    for (int i = 0; i < req->nquery; i++) {
+        const char *k = req->query[i].key, *v = req->query[i].value;
+        /* page and per_page never error (API.md 5: garbage is ignored); numbers only. */
+        if (k && (strcmp(k, "page") == 0 || strcmp(k, "per_page") == 0))
+            continue;
+        if ((k && !http_utf8_ok(k)) || (v && !http_utf8_ok(v)) || (req->query_nul & (1u << i)))
+            return ERR_INVALID;
+    }
+    *what = NULL;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Request ids                                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -219,6 +260,10 @@ int http_dispatch(const struct route *routes, size_t nroutes, const http_guard_f
                   struct http_req *req, struct http_resp *resp)
 {
     unsigned allowed = 0;
+    const char *what;
+    if (http_req_utf8_check(req, &what) != 0)
+        return http_reply_error_field(resp, 400, "Invalid request", what,
+                                      "must be valid UTF-8 without NUL bytes");
     enum router_result r =
         router_match(routes, nroutes, req->method, req->path, &req->match, &allowed);
     if (r == ROUTER_NOT_FOUND)
@@ -246,10 +291,12 @@ int http_dispatch(const struct route *routes, size_t nroutes, const http_guard_f
 /* ------------------------------------------------------------------------ */
 
 static enum MHD_Result http_collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                          const char *value)
+                                          size_t key_size, const char *value, size_t value_size)
 {
     struct http_req *req = cls;
     (void)kind;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        req->query_nul |= 1u << req->nquery; /* "%00" decoded: the C string would end there */
     if (req->nquery >= HTTP_MAX_QUERY) {
         req->query_overflow = 1;
         return MHD_NO;
@@ -266,6 +313,21 @@ static const char *http_header(struct MHD_Connection *c, const char *name)
 }
 
 /* Builds the MHD response for resp; NULL when out of memory. Takes resp's body. */
+/*
+ * 1 when the handler set a header called name itself (the dashboard's HTML sets its own
+ * Content-Security-Policy): the default security header of that name is then left out, so
+ * the answer never carries two policies (a browser would enforce both).
+ */
+static int http_resp_names(const struct http_resp *resp, const char *name)
+{
+    if (resp->extra_name && strcasecmp(resp->extra_name, name) == 0)
+        return 1;
+    for (int i = 0; i < resp->nheaders && i < HTTP_RESP_HEADERS; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static struct MHD_Response *http_build_response(struct http_resp *resp, const char *req_id,
                                                 struct MHD_Connection *c)
 {
@@ -297,6 +359,9 @@ static struct MHD_Response *http_build_response(struct http_resp *resp, const ch
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     }
     MHD_add_response_header(r, "X-Request-Id", req_id);
+    for (size_t i = 0; i < HTTP_SECURITY_NHEADERS; i++)
+        if (!http_resp_names(resp, http_security_headers[i][0]))
+            MHD_add_response_header(r, http_security_headers[i][0], http_security_headers[i][1]);
     return r;
 }
 
@@ -343,6 +408,10 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     ctx->route = srv->cfg.nroutes;
     atomic_fetch_add(&srv->metrics.in_flight, 1);
 
+    /* A body framed by a coding we do not read: nothing tells where it ends (RFC 9112 6.3). */
+    const char *te = http_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0)
+        return http_queue_error(c, ctx, 400, "Unsupported Transfer-Encoding");
     const char *cl = http_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -397,7 +466,7 @@ static void http_fill_req(struct http_server *srv, struct MHD_Connection *c, str
     memcpy(req->req_id, ctx->req_id, sizeof(req->req_id));
     http_client_ip(srv, c, req->client_ip);
     req->app = srv->cfg.app;
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_collect_query, req);
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, http_collect_query, req);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -413,6 +482,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     if (ctx->status) /* already answered (413 on the first call) */
         return MHD_YES;
     if (*upload_data_size) {
+        /* A trickled body: the whole body must arrive within timeout_s (slowloris). */
+        if (http_now_us() - ctx->start_us > (int64_t)srv->cfg.timeout_s * 1000000) {
+            log_warn("%s: request body not received within %d s: connection dropped", ctx->req_id,
+                     srv->cfg.timeout_s);
+            return MHD_NO;
+        }
         if (!ctx->too_big && buf_append(&ctx->body, upload_data, *upload_data_size) != 0)
             ctx->too_big = 1;
         *upload_data_size = 0;

@@ -49,6 +49,7 @@ struct http_req {
     int nquery;
     struct http_query_arg query[HTTP_MAX_QUERY];
     int query_overflow;       /* 1 when more than HTTP_MAX_QUERY args were sent */
+    unsigned query_nul;       /* bit i: query[i]'s key or value held a NUL byte (%00) */
     struct route_match match; /* route and path parameters */
     void *app;                /* the service's context, from http_server_cfg.app */
 };
@@ -172,6 +173,20 @@ struct sockaddr_storage;
 int http_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
                   int *ipv6) ATTR_WARN_UNUSED;
 
+/*
+ * The security headers every answer of every service carries (docs/SECURITY.md, "Security
+ * headers"): {name, value} pairs, static. HTTP_SECURITY_NHEADERS entries.
+ */
+#define HTTP_SECURITY_NHEADERS 4
+extern const char *const http_security_headers[HTTP_SECURITY_NHEADERS][2];
+
+/*
+ * 0 when the request's path and every query key and value are well-formed UTF-8 without NUL
+ * bytes (see query_nul), page and per_page excepted (API.md: never an error); else ERR_INVALID with
+ * *what naming the part ("path" or "query"). Pure.
+ */
+int http_req_utf8_check(const struct http_req *req, const char **what) ATTR_WARN_UNUSED;
+
 /* The MHD_OPTION_EXTERNAL_LOGGER callback: MHD's messages as warn lines of our log. */
 void http_mhd_log(void *cls, const char *fmt, va_list ap) ATTR_FORMAT(2, 0);
 
@@ -189,7 +204,7 @@ struct http_server_cfg {
     int port;                   /* 0 picks a free port (see http_server_port) */
     int threads;                /* MHD internal thread pool size */
     int conn_limit;             /* MHD connection limit */
-    int timeout_s;              /* idle connection timeout */
+    int timeout_s;              /* idle connection timeout; also the most a request body may take */
     size_t body_max;            /* request body cap in bytes */
     const struct route *routes; /* borrowed; must outlive the server */
     size_t nroutes;

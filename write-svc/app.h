@@ -34,6 +34,7 @@ struct app_cfg {
     long readmodel_check_ms;
     long events_wait_ms;
     long bulk_max_rows;
+    int bulk_strict;             /* BULK_STRICT: bulk rows checked with POST /users's rules */
     const char *api_auth;        /* API_AUTH: "open" or "keys" */
     long api_key_cache_ms;       /* API_KEY_CACHE_MS: how long a key lookup is reused */
     const char *public_base_url; /* PUBLIC_BASE_URL as given (borrowed from the environment) */

@@ -4,7 +4,10 @@
  *
  * Counting follows API.md 4.3-2: every data row whose username and email are
  * non-empty counts as imported, whether it inserted, updated (same id) or was
- * already there (same username, no id). No format validation on bulk rows.
+ * already there (same username, no id). Before any row reaches PostgreSQL the
+ * whole file is checked (bulkcheck.c, DECISIONS.md H4): such rows pass the
+ * username and email rules of POST /users, and every field is UTF-8; the first
+ * bad row refuses the file (422 naming its line), so nothing is imported.
  * All rows go in one transaction: a malformed CSV imports nothing.
  */
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "bulkcheck.h"
 #include "csv.h"
 #include "db.h"
 #include "handlers.h"
@@ -126,6 +130,48 @@ static int h_bulk_reply_csv_error(struct http_resp *resp, int rc, size_t line)
     return http_reply_error(resp, rc == ERR_TOO_BIG ? 413 : 400, msg);
 }
 
+/* 422 {"error": "Invalid row at line N", "details": {"line": "N", field: why}}. */
+static int h_bulk_reply_row_error(struct http_resp *resp, const struct bulkcheck_err *e)
+{
+    char msg[64], line[24];
+    const char *field = e->field ? e->field : "row", *why = e->why ? e->why : "invalid";
+    struct buf b;
+    snprintf(msg, sizeof(msg), "Invalid row at line %zu", e->line);
+    snprintf(line, sizeof(line), "%zu", e->line);
+    buf_init(&b, 1024);
+    int rc = buf_puts(&b, "{\"error\":");
+    if (!rc)
+        rc = buf_append_json_str(&b, msg, strlen(msg));
+    if (!rc)
+        rc = buf_printf(&b, ",\"details\":{\"line\":\"%s\",", line);
+    if (!rc)
+        rc = buf_append_json_str(&b, field, strlen(field));
+    if (!rc)
+        rc = buf_putc(&b, ':');
+    if (!rc)
+        rc = buf_append_json_str(&b, why, strlen(why));
+    if (!rc)
+        rc = buf_puts(&b, "}}");
+    if (rc) {
+        buf_release(&b);
+        return http_reply_error(resp, 422, msg);
+    }
+    size_t len;
+    char *body = buf_detach(&b, &len);
+    return http_reply_json(resp, 422, body, len);
+}
+
+/* The answer to a file bulkcheck_csv refused. */
+static int h_bulk_reply_check(struct http_resp *resp, int rc, const struct bulkcheck_err *e)
+{
+    if (rc == ERR_INVALID)
+        return h_bulk_reply_row_error(resp, e);
+    if (rc == ERR_BAD_BODY && e->field && strcmp(e->field, "header") == 0)
+        return http_reply_error(resp, 400,
+                                "CSV must start with a header naming username and email");
+    return h_bulk_reply_csv_error(resp, rc == ERR_TOO_BIG ? ERR_TOO_BIG : ERR_INVALID, e->line);
+}
+
 int h_bulk_users(struct http_req *req, struct http_resp *resp)
 {
     struct app *app = req->app;
@@ -135,8 +181,12 @@ int h_bulk_users(struct http_req *req, struct http_resp *resp)
     const char *data;
     size_t len, line = 0;
     long count = 0;
+    struct bulkcheck_err e;
     if (h_bulk_payload(req, &data, &len) != 0)
         return http_reply_error(resp, 400, "No file provided");
+    int rc = bulkcheck_csv(data, len, app->cfg.bulk_max_rows, app->cfg.bulk_strict, &e);
+    if (rc)
+        return h_bulk_reply_check(resp, rc, &e);
     csv_init(&c, data, len);
     if (h_bulk_header(&c, &cols) != 0) {
         http_reply_error(resp, 400, "CSV must start with a header naming username and email");
@@ -144,7 +194,7 @@ int h_bulk_users(struct http_req *req, struct http_resp *resp)
     }
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
-    int rc = h_bulk_import(app, db, &c, &cols, &count, &line);
+    rc = h_bulk_import(app, db, &c, &cols, &count, &line);
     if (rc == ERR_INVALID || rc == ERR_TOO_BIG)
         h_bulk_reply_csv_error(resp, rc, line);
     else if (rc)

@@ -64,6 +64,10 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.events_wait_ms},
     {"BULK_MAX_ROWS", CFG_INT, "100000", 1, 10000000, 0, 0, NULL,
      "rows accepted by one POST /users/bulk", &main_app.cfg.bulk_max_rows},
+    {"BULK_STRICT", CFG_BOOL, "false", 0, 0, 0, 0, NULL,
+     "bulk rows must pass POST /users's username and email rules (a bad row refuses the file); "
+     "false imports any non-empty username and email, as API.md asks",
+     &main_app.cfg.bulk_strict},
     {"API_AUTH", CFG_ENUM, "open", 0, 0, 0, 0, "open|keys",
      "open: no credentials (API.md); keys: every API route needs an API key (docs/SECURITY.md)",
      &main_app.cfg.api_auth},

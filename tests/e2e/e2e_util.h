@@ -165,6 +165,7 @@ int test_api_run(void);         /* health, routing, limits, request ids */
 int test_bodies_run(void);      /* bodies that are not a JSON object, on every write */
 int test_users_run(void);       /* /users and /users/<id> */
 int test_bulk_run(void);        /* /users/bulk */
+int test_hostile_run(void);     /* hostile input and security headers (issue 11) */
 int test_urls_run(void);        /* POST /urls, GET /urls[/<id>] and the read model */
 int test_urls_write_run(void);  /* PUT, PATCH and DELETE /urls/<id> and the read model */
 int test_events_run(void);      /* /events, /events/<id>, /urls/<id>/events and stats */

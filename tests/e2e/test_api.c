@@ -501,6 +501,7 @@ int main(void)
     failed += test_dest_run();
     failed += test_idempotency_run();
     failed += test_compact_run();
+    failed += test_hostile_run();
     e2e_env_release();
     return failed > 0 ? 1 : 0;
 }

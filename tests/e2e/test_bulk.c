@@ -180,12 +180,41 @@ static void test_bulk_crlf_quoted_and_unvalidated_rows(void **state)
     (void)state;
     e2e_unique(a, sizeof(a), "bulk");
     e2e_unique(b, sizeof(b), "bulk");
-    /* CRLF, quoted fields, and row values the API itself would refuse (no validation). */
+    /* CRLF, quoted fields, and row values POST /users would refuse: API.md 4.3-2 asks for no
+     * format validation on bulk rows (BULK_STRICT is off by default). */
     snprintf(csv, sizeof(csv), "username,email\r\n\"%s\",\"%s@example.com\"\r\n%s,not-an-email\r\n",
              a, a, b);
     assert_int_equal(bulk_count(csv), 2);
     assert_one_user(a, NULL);
     assert_one_user(b, "not-an-email");
+}
+
+/* Posts csv, expects 422 naming the line and the field, and that user `a` was not imported. */
+static void bulk_expect_row_422(const char *csv, const char *a, const char *line, const char *field)
+{
+    struct e2e_resp r;
+    json_t *j;
+    bulk_send("file", csv, &r);
+    e2e_check(&r, 422, "POST /users/bulk (a bad row)");
+    e2e_assert_error(r.json, field);
+    assert_string_equal(e2e_str(e2e_get(r.json, "details"), "line"), line);
+    e2e_resp_release(&r);
+    j = e2e_users_named(a);
+    assert_int_equal(e2e_len(j), 0);
+    json_decref(j);
+}
+
+/*
+ * Invalid UTF-8 in any cell, even one the import ignores, refuses the file before PostgreSQL
+ * sees it (DECISIONS H4), whatever BULK_STRICT says. Strict rows: tests/keys (BULK_STRICT=true).
+ */
+static void test_bulk_bad_row_422_with_line_imports_nothing(void **state)
+{
+    char a[64], csv[512];
+    (void)state;
+    e2e_unique(a, sizeof(a), "bulk");
+    snprintf(csv, sizeof(csv), "username,email,note\n%s,%s@example.com,caf\xc3\n", a, a);
+    bulk_expect_row_422(csv, a, "2", "row");
 }
 
 /* A raw text/csv body is accepted too (A13). */
@@ -232,6 +261,7 @@ int test_bulk_run(void)
         cmocka_unit_test(test_bulk_ids_and_created_at_kept_sequence_advanced),
         cmocka_unit_test(test_bulk_row_with_existing_id_updates_user),
         cmocka_unit_test(test_bulk_crlf_quoted_and_unvalidated_rows),
+        cmocka_unit_test(test_bulk_bad_row_422_with_line_imports_nothing),
         cmocka_unit_test(test_bulk_raw_text_csv_body),
         cmocka_unit_test(test_bulk_malformed_csv_400_imports_nothing),
     };

@@ -33,7 +33,8 @@ inside() {
     [ "$p1" != "$p2" ] || p2=$(pick_free_port)
     for p in "$p1" "$p2"; do
         svc_start write-svc "$p" DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
-            API_AUTH=keys API_KEY_CACHE_MS=1000 READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0
+            API_AUTH=keys API_KEY_CACHE_MS=1000 READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 \
+            BULK_STRICT=true
     done
     (cd "$REPO_ROOT" && WRITE_URL=http://127.0.0.1:$p1 WRITE_URL2=http://127.0.0.1:$p2 \
         ADMIN_KEY=$admin DATABASE_URL=$DATABASE_URL WRITE_SVC=$B/bin/write-svc \

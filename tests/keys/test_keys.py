@@ -312,6 +312,21 @@ def test_cli():
     assert out.returncode == 1 and "no such user" in out.stderr, out.stderr
 
 
+def test_bulk_strict_rows():
+    """BULK_STRICT=true (as in compose and Kubernetes): a bad row refuses the file, naming it."""
+    tag = str(int(time.time() * 1000) % 10**9)
+    for csv, line, field in ((f"username,email\nok{tag},ok{tag}@example.com\nb{tag},not-an-email\n", "3", "email"),
+                             (f"username,email\nok{tag},ok{tag}@example.com\n\n\"bad name\",b@x.io\n", "4", "username")):
+        status, r, j = call("POST", "/users/bulk", key=ADMIN, raw=csv.encode(),
+                            headers={"Content-Type": "text/csv"})
+        assert status == 422, (status, j)
+        assert j["details"]["line"] == line and field in j["details"], j
+        assert psql(f"SELECT count(*) FROM users WHERE username = 'ok{tag}'") == "0"
+    status, r, j = call("POST", "/users/bulk", key=ADMIN, headers={"Content-Type": "text/csv"},
+                        raw=f"username,email\nok{tag},ok{tag}@example.com\n".encode())
+    assert status in (200, 201) and j["count"] == 1, (status, j)
+
+
 def main():
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
     failed = []
