@@ -68,6 +68,7 @@ SHARED_SRCS := \
 	shared/config.c \
 	shared/csv.c \
 	shared/db.c \
+	shared/entropy.c \
 	shared/err.c \
 	shared/http.c \
 	shared/http_stream.c \

@@ -16,6 +16,11 @@
 #                        (stderr to $HARNESS_DIR/NAME.log), add its pid to svc_pids, and wait
 #                        (15 s) for its /health; dies naming the log when it never answers
 #   svc_stop_all         SIGTERM every service svc_start started, and wait for each
+#   ngx_start DIR PORT STATUS_PORT WRITE_PORT REDIRECT_PORT   under tests/harness.sh: render
+#                        deploy/nginx.conf.in into DIR/nginx.conf (one write-svc and one
+#                        redirect-svc upstream, no access log), start nginx on 127.0.0.1:PORT and
+#                        wait (10 s) for its /health; dies naming its error log otherwise
+#   ngx_stop DIR         SIGTERM the nginx ngx_start started in DIR (none: nothing to do)
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -111,4 +116,29 @@ svc_stop_all() {
     for p in "${svc_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${svc_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     svc_pids=()
+}
+
+ngx_start() {
+    local dir=$1 port=$2 status_port=$3 write_port=$4 redirect_port=$5 conf
+    mkdir -p "$dir/tmp"
+    conf=$(<"$REPO_ROOT/deploy/nginx.conf.in")
+    conf=${conf//@PREFIX@/$dir}
+    conf=${conf//@LOG_DIR@/$HARNESS_DIR}
+    conf=${conf//@ACCESS_LOG@/off}
+    conf=${conf//@LISTEN@/127.0.0.1:$port}
+    conf=${conf//@STATUS_LISTEN@/127.0.0.1:$status_port}
+    conf=${conf//@WRITE_SERVERS@/        server 127.0.0.1:$write_port max_fails=1 fail_timeout=2s;}
+    conf=${conf//@REDIRECT_SERVERS@/        server 127.0.0.1:$redirect_port max_fails=1 fail_timeout=2s;}
+    printf '%s\n' "$conf" >"$dir/nginx.conf"
+    if grep -n '@[A-Z_]\+@' "$dir/nginx.conf" >&2; then
+        die "deploy/nginx.conf.in has a placeholder ngx_start does not fill (above)"
+    fi
+    nginx -p "$dir" -e "$HARNESS_DIR/nginx-error.log" -c "$dir/nginx.conf" ||
+        die "nginx did not start ($HARNESS_DIR/nginx-error.log)"
+    wait_until 10 svc_health "$port" || die "the front door does not answer /health"
+}
+
+ngx_stop() {
+    [ -f "$1/nginx.pid" ] || return 0
+    kill -TERM "$(head -n 1 "$1/nginx.pid")" 2>/dev/null || true
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "entropy.h"
+
 #include "banned.h"
 
 static const char shortcode_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -38,22 +40,6 @@ static const char *const shortcode_reserved[] = {
     "www",    "app",          "ui",         "api-keys",
 };
 
-/* Fills p[0..n) from getrandom(2), retrying on EINTR and short reads. 0 or ERR_SYS. */
-static int shortcode_random(unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return ERR_SYS;
-        }
-        p += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
-
 /* Random bytes fetched in bulk and handed out one at a time. */
 struct shortcode_pool {
     unsigned char bytes[32];
@@ -70,7 +56,7 @@ static int shortcode_draw(struct shortcode_pool *pool, char out[SHORTCODE_LEN + 
     size_t n = 0;
     while (n < SHORTCODE_LEN) {
         if (pool->used == sizeof(pool->bytes)) {
-            if (shortcode_random(pool->bytes, sizeof(pool->bytes)))
+            if (entropy_fill(pool->bytes, sizeof(pool->bytes)))
                 return ERR_SYS;
             pool->used = 0;
         }

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "entropy.h"
 #include "router.h"
 #include "utf8.h"
 #include "validate.h"
@@ -26,26 +27,10 @@ static const struct {
     {"admin", APIKEY_ADMIN},
 };
 
-/* Fills p[0..n) from getrandom(2), retrying on EINTR and short reads. 0 or ERR_SYS. */
-static int apikey_random(unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return ERR_SYS;
-        }
-        p += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
-
 int apikey_generate(char out[APIKEY_LEN + 1])
 {
     unsigned char raw[APIKEY_RAW_BYTES + 1] = {0}; /* one spare zero byte for the last group */
-    if (apikey_random(raw, APIKEY_RAW_BYTES) != 0)
+    if (entropy_fill(raw, APIKEY_RAW_BYTES) != 0)
         return ERR_SYS;
     memcpy(out, APIKEY_PREFIX, APIKEY_PREFIX_LEN);
     char *o = out + APIKEY_PREFIX_LEN;

@@ -52,16 +52,14 @@ svc_pids=()
 ngx_dir=$HARNESS_DIR/nginx
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-    if [ -f "$ngx_dir/nginx.pid" ]; then
-        kill -TERM "$(head -n 1 "$ngx_dir/nginx.pid")" 2>/dev/null || true
-    fi
+    ngx_stop "$ngx_dir"
     svc_stop_all
 }
 trap cleanup EXIT
 
 # start_stack [ENV=VALUE...]: the three services and the front door; sets $front.
 start_stack() {
-    local write_port redirect_port worker_port status_port conf targets
+    local write_port redirect_port worker_port status_port targets
     write_port=$(pick_free_port)
     redirect_port=$(pick_free_port)
     worker_port=$(pick_free_port)
@@ -73,22 +71,7 @@ start_stack() {
     svc_start write-svc "$write_port" PUBLIC_BASE_URL="$front" DASHBOARD_TARGETS="$targets" "$@"
     svc_start event-worker "$worker_port"
     svc_start redirect-svc "$redirect_port"
-    mkdir -p "$ngx_dir/tmp"
-    conf=$(<"$REPO_ROOT/deploy/nginx.conf.in")
-    conf=${conf//@PREFIX@/$ngx_dir}
-    conf=${conf//@LOG_DIR@/$HARNESS_DIR}
-    conf=${conf//@ACCESS_LOG@/off}
-    conf=${conf//@LISTEN@/127.0.0.1:$front_port}
-    conf=${conf//@STATUS_LISTEN@/127.0.0.1:$status_port}
-    conf=${conf//@WRITE_SERVERS@/        server 127.0.0.1:$write_port max_fails=1 fail_timeout=2s;}
-    conf=${conf//@REDIRECT_SERVERS@/        server 127.0.0.1:$redirect_port max_fails=1 fail_timeout=2s;}
-    printf '%s\n' "$conf" >"$ngx_dir/nginx.conf"
-    if grep -n '@[A-Z_]\+@' "$ngx_dir/nginx.conf" >&2; then
-        die "deploy/nginx.conf.in has a placeholder this runner does not fill (above)"
-    fi
-    nginx -p "$ngx_dir" -e "$HARNESS_DIR/nginx-error.log" -c "$ngx_dir/nginx.conf" ||
-        die "nginx did not start ($HARNESS_DIR/nginx-error.log)"
-    wait_until 10 svc_health "$front_port" || die "the front door does not answer /health"
+    ngx_start "$ngx_dir" "$front_port" "$status_port" "$write_port" "$redirect_port"
 }
 
 # A link with some history, so that the screenshots show charts with data.
