@@ -26,6 +26,22 @@
 #define CLICKSTREAM_F_IP                                                                           \
     "ip" /* the client address as text; may be missing; never stored in PostgreSQL */
 
+/*
+ * A batched entry (issue 13: redirect-svc appends one per shard per loop turn, carrying that
+ * turn's clicks of the shard) has the fields
+ *   "b"            -> n, the number of clicks (decimal, 1..CLICKSTREAM_BATCH_MAX)
+ *   "0" .. "<n-1>" -> one click each: its values joined by CLICKSTREAM_SEP, in the order
+ *                     url id, owner id ("" for none), code, original URL, ts (ms),
+ *                     referrer, user agent, client address
+ * A value never contains CLICKSTREAM_SEP (the producer replaces it with '?'). A click's
+ * unique, replay-safe id is its entry id plus its index in the entry. Entries of one click
+ * with the named fields above stay valid (older producers, tests).
+ */
+#define CLICKSTREAM_F_BATCH   "b"
+#define CLICKSTREAM_SEP       '\x1f'
+#define CLICKSTREAM_BATCH_MAX 1024
+#define CLICKSTREAM_NVALUES   8 /* values of one packed click */
+
 /* A stream entry id "<ms>-<seq>". */
 struct clickstream_id {
     uint64_t ms, seq;
