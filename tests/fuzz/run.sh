@@ -3,8 +3,9 @@
 #
 #   tests/fuzz/run.sh replay TARGET...   every input of tests/fuzz/corpus/TARGET and
 #                                        tests/fuzz/regression/TARGET once (make check-fuzz)
-#   tests/fuzz/run.sh fuzz TARGET...     fuzz each target for FUZZ_SECONDS (default 60) seconds
-#                                        (make fuzz; .ci/run with 30)
+#   tests/fuzz/run.sh fuzz TARGET...     fuzz each target for FUZZ_SECONDS (default 60) seconds,
+#                                        FUZZ_JOBS (default: the cores) at a time (make fuzz;
+#                                        .ci/run with 30)
 #
 # FUZZ_MODE=1 uses the libFuzzer binaries in build-fuzz/fuzz, FUZZ_MODE=driver the plain
 # replay driver in build-fuzz-driver/fuzz (no fuzzing then: `fuzz` replays only). New inputs
@@ -31,14 +32,12 @@ seconds=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
 
-for t in "$@"; do
-    bin=$out/fuzz/fuzz_$t
-    dirs=()
+# run_one TARGET: replays or fuzzes one target; writes "rc secs" to $out/result-TARGET.
+run_one() {
+    local t=$1 bin=$out/fuzz/fuzz_$1 log=$out/fuzz-$1.log start rc dirs=() d files
     for d in "$src/corpus/$t" "$src/regression/$t"; do
         [ -d "$d" ] && dirs+=("$d")
     done
-    [ -x "$bin" ] || die "missing $bin (make check-fuzz builds it)"
-    log=$out/fuzz-$t.log
     start=$(date +%s)
     if [ "$what" = fuzz ] && [ "$mode" = 1 ]; then
         mkdir -p "$out/new-corpus/$t" "$out/artifacts/$t"
@@ -52,14 +51,32 @@ for t in "$@"; do
         "$bin" "${dirs[@]}" >"$log" 2>&1
     fi
     rc=$?
-    secs=$(($(date +%s) - start))
+    printf '%d %d\n' "$rc" $(($(date +%s) - start)) >"$out/result-$t"
+}
+
+# Fuzzing runs FUZZ_JOBS targets at a time (default: one per core), each for FUZZ_SECONDS.
+jobs_max=1
+[ "$what" = fuzz ] && jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+for t in "$@"; do
+    [ -x "$out/fuzz/fuzz_$t" ] || die "missing $out/fuzz/fuzz_$t (make check-fuzz builds it)"
+    rm -f "$out/result-$t"
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+        wait -n
+    done
+    run_one "$t" &
+done
+wait
+
+for t in "$@"; do
+    read -r rc secs <"$out/result-$t" 2>/dev/null || { rc=1 secs=0; }
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))
         printf 'ok      fuzz_%s (%s, %d s)\n' "$t" "$what" "$secs"
     else
         failed=$((failed + 1))
-        printf 'FAILED  fuzz_%s (%s, status %d): last lines of %s\n' "$t" "$what" "$rc" "$log"
-        tail -n 30 "$log" | sed 's/^/    /'
+        printf 'FAILED  fuzz_%s (%s, status %d): last lines of %s\n' "$t" "$what" "$rc" \
+            "$out/fuzz-$t.log"
+        tail -n 30 "$out/fuzz-$t.log" | sed 's/^/    /'
     fi
 done
 printf 'fuzz: %d passed, %d failed\n' "$passed" "$failed"
