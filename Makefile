@@ -136,6 +136,8 @@ REDIRECT_SRCS := \
 WORKER_SRCS := \
 	event-worker/main.c \
 	event-worker/consumer.c \
+	event-worker/batch.c \
+	event-worker/monitor.c \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
 	event-worker/backoff.c \

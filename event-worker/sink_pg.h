@@ -13,6 +13,7 @@
 #define SINK_PG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -40,7 +41,11 @@ struct sink_pg_row {
     const char *ref;
     const char *ua;
     const char *ip; /* the client address or NULL: used by derive.c, never stored */
-    char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" */
+    /* The idempotency key: the stream entry (shard, id) and the click's index in it. */
+    unsigned shard, idx;
+    uint64_t ms, seq;
+    char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" (one click) or ".../<idx>" */
+    size_t ent;                      /* the caller's tag: the entry the row came from */
     /* Derived by derive.c; "" means unknown (stored as NULL, not counted). */
     char refhost[SINK_PG_HOST_MAX];
     char browser[SINK_PG_NAME_MAX];
