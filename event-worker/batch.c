@@ -41,8 +41,8 @@
 #include "banned.h"
 
 #define BATCH_ROWS_MAX   16384 /* clicks per part (>= CLICKSTREAM_BATCH_MAX) */
-#define BATCH_DEAD_EXTRA 14 /* XADD key MAXLEN ~ n * + 4 extra field pairs */
-#define BATCH_ROW_FIELDS 16 /* a refused row as a one-click entry: 8 name/value pairs */
+#define BATCH_DEAD_EXTRA 14    /* XADD key MAXLEN ~ n * + 4 extra field pairs */
+#define BATCH_ROW_FIELDS 16    /* a refused row as a one-click entry: 8 name/value pairs */
 
 /* One part of a batch: its entries are borrowed, its rows and poison list owned. */
 struct batch_part {
@@ -75,8 +75,10 @@ static int batch_insert(struct consumer *c, struct batch_part *p)
         if (rc == ERR_INVALID) {
             log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
             struct entry_bad *b = &p->out.bad[p->out.nbad++];
-            *b = (struct entry_bad){.idx = rows[i].idx, .why = "refused by postgresql",
-                                    .row = &rows[i], .ent = rows[i].ent};
+            *b = (struct entry_bad){.idx = rows[i].idx,
+                                    .why = "refused by postgresql",
+                                    .row = &rows[i],
+                                    .ent = rows[i].ent};
             rows[i].visitor[0] = '\0'; /* not stored: not counted */
         } else if (rc) {
             return consumer_db_fail(c, "insert", rc);
@@ -106,10 +108,10 @@ static void batch_push_str(struct batch_args *a, const char *s)
 /* Pushes the fields of a refused row as a one-click entry (shared/clickstream.h). */
 static void batch_row_fields(struct batch_args *a, const struct sink_pg_row *r)
 {
-    const char *f[] = {CLICKSTREAM_F_URL_ID,   r->url_id, CLICKSTREAM_F_USER_ID, r->user_id,
-                       CLICKSTREAM_F_CODE,     r->code,   CLICKSTREAM_F_URL,     r->url,
-                       CLICKSTREAM_F_TS,       r->ts_ms,  CLICKSTREAM_F_REFERRER, r->ref,
-                       CLICKSTREAM_F_AGENT,    r->ua,     CLICKSTREAM_F_IP,      r->ip};
+    const char *f[] = {CLICKSTREAM_F_URL_ID, r->url_id, CLICKSTREAM_F_USER_ID,  r->user_id,
+                       CLICKSTREAM_F_CODE,   r->code,   CLICKSTREAM_F_URL,      r->url,
+                       CLICKSTREAM_F_TS,     r->ts_ms,  CLICKSTREAM_F_REFERRER, r->ref,
+                       CLICKSTREAM_F_AGENT,  r->ua,     CLICKSTREAM_F_IP,       r->ip};
     for (size_t i = 0; i < ARRAY_SIZE(f); i++)
         batch_push_str(a, f[i]);
 }
@@ -182,8 +184,8 @@ static int batch_dead_letter(struct consumer *c, const struct batch_part *p)
         const struct entry_bad *b = &p->out.bad[i];
         const struct consumer_entry *e = &p->e[b->ent];
         if (b->idx == ENTRY_WHOLE)
-            log_error("click entry '%u:%s' cannot be stored (%s): moving it to %s", e->shard,
-                      e->id, b->why, RKEYS_DEAD_STREAM);
+            log_error("click entry '%u:%s' cannot be stored (%s): moving it to %s", e->shard, e->id,
+                      b->why, RKEYS_DEAD_STREAM);
         else
             log_error("click %zu of entry '%u:%s' cannot be stored (%s): moving it to %s", b->idx,
                       e->shard, e->id, b->why, RKEYS_DEAD_STREAM);

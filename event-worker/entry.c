@@ -85,7 +85,8 @@ static const char *entry_key(unsigned shard, const char *id, size_t idx, int bat
                              struct sink_pg_row *row)
 {
     struct clickstream_id cid;
-    if (clickstream_id_parse(id, &cid) != 0 || cid.ms > INT64_MAX || cid.seq > INT64_MAX)
+    /* The key columns: ms bigint, seq integer (schema/006_click_keys.sql). */
+    if (clickstream_id_parse(id, &cid) != 0 || cid.ms > INT64_MAX || cid.seq > INT32_MAX)
         return "bad entry id";
     row->shard = shard;
     row->ms = cid.ms;

@@ -10,6 +10,7 @@
  */
 #include "sink_pg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,23 +33,26 @@
  * b = browser, o = OS, d = device class, c = country.
  */
 static const char sink_pg_head[] =
-    "WITH v (url_id, uid, ts_ms, code, url, ref, ua, sid, rhost, browser, os, device, bot, "
+    "WITH v (url_id, uid, ts_ms, code, url, ref, ua, ms, seq, shard, idx, rhost, browser, os, "
+    "device, bot, "
     "country, visitor) AS (VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, "
-    "$6::text, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::boolean, "
-    "$14::text, $15::text)";
+    "$6::text, $7::text, $8::bigint, $9::integer, $10::smallint, $11::smallint, $12::text, "
+    "$13::text, $14::text, $15::text, $16::boolean, $17::text, $18::text)";
 
 static const char sink_pg_tail[] =
     "), ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, "
-    "stream_id) "
+    "stream_ms, stream_seq, stream_shard, stream_idx) "
     "SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
     "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', "
     "jsonb_strip_nulls(jsonb_build_object('short_code', v.code, 'original_url', v.url, "
     "'referrer', nullif(v.ref, ''), 'user_agent', nullif(v.ua, ''), 'referrer_host', v.rhost, "
     "'browser', v.browser, 'os', v.os, 'device', v.device, 'bot', v.bot, 'country', v.country, "
-    "'visitor', v.visitor)), v.sid FROM v ON CONFLICT (stream_id) DO NOTHING "
-    "RETURNING stream_id, url_id, \"timestamp\"), "
+    "'visitor', v.visitor)), v.ms, v.seq, v.shard, v.idx FROM v "
+    "ON CONFLICT (stream_ms, stream_seq, stream_shard, stream_idx) DO NOTHING "
+    "RETURNING stream_ms, stream_seq, stream_shard, stream_idx, url_id, \"timestamp\"), "
     "d AS (SELECT i.url_id, i.\"timestamp\" AS ts, v.bot, v.rhost, v.browser, v.os, v.device, "
-    "v.country FROM ins i JOIN v ON v.sid = i.stream_id), "
+    "v.country FROM ins i JOIN v ON v.ms = i.stream_ms AND v.seq = i.stream_seq "
+    "AND v.shard = i.stream_shard AND v.idx = i.stream_idx), "
     "tot AS (INSERT INTO url_totals AS t (url_id, clicks, human_clicks, bot_clicks, last_click) "
     "SELECT url_id, count(*), count(*) FILTER (WHERE NOT bot), count(*) FILTER (WHERE bot), "
     "max(ts) FROM d GROUP BY url_id ORDER BY url_id "
@@ -90,7 +94,8 @@ static const char *sink_pg_opt(const char *s)
     return s && s[0] ? s : NULL;
 }
 
-static void sink_pg_params(const struct sink_pg_row *rows, size_t n, const char **params)
+static void sink_pg_params(const struct sink_pg_row *rows, size_t n, const char **params,
+                           char (*keys)[SINK_PG_NKEY][24])
 {
     for (size_t i = 0; i < n; i++) {
         const char **p = params + i * SINK_PG_NPARAMS;
@@ -102,14 +107,19 @@ static void sink_pg_params(const struct sink_pg_row *rows, size_t n, const char 
         p[4] = r->url;
         p[5] = r->ref;
         p[6] = r->ua;
-        p[7] = r->stream_id;
-        p[8] = sink_pg_opt(r->refhost);
-        p[9] = sink_pg_opt(r->browser);
-        p[10] = sink_pg_opt(r->os);
-        p[11] = r->device;
-        p[12] = r->device ? (r->bot ? "true" : "false") : NULL;
-        p[13] = sink_pg_opt(r->country);
-        p[14] = sink_pg_opt(r->visitor);
+        snprintf(keys[i][0], sizeof(keys[i][0]), "%llu", (unsigned long long)r->ms);
+        snprintf(keys[i][1], sizeof(keys[i][1]), "%llu", (unsigned long long)r->seq);
+        snprintf(keys[i][2], sizeof(keys[i][2]), "%u", r->shard);
+        snprintf(keys[i][3], sizeof(keys[i][3]), "%u", r->idx);
+        for (size_t k = 0; k < SINK_PG_NKEY; k++)
+            p[7 + k] = keys[i][k];
+        p[11] = sink_pg_opt(r->refhost);
+        p[12] = sink_pg_opt(r->browser);
+        p[13] = sink_pg_opt(r->os);
+        p[14] = r->device;
+        p[15] = r->device ? (r->bot ? "true" : "false") : NULL;
+        p[16] = sink_pg_opt(r->country);
+        p[17] = sink_pg_opt(r->visitor);
     }
 }
 
@@ -119,17 +129,19 @@ static int sink_pg_chunk(struct db *db, const struct sink_pg_row *rows, size_t n
 {
     struct buf sql;
     struct pg_result *res = NULL;
+    char(*keys)[SINK_PG_NKEY][24] = calloc(n, sizeof(*keys));
     buf_init(&sql, SINK_PG_SQL_MAX);
-    int rc = sink_pg_sql(&sql, n);
+    int rc = keys ? sink_pg_sql(&sql, n) : ERR_NOMEM;
     if (rc)
         goto out;
-    sink_pg_params(rows, n, params);
+    sink_pg_params(rows, n, params, keys);
     rc = db_exec(db, NULL, buf_cstr(&sql), (int)(n * SINK_PG_NPARAMS), params, &res);
     if (rc == 0 && PQntuples(res) == 1)
         *inserted += strtol(PQgetvalue(res, 0, 0), NULL, 10);
 out:
     if (res)
         PQclear(res);
+    free(keys);
     buf_release(&sql);
     return rc;
 }

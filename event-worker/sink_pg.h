@@ -1,10 +1,11 @@
 /*
  * sink_pg.h - writes a batch of clicks to PostgreSQL: one transaction, one
- * multi-row INSERT ... ON CONFLICT (stream_id) DO NOTHING per chunk of at most
+ * multi-row INSERT ... ON CONFLICT (the click's key) DO NOTHING per chunk of at most
  * SINK_PG_MAX_ROWS rows (PostgreSQL caps a statement at 65535 parameters).
  *
- * The stream_id column is unique, so writing the same entry twice inserts it
- * once: a batch replayed after a crash between COMMIT and XACK adds nothing.
+ * A click's key (stream_ms, stream_seq, stream_shard, stream_idx: its stream entry and its
+ * index in it, schema/006_click_keys.sql) is unique, so writing the same click twice inserts
+ * it once: a batch replayed after a crash between COMMIT and XACK adds nothing.
  * The same statement adds the rows it actually inserted (never the conflicting
  * ones) to the rollups of schema/004_analytics.sql: url_totals, and the
  * per-hour and per-day counts by dimension in url_stats_hour / url_stats_day.
@@ -20,7 +21,8 @@
 struct db;
 
 #define SINK_PG_SID_MAX  64  /* "<shard>:<ms>-<seq>" fits easily: 3 + 1 + 20 + 1 + 20 */
-#define SINK_PG_NPARAMS  15  /* parameters per row */
+#define SINK_PG_NPARAMS  18  /* parameters per row */
+#define SINK_PG_NKEY     4   /* of which the key: ms, seq, shard, idx */
 #define SINK_PG_HOST_MAX 256 /* a referrer host with its NUL (refhost.h) */
 #define SINK_PG_NAME_MAX 48  /* a browser or OS family with its NUL (uaparse.h) */
 #define SINK_PG_MAX_ROWS (65535 / SINK_PG_NPARAMS)

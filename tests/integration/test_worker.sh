@@ -17,6 +17,7 @@
 #   7. Redis restarts empty: the worker recreates the groups and goes on;
 #   9. batched entries (several clicks per entry): values, a poison click dead-lettered alone,
 #      exact counts through two SIGKILLs and a PostgreSQL restart;
+#  10. schema/006 converts stored text stream ids into the compact key;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -44,9 +45,9 @@ mkdir -p "$LOGS"
 passed=0
 failed=0
 # The idempotency key of a stored click, its shard, and its stream entry (SQL expressions).
-KEY_SQL=stream_id
-KEY_SHARD="split_part(e.stream_id, ':', 1)::int"
-KEY_ENTRY="split_part(stream_id, '/', 1)"
+KEY_SQL="stream_shard || ':' || stream_ms || '-' || stream_seq || '/' || stream_idx"
+KEY_SHARD="e.stream_shard"
+KEY_ENTRY="stream_shard || ':' || stream_ms || '-' || stream_seq"
 pids=()     # every worker started, in order
 producer=   # the background producer of test 2, while it runs
 nworkers=0
@@ -225,9 +226,9 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
         'original_url', 'https://example.com/' || e.url_id,
         'referrer', CASE WHEN e.url_id % 2 = 1 THEN 'http://ref.example/' || e.url_id END,
         'user_agent', 'ua-' || e.url_id))
-    AND split_part(e.stream_id, ':', 1)::int = e.url_id % 8
-    AND split_part(e.stream_id, ':', 2) ~ '^[0-9]+-[0-9]+$'")
-eq "every row has the right url_id, user_id, timestamp, details and stream_id" "$good" 1000
+    AND e.stream_shard = e.url_id % 8 AND e.stream_ms > 0 AND e.stream_seq >= 0
+    AND e.stream_idx = 0")
+eq "every row has the right url_id, user_id, timestamp, details and stream key" "$good" 1000
 eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
 eq "derived fields: device, bot flag, referrer host of the odd ones" "$(sql "SELECT count(*)
     FROM events WHERE details->>'device' = 'desktop' AND details->'bot' = 'false'
@@ -291,7 +292,7 @@ check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
 eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
-    count(DISTINCT stream_id) || ' ' || count(*) FROM events")" "20000 20000 20000"
+    count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
     (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
@@ -382,8 +383,9 @@ rcli XGROUP CREATE 'clicks:{1}' "$GROUP" 0 MKSTREAM >/dev/null
 id=$(rcli XADD 'clicks:{1}' '*' id 42 uid '' code ghost url https://g.example ts 1700000000000 \
     ref '' ua ghost-ua)
 rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{1}' '>' >/dev/null
-sql "INSERT INTO events (url_id, event_type, details, stream_id)
-     VALUES (42, 'click', '{\"short_code\": \"ghost\"}', '1:$id')" >/dev/null
+sql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+     stream_idx) VALUES (42, 'click', '{\"short_code\": \"ghost\"}', ${id%-*}, ${id#*-}, 1, 0)" \
+    >/dev/null
 eq "the dead consumer 'ghost' holds the entry" "$(total_pending)" 1
 start_worker
 w=$wpid
@@ -488,7 +490,8 @@ ttl=$(rcli TTL "hll:{500}:$T8_DAY")
 check "the visitor HyperLogLog expires (TTL $ttl s)" test "$ttl" -gt 30000000
 eq "a bot's event row" "$(sql "SELECT (details->>'browser') || ' ' || (details->>'device') || ' ' ||
     (details->>'bot') || ' ' || coalesce(details->>'country', '-')
-    FROM events WHERE stream_id = '4:1700000000000-4'")" "Googlebot bot true -"
+    FROM events WHERE (stream_shard, stream_ms, stream_seq, stream_idx) = (4, 1700000000000, 4, 0)")" \
+    "Googlebot bot true -"
 eq "visitor hashes: 32 hex digits, equal for the same address and agent" "$(sql "SELECT
     count(DISTINCT details->>'visitor') || ' ' || count(*) FILTER (WHERE details->>'visitor' ~ '^[0-9a-f]{32}$')
     FROM events WHERE url_id = 500")" "7 8"
@@ -606,6 +609,29 @@ eq "the rollups count every click once too" "$(sql "SELECT
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
 sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "test 10: schema/006 converts the text stream ids of stored clicks into the compact key"
+mdir=$HARNESS_DIR/schema-005
+mkdir -p "$mdir"
+cp "$REPO_ROOT"/schema/00[1-5]_*.sql "$mdir"/
+mdb=${DATABASE_URL%/*}/migrate006
+psql -X -q -d "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE migrate006" >/dev/null
+msql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$mdb" -c "$1"; }
+check "schema up to 005" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+msql "INSERT INTO events (url_id, event_type, details, stream_id) VALUES
+    (1, 'click', '{}', '3:1700000000000-7'), (1, 'click', '{}', '255:1-2147483647'),
+    (1, 'created', '{}', NULL)" >/dev/null
+cp "$REPO_ROOT"/schema/006_*.sql "$mdir"/
+check "006 applies" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+eq "every stored id converted, API events left without a key" "$(msql "SELECT string_agg(
+    coalesce($KEY_SQL, 'api'), ',' ORDER BY id) FROM events")" \
+    "3:1700000000000-7/0,255:1-2147483647/0,api"
+eq "API events are still found through events_api_url_idx's condition" \
+    "$(msql "SELECT count(*) FROM events WHERE url_id = 1 AND stream_ms IS NULL")" 1
+check "a replayed key is refused" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
+    events (url_id, event_type, stream_ms, stream_seq, stream_shard, stream_idx)
+    VALUES (1, 'click', 1700000000000, 7, 3, 0)\" 2>/dev/null"
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
