@@ -9,7 +9,8 @@
  *      and their rollups in one transaction and COMMIT (sink_pg), PFADD the visitors
  *      (hll.c; idempotent);
  *   3. XADD each poison click or entry to the dead-letter stream;
- *   4. XACK and XDEL every entry of the batch, one pipeline for all shards.
+ *   4. XACK every entry of the batch and trim each stream below its safe point (XTRIM
+ *      MINID, batch_ack), one pipeline for all shards.
  * A crash or error before 4 leaves the entries pending: this consumer replays them
  * (XREADGROUP ... 0) after the error, or another consumer claims them (XAUTOCLAIM) once
  * they are idle. A replayed click has the same key (shard, entry id, index), hits
@@ -198,16 +199,51 @@ static int batch_dead_letter(struct consumer *c, const struct batch_part *p)
     return rc;
 }
 
+/*
+ * Trims a stream below its safe point, atomically (KEYS[1] the stream): for every group of
+ * the stream, the first id it may still need is its first pending entry (any consumer's), or,
+ * with none pending, the entry after its last-delivered id; XTRIM MINID the smallest of them
+ * removes only entries every group has delivered and acknowledged. Read and trim in one
+ * script, so that no read by another consumer can fall between them. An id is "<ms>-<seq>";
+ * a seq too long for Lua's numbers to add 1 exactly keeps the last delivered entry.
+ */
+static const char batch_trim_lua[] =
+    "local function cmp(a, b)\n"
+    "  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"
+    "  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"
+    "  if #am ~= #bm then return #am < #bm and -1 or 1 end\n"
+    "  if am ~= bm then return am < bm and -1 or 1 end\n"
+    "  if #as ~= #bs then return #as < #bs and -1 or 1 end\n"
+    "  if as ~= bs then return as < bs and -1 or 1 end\n"
+    "  return 0\n"
+    "end\n"
+    "local safe\n"
+    "for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+    "  local f = {}\n"
+    "  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n"
+    "  local p = redis.call('XPENDING', KEYS[1], f['name'])\n"
+    "  local need = p[2]\n"
+    "  if p[1] == 0 then\n"
+    "    local m, s = string.match(f['last-delivered-id'], '^(%d+)-(%d+)$')\n"
+    "    need = #s <= 14 and (m .. '-' .. string.format('%d', tonumber(s) + 1)) or (m .. '-' .. "
+    "s)\n"
+    "  end\n"
+    "  if not safe or cmp(need, safe) < 0 then safe = need end\n"
+    "end\n"
+    "if not safe then return 0 end\n"
+    "return redis.call('XTRIM', KEYS[1], 'MINID', safe)\n";
+
 static void batch_sum_acks(void *arg, size_t i, redisReply *r)
 {
-    if (i % 2 == 0 && r->type == REDIS_REPLY_INTEGER) /* XACK; the odd ones are XDEL */
+    if (i % 2 == 0 && r->type == REDIS_REPLY_INTEGER) /* XACK; the odd ones are the trims */
         *(unsigned long *)arg += (unsigned long)r->integer;
 }
 
 /*
- * XACK then XDEL of every entry, per shard, in one pipeline. Entries of one
- * shard are adjacent in a batch (a read returns them stream by stream).
- * The XDEL keeps the streams short: an acknowledged click lives in PostgreSQL.
+ * XACK every entry, then trim the stream below the safe point (batch_trim_lua), per shard,
+ * in one pipeline. Entries of one shard are adjacent in a batch (a read returns them stream
+ * by stream). The trim keeps the streams short: an acknowledged click lives in PostgreSQL.
+ * It replaces an XDEL per entry: one call per shard, and whole stream nodes freed at once.
  */
 static int batch_ack(struct consumer *c, struct batch_part *p)
 {
@@ -223,17 +259,15 @@ static int batch_ack(struct consumer *c, struct batch_part *p)
         argv[1] = key;
         argv[2] = c->cfg.group;
         rc = kv_append(c->kv, (int)(3 + nids), argv, NULL);
-        /* XDEL key id...: shift the head by one, the ids stay where they are. */
-        argv[1] = "XDEL";
-        argv[2] = key;
+        const char *trim[] = {"EVAL", batch_trim_lua, "1", key};
         if (rc == 0)
-            rc = kv_append(c->kv, (int)(2 + nids), argv + 1, NULL);
+            rc = kv_append(c->kv, (int)ARRAY_SIZE(trim), trim, NULL);
         if (rc)
             rc = consumer_kv_fail(c, "XACK");
         ncmds += 2;
     }
     if (rc == 0)
-        rc = consumer_replies(c, ncmds, "XACK/XDEL", NULL, batch_sum_acks, &p->acked);
+        rc = consumer_replies(c, ncmds, "XACK/XTRIM", NULL, batch_sum_acks, &p->acked);
     free(argv);
     return rc;
 }

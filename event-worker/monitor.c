@@ -29,8 +29,9 @@ struct consumer_snap {
 /*
  * Replies come in pairs per shard: XINFO GROUPS, then XLEN. The group's lag
  * is null in Redis 7.0 while deleted entries lie between its last-delivered
- * id and the end of the stream; then XLEN - pending is used, which is exact
- * here because acknowledged entries are deleted.
+ * id and the end of the stream (XDEL by hand; the worker itself only trims the
+ * head); then XLEN - pending is used, which is exact unless acknowledged entries
+ * are kept behind an older pending one (the trim stops there): an upper bound.
  */
 static void consumer_snap_each(void *arg, size_t i, redisReply *r)
 {

@@ -18,6 +18,7 @@
 #   9. batched entries (several clicks per entry): values, a poison click dead-lettered alone,
 #      exact counts through two SIGKILLs and a PostgreSQL restart;
 #  10. schema/006 converts stored text stream ids into the compact key;
+#  11. the trim after a batch (XTRIM MINID) keeps the entries another consumer has pending;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -632,6 +633,30 @@ eq "API events are still found through events_api_url_idx's condition" \
 check "a replayed key is refused" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
     events (url_id, event_type, stream_ms, stream_seq, stream_shard, stream_idx)
     VALUES (1, 'click', 1700000000000, 7, 3, 0)\" 2>/dev/null"
+
+# ---------------------------------------------------------------------------------------------
+say "test 11: the trim keeps what another consumer still has pending"
+reset
+rcli XGROUP CREATE 'clicks:{2}' "$GROUP" 0 MKSTREAM >/dev/null
+held=$(rcli XADD 'clicks:{2}' '*' id 77 uid '' code held url https://h.example ts 1700000000000 \
+    ref '' ua held-ua)
+rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{2}' '>' >/dev/null
+start_worker EVENT_CLAIM_IDLE_MS=600000
+w=$wpid
+wait_for 10 health_is "$wlog" 200
+produce 0 80 >/dev/null
+check "the other clicks are stored" wait_for 20 bash -c "[ \"\$(psql -X -A -t -q '$DATABASE_URL' \
+    -c 'SELECT count(*) FROM events')\" = 80 ]"
+eq "the ghost's entry is still in its stream" "$(rcli XRANGE 'clicks:{2}' "$held" "$held" | head -n 1)" \
+    "$held"
+eq "nothing after it was trimmed on its shard (10 clicks of shard 2 + the held one)" \
+    "$(rcli XLEN 'clicks:{2}')" 11
+eq "the other shards are trimmed to nothing" "$(( $(total_len) - 11 ))" 0
+stop_worker "$w"
+start_worker
+w=$wpid
+check "claimed from the ghost, stored, and then everything trimmed" wait_for 20 drained 81
+stop_worker "$w"
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
