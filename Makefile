@@ -488,6 +488,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) bench/run.sh
 	$(Q)B=$(B) bench/stats.sh
+	$(Q)B=$(B) bench/pipeline.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
