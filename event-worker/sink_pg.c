@@ -26,6 +26,7 @@
 
 #define SINK_PG_COPY_FLUSH (1u << 20)  /* COPY data is handed to libpq in pieces of this size */
 #define SINK_PG_COPY_MAX   (16u << 20) /* one row beyond the flush size must fit: else poison */
+#define SINK_PG_WORK_MEM   "64MB"      /* for the merge's sorts of one part (batch.c) */
 
 /* The stage: the columns of a row (sink_pg_row) in COPY order. */
 static const char sink_pg_stage_sql[] =
@@ -194,6 +195,8 @@ int sink_pg_write(struct db *db, const struct sink_pg_row *rows, size_t n, long 
     if (n == 0)
         return 0;
     int rc = db_begin(db);
+    if (rc == 0) /* the merge sorts and groups the whole part: keep it in memory */
+        rc = db_exec(db, NULL, "SET LOCAL work_mem = '" SINK_PG_WORK_MEM "'", 0, NULL, NULL);
     if (rc == 0)
         rc = sink_pg_stage(db);
     if (rc == 0)
