@@ -136,6 +136,8 @@ REDIRECT_SRCS := \
 WORKER_SRCS := \
 	event-worker/main.c \
 	event-worker/consumer.c \
+	event-worker/batch.c \
+	event-worker/monitor.c \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
 	event-worker/backoff.c \
@@ -486,6 +488,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) bench/run.sh
 	$(Q)B=$(B) bench/stats.sh
+	$(Q)B=$(B) bench/pipeline.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

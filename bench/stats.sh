@@ -53,7 +53,8 @@ new_link() { # prints the id of a new link
 # add_clicks URL_ID N: N stream clicks of the last 30 days, then the link's rollups rebuilt.
 add_clicks() {
     local id=$1 n=$2
-    sql "INSERT INTO events (url_id, event_type, \"timestamp\", details, stream_id)
+    sql "INSERT INTO events (url_id, event_type, \"timestamp\", details, stream_ms,
+                             stream_seq, stream_shard, stream_idx)
          SELECT $id, 'click', (now() AT TIME ZONE 'UTC') - (g % 2592000) * interval '1 second',
                 jsonb_build_object(
                     'browser', (ARRAY['Chrome', 'Firefox', 'Safari', 'Edge', 'Googlebot'])[1 + g % 5],
@@ -62,7 +63,7 @@ add_clicks() {
                     'referrer_host', 'site' || (g % 37) || '.example',
                     'country', (ARRAY['DE', 'US', 'FR', 'BR', 'JP', 'IN'])[1 + g % 6],
                     'bot', g % 10 = 0),
-                'bench:' || $id || ':' || g
+                g, $id, 0, 0
          FROM generate_series(1, $n) g" >/dev/null
     sql "DELETE FROM url_totals WHERE url_id = $id;
          DELETE FROM url_stats_hour WHERE url_id = $id;
@@ -70,7 +71,7 @@ add_clicks() {
          INSERT INTO url_totals (url_id, clicks, human_clicks, bot_clicks, last_click)
              SELECT $id, count(*), count(*) FILTER (WHERE details->>'bot' = 'false'),
                     count(*) FILTER (WHERE details->>'bot' = 'true'), max(\"timestamp\")
-             FROM events WHERE url_id = $id AND stream_id IS NOT NULL;
+             FROM events WHERE url_id = $id AND stream_ms IS NOT NULL;
          INSERT INTO url_stats_hour
              SELECT $id, v.dim::\"char\", date_trunc('hour', e.\"timestamp\"), v.name, count(*)
              FROM events e CROSS JOIN LATERAL (VALUES
@@ -78,7 +79,7 @@ add_clicks() {
                  ('r', e.details->>'referrer_host'), ('b', e.details->>'browser'),
                  ('o', e.details->>'os'), ('d', e.details->>'device'),
                  ('c', e.details->>'country')) AS v (dim, name)
-             WHERE e.url_id = $id AND e.stream_id IS NOT NULL GROUP BY 2, 3, 4;
+             WHERE e.url_id = $id AND e.stream_ms IS NOT NULL GROUP BY 2, 3, 4;
          INSERT INTO url_stats_day SELECT url_id, dim, hour::date, name, sum(clicks)
              FROM url_stats_hour WHERE url_id = $id GROUP BY 1, 2, 3, 4;
          ANALYZE events; ANALYZE url_totals; ANALYZE url_stats_hour; ANALYZE url_stats_day" >/dev/null

@@ -1,40 +1,20 @@
 /*
- * consumer.c - the click stream consumer (see consumer.h).
- *
- * Order of the work on one batch, and why nothing is lost or doubled:
- *   1. parse every entry; an entry that cannot become a row is "poison";
- *   2. derive the analytics fields (derive.c; may read the day's salt), INSERT
- *      the rows and their rollups in one transaction and COMMIT (sink_pg),
- *      PFADD the visitors (hll.c; idempotent);
- *   3. XADD each poison entry to the dead-letter stream;
- *   4. XACK and XDEL every entry of the batch, one pipeline for all shards.
- * A crash or error before 4 leaves the entries pending: this consumer replays
- * them (XREADGROUP ... 0) after the error, or another consumer claims them
- * (XAUTOCLAIM) once they are idle. A replayed row hits ON CONFLICT (stream_id)
- * and is not inserted twice. A replayed poison entry may reach the dead-letter
- * stream twice; that stream is for people to read, so a duplicate there is
- * harmless and not worth a second round trip to avoid.
+ * consumer.c - the click stream consumer (see consumer.h): set-up, reading
+ * (XREADGROUP) and claiming (XAUTOCLAIM), and the step. What happens to one batch
+ * is in batch.c, the snapshots and summary lines in monitor.c (consumer_int.h).
  */
 #include "consumer.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
-#include "backoff.h"
-#include "clickstream.h"
+#include "consumer_int.h"
 #include "db.h"
-#include "derive.h"
-#include "entry.h"
-#include "hll.h"
 #include "kv.h"
 #include "log.h"
-#include "rkeys.h"
-#include "shortcode.h"
-#include "sink_pg.h"
 #include "timefmt.h"
 
 #include "banned.h"
@@ -46,52 +26,12 @@ static const double consumer_batch_bounds[] = {1,    5,    10,   50,   100,   25
                                                1000, 2000, 4000, 8000, 16000, 32000, 80000};
 
 #define CONSUMER_SNAPSHOT_MS 1000 /* how often pending and lag are refreshed */
-#define CONSUMER_REPORT_MS   1000 /* at most one summary line per this interval */
-#define CONSUMER_DB_PING_MS  5000 /* an idle worker checks PostgreSQL this often */
-#define CONSUMER_ERR_MAX     512
-#define CONSUMER_DEAD_EXTRA  12 /* XADD key MAXLEN ~ n * + 3 extra field pairs, rounded up */
-
-struct consumer_entry {
-    unsigned shard;
-    const char *id;     /* the entry id; borrowed from the reply */
-    redisReply *fields; /* borrowed from the reply; NULL when the entry's data was deleted */
-    enum entry_kind kind;
-    const char *why; /* static text: why a poison entry cannot be stored */
-};
-
-/* The entries of one read; the array is owned, the strings borrowed from the reply. */
-struct consumer_batch {
-    struct consumer_entry *e;
-    size_t n, cap;
-};
-
-/* What happened since the last summary line. */
-struct consumer_window {
-    unsigned long batches, read, claimed, inserted, acked, dead, gone;
-    int64_t ms;
-};
-
-struct consumer {
-    struct consumer_cfg cfg;
-    struct kv *kv;           /* borrowed */
-    struct db *db;           /* borrowed */
-    char (*keys)[RKEYS_MAX]; /* owned: "clicks:{s}" for every shard */
-    char count[24], block[24], idle[24], maxlen[24];
-    int ready;    /* 1 once the groups exist (redone after any Redis failure) */
-    int replay;   /* 1 while our own pending entries must be drained first */
-    int failures; /* consecutive failed steps */
-    int64_t next_claim_ms, next_snapshot_ms, next_report_ms, last_db_ms;
-    struct backoff backoff;
-    struct consumer_window win;
-    struct consumer_stats stats;
-    char errmsg[CONSUMER_ERR_MAX]; /* what the failing step logs */
-};
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int consumer_kv_fail(struct consumer *c, const char *what)
+int consumer_kv_fail(struct consumer *c, const char *what)
 {
     snprintf(c->errmsg, sizeof(c->errmsg), "redis %s failed: %s", what, kv_errmsg(c->kv));
     atomic_store(&c->stats.kv_ok, 0);
@@ -99,7 +39,7 @@ static int consumer_kv_fail(struct consumer *c, const char *what)
     return ERR_KV;
 }
 
-static int consumer_db_fail(struct consumer *c, const char *what, int rc)
+int consumer_db_fail(struct consumer *c, const char *what, int rc)
 {
     snprintf(c->errmsg, sizeof(c->errmsg), "postgresql %s failed: %s", what,
              rc == ERR_NOMEM ? "out of memory" : db_errmsg(c->db));
@@ -114,21 +54,15 @@ static int consumer_bad_reply(struct consumer *c, const char *what)
     return ERR_KV;
 }
 
-static int consumer_nomem(struct consumer *c)
+int consumer_nomem(struct consumer *c)
 {
     snprintf(c->errmsg, sizeof(c->errmsg), "out of memory");
     return ERR_NOMEM;
 }
 
-/*
- * Reads the n replies of a pipeline, all of them even after an error reply
- * (or the next command would read a stale one). An error reply that `ok`
- * accepts (it gets the error text) does not count. Replies go to each(),
- * which may be NULL. 0 or the consumer_kv_fail() of the first failure.
- */
-static int consumer_replies(struct consumer *c, size_t n, const char *what,
-                            int (*ok)(const char *err), void (*each)(void *, size_t, redisReply *),
-                            void *arg)
+/* See consumer_int.h. */
+int consumer_replies(struct consumer *c, size_t n, const char *what, int (*ok)(const char *err),
+                     void (*each)(void *, size_t, redisReply *), void *arg)
 {
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -144,214 +78,6 @@ static int consumer_replies(struct consumer *c, size_t n, const char *what,
             rc = consumer_kv_fail(c, what);
         }
     }
-    return rc;
-}
-
-/* Sets e->kind (and e->why), and fills row when the entry is a storable click. */
-static void consumer_parse(struct consumer_entry *e, struct sink_pg_row *row)
-{
-    e->kind = entry_parse(e->shard, e->id, e->fields, row, &e->why);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Processing a batch                                                        */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Writes the rows. When PostgreSQL refuses the batch for its data (one bad
- * row fails the whole statement), writes the rows one by one and turns the
- * refused ones into poison, so that one bad entry never blocks the stream.
- */
-static int consumer_insert(struct consumer *c, struct consumer_batch *b, struct sink_pg_row *rows,
-                           const size_t *idx, size_t nrows, long *inserted)
-{
-    int rc = sink_pg_write(c->db, rows, nrows, inserted);
-    if (rc == 0 || rc == ERR_INVALID)
-        c->last_db_ms = timefmt_mono_ms();
-    if (rc != ERR_INVALID)
-        return rc ? consumer_db_fail(c, "insert", rc) : 0;
-    log_warn("postgresql refused a batch of %zu clicks (%s): inserting them one by one", nrows,
-             db_errmsg(c->db));
-    for (size_t i = 0; i < nrows; i++) {
-        long one = 0;
-        rc = sink_pg_write(c->db, &rows[i], 1, &one);
-        if (rc == ERR_INVALID) {
-            log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
-            b->e[idx[i]].kind = ENTRY_POISON;
-            b->e[idx[i]].why = "refused by postgresql";
-            rows[i].visitor[0] = '\0'; /* not stored: not counted */
-        } else if (rc) {
-            return consumer_db_fail(c, "insert", rc);
-        }
-        *inserted += one;
-    }
-    return 0;
-}
-
-/*
- * Appends XADD clicks:dead [MAXLEN ~ n] * <fields...> shard <s> entry_id <id> reason <why>.
- * argv and lens have room for the entry's fields plus CONSUMER_DEAD_EXTRA.
- */
-static int consumer_dead_append(struct consumer *c, const struct consumer_entry *e,
-                                const char **argv, size_t *lens)
-{
-    char shard[16];
-    size_t nf = e->fields->elements, argc = 0;
-    snprintf(shard, sizeof(shard), "%u", e->shard);
-    argv[argc++] = "XADD";
-    argv[argc++] = RKEYS_DEAD_STREAM;
-    if (c->cfg.maxlen_dead > 0) {
-        argv[argc++] = "MAXLEN";
-        argv[argc++] = "~";
-        argv[argc++] = c->maxlen;
-    }
-    argv[argc++] = "*";
-    for (size_t i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < nf; i++, argc++) {
-        argv[argc] = e->fields->element[i]->str;
-        lens[argc] = e->fields->element[i]->len;
-    }
-    /* "id" is already the click's URL id, hence "entry_id" for the stream entry id. */
-    const char *extra[] = {"shard", shard, "entry_id", e->id, "reason", e->why};
-    for (size_t i = 0; i < ARRAY_SIZE(extra); i++, argc++) {
-        argv[argc] = extra[i];
-        lens[argc] = strlen(extra[i]);
-    }
-    if (kv_append(c->kv, (int)argc, argv, lens) != 0)
-        return consumer_kv_fail(c, "dead-letter XADD");
-    return 0;
-}
-
-/*
- * Copies every poison entry to the dead-letter stream; *ndead gets their
- * number. The buffers are allocated before the first XADD is queued, so a
- * failure can only be a broken connection, which discards the queue.
- */
-static int consumer_dead_letter(struct consumer *c, const struct consumer_batch *b,
-                                unsigned long *ndead)
-{
-    size_t maxf = 0;
-    *ndead = 0;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->e[i].kind == ENTRY_POISON && b->e[i].fields->elements > maxf)
-            maxf = b->e[i].fields->elements;
-    for (size_t i = 0; i < b->n; i++)
-        *ndead += b->e[i].kind == ENTRY_POISON;
-    if (*ndead == 0)
-        return 0;
-    const char **argv = malloc((maxf + CONSUMER_DEAD_EXTRA) * sizeof(*argv));
-    size_t *lens = malloc((maxf + CONSUMER_DEAD_EXTRA) * sizeof(*lens));
-    int rc = argv && lens ? 0 : consumer_nomem(c);
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        const struct consumer_entry *e = &b->e[i];
-        if (e->kind != ENTRY_POISON)
-            continue;
-        log_error("click entry '%u:%s' cannot be stored (%s): moving it to %s", e->shard, e->id,
-                  e->why, RKEYS_DEAD_STREAM);
-        rc = consumer_dead_append(c, e, argv, lens);
-    }
-    if (rc == 0)
-        rc = consumer_replies(c, *ndead, "dead-letter XADD", NULL, NULL, NULL);
-    free(argv);
-    free(lens);
-    return rc;
-}
-
-static void consumer_sum_acks(void *arg, size_t i, redisReply *r)
-{
-    if (i % 2 == 0 && r->type == REDIS_REPLY_INTEGER) /* XACK; the odd ones are XDEL */
-        *(unsigned long *)arg += (unsigned long)r->integer;
-}
-
-/*
- * XACK then XDEL of every entry, per shard, in one pipeline. Entries of one
- * shard are adjacent in a batch (a read returns them stream by stream).
- * The XDEL keeps the streams short: an acknowledged click lives in PostgreSQL.
- */
-static int consumer_ack(struct consumer *c, const struct consumer_batch *b, unsigned long *acked)
-{
-    const char **argv = malloc((b->n + 3) * sizeof(*argv));
-    size_t ncmds = 0;
-    int rc = argv ? 0 : consumer_nomem(c);
-    *acked = 0;
-    for (size_t i = 0, j; i < b->n && rc == 0; i = j) {
-        const char *key = c->keys[b->e[i].shard];
-        size_t nids = 0;
-        for (j = i; j < b->n && b->e[j].shard == b->e[i].shard; j++)
-            argv[3 + nids++] = b->e[j].id;
-        argv[0] = "XACK";
-        argv[1] = key;
-        argv[2] = c->cfg.group;
-        rc = kv_append(c->kv, (int)(3 + nids), argv, NULL);
-        /* XDEL key id...: shift the head by one, the ids stay where they are. */
-        argv[1] = "XDEL";
-        argv[2] = key;
-        if (rc == 0)
-            rc = kv_append(c->kv, (int)(2 + nids), argv + 1, NULL);
-        if (rc)
-            rc = consumer_kv_fail(c, "XACK");
-        ncmds += 2;
-    }
-    if (rc == 0)
-        rc = consumer_replies(c, ncmds, "XACK/XDEL", NULL, consumer_sum_acks, acked);
-    free(argv);
-    return rc;
-}
-
-/* Parses, inserts, dead-letters and acknowledges one batch; counts it when it all worked. */
-static int consumer_process(struct consumer *c, struct consumer_batch *b, int claimed)
-{
-    int64_t t0 = timefmt_mono_ms();
-    struct sink_pg_row *rows = calloc(b->n, sizeof(*rows));
-    size_t *idx = calloc(b->n, sizeof(*idx));
-    size_t nrows = 0, gone = 0;
-    unsigned long dead = 0, acked = 0;
-    long inserted = 0;
-    int rc = rows && idx ? 0 : consumer_nomem(c);
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        consumer_parse(&b->e[i], &rows[nrows]);
-        if (b->e[i].kind == ENTRY_ROW)
-            idx[nrows++] = i;
-        gone += b->e[i].kind == ENTRY_GONE;
-    }
-    if (rc == 0 && nrows && c->cfg.derive && (rc = derive_rows(c->cfg.derive, c->db, rows, nrows)))
-        rc = consumer_db_fail(c, "visitor salt", rc);
-    if (rc == 0 && nrows)
-        rc = consumer_insert(c, b, rows, idx, nrows, &inserted);
-    if (rc == 0 && nrows && hll_add(c->kv, rows, nrows) != 0)
-        rc = consumer_kv_fail(c, "PFADD");
-    if (rc == 0)
-        rc = consumer_dead_letter(c, b, &dead);
-    if (rc == 0)
-        rc = consumer_ack(c, b, &acked);
-    if (rc)
-        goto out;
-    if (nrows)
-        atomic_store(&c->stats.db_ok, 1);
-    if (gone)
-        log_warn("%zu pending click entries were deleted before they were stored (stream "
-                 "trimmed?): acknowledged",
-                 gone);
-    atomic_fetch_add(&c->stats.batches, 1);
-    atomic_fetch_add(claimed ? &c->stats.claimed : &c->stats.read, b->n);
-    atomic_fetch_add(&c->stats.inserted, (unsigned long)inserted);
-    atomic_fetch_add(&c->stats.acked, acked);
-    atomic_fetch_add(&c->stats.dead, dead);
-    atomic_fetch_add(&c->stats.gone, gone);
-    c->win.batches++;
-    *(claimed ? &c->win.claimed : &c->win.read) += b->n;
-    c->win.inserted += (unsigned long)inserted;
-    c->win.acked += acked;
-    c->win.dead += dead;
-    c->win.gone += gone;
-    int64_t ms = timefmt_mono_ms() - t0;
-    c->win.ms += ms;
-    metrics_hist_observe(&c->stats.batch_size, (double)b->n);
-    metrics_hist_observe(&c->stats.batch_seconds, (double)ms / 1000.0);
-out:
-    free(rows);
-    free(idx);
     return rc;
 }
 
@@ -562,96 +288,6 @@ static int consumer_setup(struct consumer *c)
     return 0;
 }
 
-struct consumer_snap {
-    const char *group;
-    struct consumer_stats *stats;       /* per-shard figures are stored as they come */
-    long long pending, lag;             /* the sums */
-    long long group_pending, group_lag; /* of the current shard; -1 when not (yet) known */
-    int shards;                         /* shards counted in the sums */
-};
-
-/*
- * Replies come in pairs per shard: XINFO GROUPS, then XLEN. The group's lag
- * is null in Redis 7.0 while deleted entries lie between its last-delivered
- * id and the end of the stream; then XLEN - pending is used, which is exact
- * here because acknowledged entries are deleted.
- */
-static void consumer_snap_each(void *arg, size_t i, redisReply *r)
-{
-    struct consumer_snap *sn = arg;
-    if (i % 2 == 0) {
-        sn->group_pending = sn->group_lag = -1;
-        for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; g++) {
-            const redisReply *name = kv_reply_field(r->element[g], "name");
-            if (!name || name->type != REDIS_REPLY_STRING || strcmp(name->str, sn->group) != 0)
-                continue;
-            const redisReply *p = kv_reply_field(r->element[g], "pending");
-            const redisReply *l = kv_reply_field(r->element[g], "lag");
-            sn->group_pending = p && p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
-            sn->group_lag = l && l->type == REDIS_REPLY_INTEGER ? l->integer : -1;
-        }
-        return;
-    }
-    long long lag = sn->group_lag;
-    if (sn->group_pending >= 0 && r->type == REDIS_REPLY_INTEGER) {
-        if (lag < 0)
-            lag = r->integer > sn->group_pending ? r->integer - sn->group_pending : 0;
-        sn->pending += sn->group_pending;
-        sn->lag += lag;
-        sn->shards++;
-        atomic_store(&sn->stats->shard_pending[i / 2], (long)sn->group_pending);
-        atomic_store(&sn->stats->shard_lag[i / 2], (long)lag);
-    }
-    sn->group_pending = sn->group_lag = -1; /* an error reply for the next XINFO leaves them so */
-}
-
-/* Refreshes pending and lag (one pipeline), and pings an idle PostgreSQL now and then. */
-static void consumer_snapshot(struct consumer *c, int64_t now)
-{
-    struct consumer_snap sn = {
-        .group = c->cfg.group, .stats = &c->stats, .group_pending = -1, .group_lag = -1};
-    int rc = 0;
-    for (int s = 0; s < c->cfg.nshards && rc == 0; s++) {
-        const char *info[] = {"XINFO", "GROUPS", c->keys[s]};
-        const char *len[] = {"XLEN", c->keys[s]};
-        if ((rc = kv_append(c->kv, 3, info, NULL)) == 0)
-            rc = kv_append(c->kv, 2, len, NULL);
-    }
-    if (rc == 0)
-        rc = consumer_replies(c, 2 * (size_t)c->cfg.nshards, "XINFO GROUPS", NULL,
-                              consumer_snap_each, &sn);
-    if (rc == 0 && sn.shards == c->cfg.nshards) {
-        atomic_store(&c->stats.pending, (long)sn.pending);
-        atomic_store(&c->stats.lag, (long)sn.lag);
-        atomic_store(&c->stats.kv_ok, 1);
-    } else if (rc) {
-        log_warn("%s", c->errmsg); /* the next read retries and backs off if needed */
-    }
-    if (now - c->last_db_ms >= CONSUMER_DB_PING_MS) {
-        c->last_db_ms = now;
-        rc = db_exec(c->db, "event_worker_ping", "SELECT 1", 0, NULL, NULL);
-        atomic_store(&c->stats.db_ok, rc == 0);
-        if (rc)
-            log_warn("postgresql ping failed: %s", db_errmsg(c->db));
-    }
-}
-
-/* At most one summary line per CONSUMER_REPORT_MS, and none while idle. */
-static void consumer_report(struct consumer *c, int64_t now)
-{
-    if (now < c->next_report_ms)
-        return;
-    c->next_report_ms = now + CONSUMER_REPORT_MS;
-    if (c->win.batches == 0)
-        return;
-    log_info("clicks persisted: %lu batches, %lu read, %lu claimed, %lu inserted, %lu acked, "
-             "%lu dead, %lu gone, %lld ms in batches, pending %ld, lag %ld",
-             c->win.batches, c->win.read, c->win.claimed, c->win.inserted, c->win.acked,
-             c->win.dead, c->win.gone, (long long)c->win.ms, atomic_load(&c->stats.pending),
-             atomic_load(&c->stats.lag));
-    memset(&c->win, 0, sizeof(c->win));
-}
-
 int consumer_step(struct consumer *c)
 {
     int rc = c->ready ? 0 : consumer_setup(c);
@@ -730,19 +366,4 @@ void consumer_free(struct consumer *c)
         return;
     free(c->keys);
     free(c);
-}
-
-void consumer_log_totals(struct consumer *c)
-{
-    struct consumer_stats *st = &c->stats;
-    log_info("totals since start: %lu batches, %lu read, %lu claimed, %lu inserted, %lu acked, "
-             "%lu dead, %lu gone, %lu errors",
-             atomic_load(&st->batches), atomic_load(&st->read), atomic_load(&st->claimed),
-             atomic_load(&st->inserted), atomic_load(&st->acked), atomic_load(&st->dead),
-             atomic_load(&st->gone), atomic_load(&st->errors));
-}
-
-struct consumer_stats *consumer_stats(struct consumer *c)
-{
-    return &c->stats;
 }

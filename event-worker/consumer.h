@@ -6,7 +6,8 @@
  * one batch (XREADGROUP, or XAUTOCLAIM of entries another consumer left
  * pending), derives the analytics fields of each click (derive.c), writes it
  * in one transaction (sink_pg), adds the visitors to their HyperLogLogs
- * (hll.c), and only after that acknowledges and deletes the entries (XACK, XDEL). Entries that
+ * (hll.c), and only after that acknowledges the entries (XACK) and trims each stream below the
+ * point every group member may still need (XTRIM MINID, batch.c; DECISIONS P5). Entries that
  * cannot be stored are moved to the dead-letter stream RKEYS_DEAD_STREAM. After any Redis or
  * PostgreSQL failure the consumer first replays its own pending entries (XREADGROUP ... 0) before
  * it reads new ones; inserts are idempotent (unique stream_id), so a replay never duplicates a

@@ -1,15 +1,19 @@
 /*
- * sink_pg.c - the batched INSERT of clicks (see sink_pg.h).
+ * sink_pg.c - a batch of clicks into PostgreSQL with COPY (see sink_pg.h).
  *
- * The statement text depends on the number of rows, so it is sent unnamed
- * (parsed on every call) rather than prepared: preparing one statement per
- * batch size would fill the handle's table of prepared statements, and the
- * parse is small next to the insert of thousands of rows. Only the first
- * VALUES row carries casts; PostgreSQL gives the parameters of the other rows
- * the column types it resolved from the first one.
+ * In one transaction: COPY the rows (text format) into the session's temporary table
+ * click_stage, then one INSERT ... SELECT FROM click_stage ... ON CONFLICT DO NOTHING
+ * RETURNING whose result feeds the rollups, then COMMIT (ON COMMIT DELETE ROWS empties the
+ * stage). One statement per batch whatever its size (the multi-row INSERT it replaces needed
+ * 18 parameters per row, so a chunk per 3 640 rows and a parse of a 500 KiB statement each;
+ * docs/BENCHMARKS.md has both measured). The statement is sent unnamed, so it is planned
+ * with the stage's real size each time. The stage is created once per connection
+ * (db_serial tells a new one); a transaction that failed may have taken its creation with
+ * it, so the serial is only recorded after a COMMIT.
  */
 #include "sink_pg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,35 +24,44 @@
 
 #include "banned.h"
 
-#define SINK_PG_SQL_MAX (4u << 20) /* a full chunk of 4369 rows needs about 500 KiB */
+#define SINK_PG_COPY_FLUSH (1u << 20)  /* COPY data is handed to libpq in pieces of this size */
+#define SINK_PG_COPY_MAX   (16u << 20) /* one row beyond the flush size must fit: else poison */
+#define SINK_PG_WORK_MEM   "64MB"      /* for the merge's sorts of one part (batch.c) */
+
+/* The stage: the columns of a row (sink_pg_row) in COPY order. */
+static const char sink_pg_stage_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS click_stage (url_id bigint, uid bigint, ts_ms bigint, "
+    "code text, url text, ref text, ua text, ms bigint, seq integer, shard smallint, "
+    "idx smallint, rhost text, browser text, os text, device text, bot boolean, country text, "
+    "visitor text) ON COMMIT DELETE ROWS";
+
+/* The connection (handle and serial) on which the stage is known to exist. Used by the one
+ * consumer thread of a worker; thread-local all the same. */
+static _Thread_local const struct db *sink_pg_stage_db;
+static _Thread_local unsigned long sink_pg_stage_serial;
 
 /*
- * One statement per chunk. v is the batch; ins the rows actually inserted (a
- * replayed entry hits ON CONFLICT and is not returned); d joins them back to
- * their derived fields; the rollups add d alone, grouped, in key order (two
- * workers lock the same rollup rows in the same order: no deadlock). Every
- * data-modifying CTE runs once, to completion, whether or not it is read.
- * Dimensions (url_stats_hour.dim): k = kind (human/bot), r = referrer host,
+ * The merge. v is the stage; ins the rows actually inserted (a replayed click hits
+ * ON CONFLICT and is not returned); d joins them back to their derived fields; the rollups
+ * add d alone, grouped, in key order (two workers lock the same rollup rows in the same
+ * order: no deadlock). Every data-modifying CTE runs once, to completion, whether or not it
+ * is read. Dimensions (url_stats_hour.dim): k = kind (human/bot), r = referrer host,
  * b = browser, o = OS, d = device class, c = country.
  */
-static const char sink_pg_head[] =
-    "WITH v (url_id, uid, ts_ms, code, url, ref, ua, sid, rhost, browser, os, device, bot, "
-    "country, visitor) AS (VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, "
-    "$6::text, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::boolean, "
-    "$14::text, $15::text)";
-
-static const char sink_pg_tail[] =
-    "), ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, "
-    "stream_id) "
+static const char sink_pg_merge_sql[] =
+    "WITH ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, "
+    "stream_ms, stream_seq, stream_shard, stream_idx) "
     "SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
     "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', "
     "jsonb_strip_nulls(jsonb_build_object('short_code', v.code, 'original_url', v.url, "
     "'referrer', nullif(v.ref, ''), 'user_agent', nullif(v.ua, ''), 'referrer_host', v.rhost, "
     "'browser', v.browser, 'os', v.os, 'device', v.device, 'bot', v.bot, 'country', v.country, "
-    "'visitor', v.visitor)), v.sid FROM v ON CONFLICT (stream_id) DO NOTHING "
-    "RETURNING stream_id, url_id, \"timestamp\"), "
+    "'visitor', v.visitor)), v.ms, v.seq, v.shard, v.idx FROM click_stage v "
+    "ON CONFLICT (stream_ms, stream_seq, stream_shard, stream_idx) DO NOTHING "
+    "RETURNING stream_ms, stream_seq, stream_shard, stream_idx, url_id, \"timestamp\"), "
     "d AS (SELECT i.url_id, i.\"timestamp\" AS ts, v.bot, v.rhost, v.browser, v.os, v.device, "
-    "v.country FROM ins i JOIN v ON v.sid = i.stream_id), "
+    "v.country FROM ins i JOIN click_stage v ON v.ms = i.stream_ms AND v.seq = i.stream_seq "
+    "AND v.shard = i.stream_shard AND v.idx = i.stream_idx), "
     "tot AS (INSERT INTO url_totals AS t (url_id, clicks, human_clicks, bot_clicks, last_click) "
     "SELECT url_id, count(*), count(*) FILTER (WHERE NOT bot), count(*) FILTER (WHERE bot), "
     "max(ts) FROM d GROUP BY url_id ORDER BY url_id "
@@ -68,69 +81,101 @@ static const char sink_pg_tail[] =
     "ON CONFLICT (url_id, dim, day, name) DO UPDATE SET clicks = s.clicks + excluded.clicks) "
     "SELECT count(*) FROM d";
 
-/* Builds the statement for n rows (n >= 1) into sql. 0 or ERR_NOMEM/ERR_TOO_BIG. */
-static int sink_pg_sql(struct buf *sql, size_t n)
-{
-    int rc = buf_puts(sql, sink_pg_head);
-    for (size_t i = 1; i < n && rc == 0; i++) {
-        rc = buf_puts(sql, ", (");
-        for (size_t j = 1; j <= SINK_PG_NPARAMS && rc == 0; j++)
-            rc = buf_printf(sql, j == 1 ? "$%zu" : ", $%zu", i * SINK_PG_NPARAMS + j);
-        if (rc == 0)
-            rc = buf_puts(sql, ")");
-    }
-    if (rc == 0)
-        rc = buf_puts(sql, sink_pg_tail);
-    return rc;
-}
-
 /* "" is NULL for the optional derived texts. */
 static const char *sink_pg_opt(const char *s)
 {
     return s && s[0] ? s : NULL;
 }
 
-static void sink_pg_params(const struct sink_pg_row *rows, size_t n, const char **params)
+/* Appends s as a COPY text field: NULL as \N, backslash, tab, newline and CR escaped. */
+static int sink_pg_field(struct buf *b, const char *s, int last)
 {
-    for (size_t i = 0; i < n; i++) {
-        const char **p = params + i * SINK_PG_NPARAMS;
-        const struct sink_pg_row *r = &rows[i];
-        p[0] = r->url_id;
-        p[1] = r->user_id;
-        p[2] = r->ts_ms;
-        p[3] = r->code;
-        p[4] = r->url;
-        p[5] = r->ref;
-        p[6] = r->ua;
-        p[7] = r->stream_id;
-        p[8] = sink_pg_opt(r->refhost);
-        p[9] = sink_pg_opt(r->browser);
-        p[10] = sink_pg_opt(r->os);
-        p[11] = r->device;
-        p[12] = r->device ? (r->bot ? "true" : "false") : NULL;
-        p[13] = sink_pg_opt(r->country);
-        p[14] = sink_pg_opt(r->visitor);
+    int rc = 0;
+    if (!s)
+        rc = buf_append(b, "\\N", 2);
+    while (s && *s && rc == 0) {
+        size_t run = strcspn(s, "\\\t\n\r");
+        if (run)
+            rc = buf_append(b, s, run);
+        s += run;
+        if (*s && rc == 0) {
+            char esc[2] = {'\\', *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : '\\'};
+            rc = buf_append(b, esc, 2);
+            s++;
+        }
     }
+    return rc ? rc : buf_putc(b, last ? '\n' : '\t');
 }
 
-/* Runs one INSERT of rows[0..n) and adds the rows it inserted to *inserted. */
-static int sink_pg_chunk(struct db *db, const struct sink_pg_row *rows, size_t n,
-                         const char **params, long *inserted)
+/* Appends one row as a COPY line, in the stage's column order. */
+static int sink_pg_line(struct buf *b, const struct sink_pg_row *r)
 {
-    struct buf sql;
-    struct pg_result *res = NULL;
-    buf_init(&sql, SINK_PG_SQL_MAX);
-    int rc = sink_pg_sql(&sql, n);
+    char key[4][24];
+    snprintf(key[0], sizeof(key[0]), "%llu", (unsigned long long)r->ms);
+    snprintf(key[1], sizeof(key[1]), "%llu", (unsigned long long)r->seq);
+    snprintf(key[2], sizeof(key[2]), "%u", r->shard);
+    snprintf(key[3], sizeof(key[3]), "%u", r->idx);
+    const char *f[] = {r->url_id,
+                       r->user_id,
+                       r->ts_ms,
+                       r->code,
+                       r->url,
+                       r->ref,
+                       r->ua,
+                       key[0],
+                       key[1],
+                       key[2],
+                       key[3],
+                       sink_pg_opt(r->refhost),
+                       sink_pg_opt(r->browser),
+                       sink_pg_opt(r->os),
+                       r->device,
+                       r->device ? (r->bot ? "t" : "f") : NULL,
+                       sink_pg_opt(r->country),
+                       sink_pg_opt(r->visitor)};
+    int rc = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(f) && rc == 0; i++)
+        rc = sink_pg_field(b, f[i], i + 1 == ARRAY_SIZE(f));
+    return rc;
+}
+
+/* COPYs rows[0..n) into the stage, handing the data over every SINK_PG_COPY_FLUSH bytes. */
+static int sink_pg_copy(struct db *db, const struct sink_pg_row *rows, size_t n)
+{
+    struct buf b;
+    int rc = db_copy_begin(db, "COPY click_stage FROM STDIN");
     if (rc)
-        goto out;
-    sink_pg_params(rows, n, params);
-    rc = db_exec(db, NULL, buf_cstr(&sql), (int)(n * SINK_PG_NPARAMS), params, &res);
+        return rc;
+    buf_init(&b, SINK_PG_COPY_MAX);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = sink_pg_line(&b, &rows[i]);
+        if (rc == 0 && (b.len >= SINK_PG_COPY_FLUSH || i + 1 == n)) {
+            rc = db_copy_put(db, buf_cstr(&b), b.len);
+            buf_reset(&b);
+        }
+    }
+    rc = db_copy_end(db, rc);
+    buf_release(&b);
+    return rc;
+}
+
+/* Creates the stage on a connection that does not have it yet. */
+static int sink_pg_stage(struct db *db)
+{
+    if (sink_pg_stage_db == db && sink_pg_stage_serial == db_serial(db))
+        return 0;
+    return db_exec(db, NULL, sink_pg_stage_sql, 0, NULL, NULL);
+}
+
+/* The merge of the stage; adds the rows it inserted to *inserted. */
+static int sink_pg_merge(struct db *db, long *inserted)
+{
+    struct pg_result *res = NULL;
+    int rc = db_exec(db, NULL, sink_pg_merge_sql, 0, NULL, &res);
     if (rc == 0 && PQntuples(res) == 1)
         *inserted += strtol(PQgetvalue(res, 0, 0), NULL, 10);
-out:
     if (res)
         PQclear(res);
-    buf_release(&sql);
     return rc;
 }
 
@@ -138,7 +183,7 @@ out:
 static int sink_pg_data_error(const struct db *db, int rc)
 {
     const char *state = db_sqlstate(db);
-    if (rc == ERR_CONFLICT || rc == ERR_NOT_FOUND)
+    if (rc == ERR_CONFLICT || rc == ERR_NOT_FOUND || rc == ERR_TOO_BIG)
         return 1;
     return rc == ERR_DB && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
                             strncmp(state, "54", 2) == 0);
@@ -149,23 +194,25 @@ int sink_pg_write(struct db *db, const struct sink_pg_row *rows, size_t n, long 
     *inserted = 0;
     if (n == 0)
         return 0;
-    size_t chunk = n < SINK_PG_MAX_ROWS ? n : SINK_PG_MAX_ROWS;
-    const char **params = calloc(chunk * SINK_PG_NPARAMS, sizeof(*params));
-    if (!params)
-        return ERR_NOMEM;
     int rc = db_begin(db);
-    for (size_t off = 0; rc == 0 && off < n; off += chunk) {
-        size_t m = n - off < chunk ? n - off : chunk;
-        rc = sink_pg_chunk(db, rows + off, m, params, inserted);
-    }
+    if (rc == 0) /* the merge sorts and groups the whole part: keep it in memory */
+        rc = db_exec(db, NULL, "SET LOCAL work_mem = '" SINK_PG_WORK_MEM "'", 0, NULL, NULL);
+    if (rc == 0)
+        rc = sink_pg_stage(db);
+    if (rc == 0)
+        rc = sink_pg_copy(db, rows, n);
+    if (rc == 0)
+        rc = sink_pg_merge(db, inserted);
     if (rc == 0)
         rc = db_commit(db);
-    if (rc) {
-        if (sink_pg_data_error(db, rc))
-            rc = ERR_INVALID;
-        db_rollback(db);
-        *inserted = 0;
+    if (rc == 0) {
+        sink_pg_stage_db = db;
+        sink_pg_stage_serial = db_serial(db);
+        return 0;
     }
-    free(params);
+    if (sink_pg_data_error(db, rc))
+        rc = ERR_INVALID;
+    db_rollback(db);
+    *inserted = 0;
     return rc;
 }

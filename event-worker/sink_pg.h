@@ -1,10 +1,11 @@
 /*
- * sink_pg.h - writes a batch of clicks to PostgreSQL: one transaction, one
- * multi-row INSERT ... ON CONFLICT (stream_id) DO NOTHING per chunk of at most
- * SINK_PG_MAX_ROWS rows (PostgreSQL caps a statement at 65535 parameters).
+ * sink_pg.h - writes a batch of clicks to PostgreSQL: one transaction, a COPY of the rows
+ * into a temporary stage, then one INSERT ... SELECT ... ON CONFLICT (the click's key) DO
+ * NOTHING from it.
  *
- * The stream_id column is unique, so writing the same entry twice inserts it
- * once: a batch replayed after a crash between COMMIT and XACK adds nothing.
+ * A click's key (stream_ms, stream_seq, stream_shard, stream_idx: its stream entry and its
+ * index in it, schema/006_click_keys.sql) is unique, so writing the same click twice inserts
+ * it once: a batch replayed after a crash between COMMIT and XACK adds nothing.
  * The same statement adds the rows it actually inserted (never the conflicting
  * ones) to the rollups of schema/004_analytics.sql: url_totals, and the
  * per-hour and per-day counts by dimension in url_stats_hour / url_stats_day.
@@ -13,16 +14,15 @@
 #define SINK_PG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
 struct db;
 
 #define SINK_PG_SID_MAX  64  /* "<shard>:<ms>-<seq>" fits easily: 3 + 1 + 20 + 1 + 20 */
-#define SINK_PG_NPARAMS  15  /* parameters per row */
 #define SINK_PG_HOST_MAX 256 /* a referrer host with its NUL (refhost.h) */
 #define SINK_PG_NAME_MAX 48  /* a browser or OS family with its NUL (uaparse.h) */
-#define SINK_PG_MAX_ROWS (65535 / SINK_PG_NPARAMS)
 
 /*
  * One click. Every pointer is borrowed (from the Redis reply it was parsed
@@ -40,7 +40,11 @@ struct sink_pg_row {
     const char *ref;
     const char *ua;
     const char *ip; /* the client address or NULL: used by derive.c, never stored */
-    char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" */
+    /* The idempotency key: the stream entry (shard, id) and the click's index in it. */
+    unsigned shard, idx;
+    uint64_t ms, seq;
+    char stream_id[SINK_PG_SID_MAX]; /* "<shard>:<entry id>" (one click) or ".../<idx>" */
+    size_t ent;                      /* the caller's tag: the entry the row came from */
     /* Derived by derive.c; "" means unknown (stored as NULL, not counted). */
     char refhost[SINK_PG_HOST_MAX];
     char browser[SINK_PG_NAME_MAX];
@@ -57,9 +61,9 @@ struct sink_pg_row {
  * many rows were new (the others were already there). On failure the
  * transaction is rolled back, nothing is written, and the result is:
  * ERR_INVALID when PostgreSQL refused the data itself (SQLSTATE classes 22,
- * 23 and 54: a retry cannot succeed, the caller should isolate the bad row),
- * ERR_NOMEM, or the ERR_DB/ERR_TIMEOUT of db_exec (detail on the handle).
- * n == 0 is a no-op.
+ * 23 and 54, or a row over the COPY buffer's cap: a retry cannot succeed, the caller should isolate
+ * the bad row), ERR_NOMEM, or the ERR_DB/ERR_TIMEOUT of db_exec (detail on the handle). n == 0 is a
+ * no-op.
  */
 int sink_pg_write(struct db *db, const struct sink_pg_row *rows, size_t n,
                   long *inserted) ATTR_WARN_UNUSED;

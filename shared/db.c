@@ -33,6 +33,7 @@ struct db {
     char sqlstate[6];
     int nprepared;
     const char *prepared[DB_MAX_PREPARED]; /* borrowed statement names (string literals) */
+    unsigned long serial;                  /* successful connections so far */
 };
 
 struct db_pool {
@@ -108,6 +109,7 @@ int db_connect(struct db *db)
         db->conn = NULL;
         return ERR_DB;
     }
+    db->serial++;
     return 0;
 }
 
@@ -196,6 +198,64 @@ int db_exec(struct db *db, const char *name, const char *sql, int nparams,
     if (rc && db->broken)
         db->in_tx = 0; /* the server rolled back with the connection */
     return rc;
+}
+
+int db_copy_begin(struct db *db, const char *sql)
+{
+    int rc = db_connect(db);
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(db->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        rc = db_classify(db, res);
+    PQclear(res);
+    if (rc && db->broken)
+        db->in_tx = 0;
+    return rc;
+}
+
+int db_copy_put(struct db *db, const char *data, size_t len)
+{
+    while (len > 0) {
+        int n = len > (1u << 30) ? 1 << 30 : (int)len;
+        if (!db->conn || PQputCopyData(db->conn, data, n) != 1) {
+            db_set_error(db, db->conn ? PQerrorMessage(db->conn) : "not connected", "08000");
+            db->broken = 1;
+            db->in_tx = 0;
+            return ERR_DB;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int db_copy_end(struct db *db, int rc)
+{
+    if (!db->conn)
+        return rc ? rc : ERR_DB;
+    if (PQputCopyEnd(db->conn, rc ? "aborted by the client" : NULL) != 1 && rc == 0) {
+        db_set_error(db, PQerrorMessage(db->conn), "08000");
+        db->broken = 1;
+        rc = ERR_DB;
+    }
+    PGresult *res;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && rc == 0)
+            rc = db_classify(db, res);
+        PQclear(res);
+        if (st == PGRES_COPY_IN) /* cannot happen after PQputCopyEnd; do not loop on it */
+            break;
+    }
+    if (rc && db->broken)
+        db->in_tx = 0;
+    return rc;
+}
+
+unsigned long db_serial(const struct db *db)
+{
+    return db->serial;
 }
 
 int db_begin(struct db *db)

@@ -54,6 +54,22 @@ void db_rollback(struct db *db);
 const char *db_errmsg(const struct db *db);
 const char *db_sqlstate(const struct db *db);
 
+/*
+ * COPY ... FROM STDIN inside an open transaction: db_copy_begin runs `sql` (a COPY statement),
+ * db_copy_put sends the next bytes of its input (data borrowed for the call), db_copy_end ends
+ * it and reads the result. Each returns 0 or an ERR_* code as db_exec does (never reconnects:
+ * the transaction went with the connection). After a failure of begin or put, end must still
+ * be called: it aborts the COPY and returns the first error. Bytes are passed to libpq at once,
+ * so the caller's buffer bounds the memory.
+ */
+int db_copy_begin(struct db *db, const char *sql) ATTR_WARN_UNUSED;
+int db_copy_put(struct db *db, const char *data, size_t len) ATTR_WARN_UNUSED;
+int db_copy_end(struct db *db, int rc) ATTR_WARN_UNUSED;
+
+/* A number that changes at every (re)connection of the handle: session state (temporary
+ * tables) made under one serial is gone under another. 0 before the first connection. */
+unsigned long db_serial(const struct db *db);
+
 /* 1 while a transaction is open on the handle. */
 int db_in_tx(const struct db *db);
 

@@ -3,6 +3,11 @@
  *
  * Round trips: one pipeline of XINFO STREAM over the shards, then one pipeline
  * of XINFO GROUPS + XPENDING per poll over the shards not yet caught up.
+ *
+ * Still exact with batched entries and the worker's XTRIM MINID (DECISIONS P5): a batched
+ * entry is acknowledged only once every click in it is committed (or dead-lettered), the trim
+ * removes only entries every group has delivered and acknowledged, and it changes neither
+ * last-generated-id nor last-delivered-id, which are all this wait compares.
  */
 #include "clicksync.h"
 

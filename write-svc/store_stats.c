@@ -38,7 +38,7 @@
     " WHERE url_id = $1::bigint),"                                                                 \
     " a AS (SELECT count(*) AS events, count(*) FILTER (WHERE event_type = 'click') AS clicks,"    \
     " max(\"timestamp\") FILTER (WHERE event_type = 'click') AS last FROM events"                  \
-    " WHERE url_id = $1::bigint AND stream_id IS NULL),"                                           \
+    " WHERE url_id = $1::bigint AND stream_ms IS NULL),"                                           \
     " rg AS (SELECT date_trunc('" UNIT "', $2::timestamp) AS lo, $3::timestamp AS hi),"            \
     " b AS (SELECT g AS t FROM rg, generate_series(rg.lo, rg.hi, interval '1 " UNIT "') g),"       \
     " s AS (SELECT " COL "::timestamp AS t, sum(clicks) AS n FROM " TABLE ", rg"                   \

@@ -2,13 +2,15 @@
  * fuzz_entry.c - event-worker/entry.c: a click stream entry's field list, as XREADGROUP
  * returns it, from the input split at NUL bytes into at most 16 strings (field, value, ...);
  * the first byte picks the shard, a second NUL-separated word the entry id.
- * Properties: ROW, POISON (with a reason) or GONE; a row's text fields are valid UTF-8 without
- * NUL bytes (they go to PostgreSQL).
+ * Properties: ROW, POISON (with a reason) or GONE; every click of the entry becomes a row or a
+ * poison item (entry_clicks() of them in all); a row's text fields are valid UTF-8 without NUL
+ * bytes (they go to PostgreSQL).
  */
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
+#include "clickstream.h"
 #include "entry.h"
 #include "fuzz.h"
 #include "sink_pg.h"
@@ -44,20 +46,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     list.elements = n;
     list.element = ptrs;
-    struct sink_pg_row row;
-    const char *why = NULL;
-    memset(&row, 0, sizeof(row));
-    enum entry_kind k =
-        entry_parse((unsigned)data[0] >> 5, parts[1], (data[0] & 16) ? NULL : &list, &row, &why);
+    static struct sink_pg_row rows[CLICKSTREAM_BATCH_MAX]; /* too big for the stack */
+    static struct entry_bad bad[CLICKSTREAM_BATCH_MAX];
+    struct entry_out out = {.rows = rows, .bad = bad};
+    redisReply *f = (data[0] & 16) ? NULL : &list;
+    size_t slots = entry_clicks(f);
+    enum entry_kind k = entry_parse((unsigned)data[0] >> 5, parts[1], f, &out);
     FUZZ_CHECK(k == ENTRY_ROW || k == ENTRY_POISON || k == ENTRY_GONE);
+    FUZZ_CHECK(out.nrows + out.nbad == slots || (k == ENTRY_GONE && slots == 0));
     if (k == ENTRY_POISON)
-        FUZZ_CHECK(why != NULL);
-    if (k == ENTRY_ROW) {
-        fuzz_entry_text(row.code);
-        fuzz_entry_text(row.url);
-        fuzz_entry_text(row.ref);
-        fuzz_entry_text(row.ua);
-        FUZZ_CHECK(row.url_id && row.ts_ms);
+        FUZZ_CHECK(out.nbad == 1 && out.bad[0].idx == ENTRY_WHOLE && out.bad[0].why);
+    for (size_t i = 0; i < out.nbad; i++)
+        FUZZ_CHECK(out.bad[i].why != NULL);
+    for (size_t i = 0; i < out.nrows; i++) {
+        fuzz_entry_text(rows[i].code);
+        fuzz_entry_text(rows[i].url);
+        fuzz_entry_text(rows[i].ref);
+        fuzz_entry_text(rows[i].ua);
+        FUZZ_CHECK(rows[i].url_id && rows[i].ts_ms);
     }
     free(own);
     return 0;

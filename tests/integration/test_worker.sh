@@ -15,6 +15,10 @@
 #   6. a crash between COMMIT and XACK: the entry is claimed from the dead consumer, the replayed
 #      INSERT hits ON CONFLICT, still one row;
 #   7. Redis restarts empty: the worker recreates the groups and goes on;
+#   9. batched entries (several clicks per entry): values, a poison click dead-lettered alone,
+#      exact counts through two SIGKILLs and a PostgreSQL restart;
+#  10. schema/006 converts stored text stream ids into the compact key;
+#  11. the trim after a batch (XTRIM MINID) keeps the entries another consumer has pending;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -41,6 +45,10 @@ mkdir -p "$LOGS"
 
 passed=0
 failed=0
+# The idempotency key of a stored click, its shard, and its stream entry (SQL expressions).
+KEY_SQL="stream_shard || ':' || stream_ms || '-' || stream_seq || '/' || stream_idx"
+KEY_SHARD="e.stream_shard"
+KEY_ENTRY="stream_shard || ':' || stream_ms || '-' || stream_seq"
 pids=()     # every worker started, in order
 producer=   # the background producer of test 2, while it runs
 nworkers=0
@@ -118,6 +126,43 @@ produce() {
     [[ $out == *"errors: 0, replies: $2"* ]]
 }
 
+# genb FIRST COUNT PER: the same clicks as gen, packed PER to an entry of their shard in the
+# batched format of shared/clickstream.h ("b" n, "0".."n-1": values joined by 0x1F, with an
+# address); the number of entries goes to $HARNESS_DIR/genb.count.
+genb() {
+    LC_ALL=C awk -v first="$1" -v count="$2" -v per="$3" -v shards="$SHARDS" \
+        -v countfile="$HARNESS_DIR/genb.count" '
+        function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+        function flush(s,   k) {
+            if (n[s] == 0) return
+            printf "*%d\r\n", 5 + 2 * n[s]
+            bulk("XADD"); bulk("clicks:{" s "}"); bulk("*"); bulk("b"); bulk(n[s])
+            for (k = 0; k < n[s]; k++) { bulk(k); bulk(packed[s, k]) }
+            n[s] = 0
+            entries++
+        }
+        BEGIN {
+            sep = "\037"
+            for (i = first; i < first + count; i++) {
+                s = i % shards
+                uid = (i % 3 == 0) ? "" : (i % 3 == 1 ? "1" : "999999")
+                ref = (i % 2) ? "http://ref.example/" i : ""
+                packed[s, n[s]++] = i sep uid sep "c" i sep "https://example.com/" i sep \
+                    sprintf("%.0f", 1700000000000 + 1001 * i) sep ref sep "ua-" i sep \
+                    "192.0.2." (i % 200)
+                if (n[s] == per) flush(s)
+            }
+            for (s = 0; s < shards; s++) flush(s)
+            print entries > countfile
+        }'
+}
+# produceb FIRST COUNT PER: adds the clicks in batched entries; fails unless Redis took them all.
+produceb() {
+    local out
+    out=$(genb "$1" "$2" "$3" | rcli --pipe 2>&1) || return 1
+    [[ $out == *"errors: 0, replies: $(cat "$HARNESS_DIR/genb.count")"* ]]
+}
+
 # start_worker [VAR=value...]: starts a worker with a free health port; sets $wpid, $wlog.
 start_worker() {
     nworkers=$((nworkers + 1))
@@ -182,9 +227,9 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
         'original_url', 'https://example.com/' || e.url_id,
         'referrer', CASE WHEN e.url_id % 2 = 1 THEN 'http://ref.example/' || e.url_id END,
         'user_agent', 'ua-' || e.url_id))
-    AND split_part(e.stream_id, ':', 1)::int = e.url_id % 8
-    AND split_part(e.stream_id, ':', 2) ~ '^[0-9]+-[0-9]+$'")
-eq "every row has the right url_id, user_id, timestamp, details and stream_id" "$good" 1000
+    AND e.stream_shard = e.url_id % 8 AND e.stream_ms > 0 AND e.stream_seq >= 0
+    AND e.stream_idx = 0")
+eq "every row has the right url_id, user_id, timestamp, details and stream key" "$good" 1000
 eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
 eq "derived fields: device, bot flag, referrer host of the odd ones" "$(sql "SELECT count(*)
     FROM events WHERE details->>'device' = 'desktop' AND details->'bot' = 'false'
@@ -248,7 +293,7 @@ check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
 eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
-    count(DISTINCT stream_id) || ' ' || count(*) FROM events")" "20000 20000 20000"
+    count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
     (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
@@ -339,8 +384,9 @@ rcli XGROUP CREATE 'clicks:{1}' "$GROUP" 0 MKSTREAM >/dev/null
 id=$(rcli XADD 'clicks:{1}' '*' id 42 uid '' code ghost url https://g.example ts 1700000000000 \
     ref '' ua ghost-ua)
 rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{1}' '>' >/dev/null
-sql "INSERT INTO events (url_id, event_type, details, stream_id)
-     VALUES (42, 'click', '{\"short_code\": \"ghost\"}', '1:$id')" >/dev/null
+sql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+     stream_idx) VALUES (42, 'click', '{\"short_code\": \"ghost\"}', ${id%-*}, ${id#*-}, 1, 0)" \
+    >/dev/null
 eq "the dead consumer 'ghost' holds the entry" "$(total_pending)" 1
 start_worker
 w=$wpid
@@ -445,7 +491,8 @@ ttl=$(rcli TTL "hll:{500}:$T8_DAY")
 check "the visitor HyperLogLog expires (TTL $ttl s)" test "$ttl" -gt 30000000
 eq "a bot's event row" "$(sql "SELECT (details->>'browser') || ' ' || (details->>'device') || ' ' ||
     (details->>'bot') || ' ' || coalesce(details->>'country', '-')
-    FROM events WHERE stream_id = '4:1700000000000-4'")" "Googlebot bot true -"
+    FROM events WHERE (stream_shard, stream_ms, stream_seq, stream_idx) = (4, 1700000000000, 4, 0)")" \
+    "Googlebot bot true -"
 eq "visitor hashes: 32 hex digits, equal for the same address and agent" "$(sql "SELECT
     count(DISTINCT details->>'visitor') || ' ' || count(*) FILTER (WHERE details->>'visitor' ~ '^[0-9a-f]{32}$')
     FROM events WHERE url_id = 500")" "7 8"
@@ -470,6 +517,146 @@ eq "the rollups did not move" "$(rollups_now)" "$before"
 eq "unique visitors unchanged" "$(rcli PFCOUNT "hll:{500}:$T8_DAY")" 4
 stop_worker "$w"
 check "re-delivery: 9 read, 0 inserted" grep -q '9 read, 0 claimed, 0 inserted' "$wl"
+
+# ---------------------------------------------------------------------------------------------
+say "test 9: batched entries (issue 13): values, poison clicks, SIGKILLs and a PostgreSQL restart"
+reset
+start_worker
+w=$wpid
+wl=$wlog
+wait_for 10 health_is "$wl" 200
+check "1000 clicks added in batched entries of up to 64" produceb 0 1000 64
+check "1000 rows, streams empty, nothing pending" wait_for 20 drained 1000
+good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
+    AND e.url_id = substr(e.details->>'user_agent', 4)::bigint
+    AND e.user_id IS NOT DISTINCT FROM (CASE WHEN e.url_id % 3 = 1 THEN 1 END)
+    AND e.\"timestamp\" = timestamp '2023-11-14 22:13:20' + e.url_id * 1001 * interval '1 ms'
+    AND e.details - 'browser' - 'os' - 'device' - 'bot' - 'referrer_host' - 'visitor'
+        = jsonb_strip_nulls(jsonb_build_object('short_code', 'c' || e.url_id,
+        'original_url', 'https://example.com/' || e.url_id,
+        'referrer', CASE WHEN e.url_id % 2 = 1 THEN 'http://ref.example/' || e.url_id END,
+        'user_agent', 'ua-' || e.url_id))
+    AND $KEY_SHARD = e.url_id % 8")
+eq "every packed click has the right url_id, user_id, timestamp, details and shard" "$good" 1000
+eq "every click once, with its own key" "$(sql "SELECT count(DISTINCT url_id) || ' ' ||
+    count(DISTINCT $KEY_SQL) || ' ' || count(DISTINCT $KEY_ENTRY) FROM events")" \
+    "1000 1000 $(cat "$HARNESS_DIR/genb.count")"
+eq "the rollups count 1000" "$(sql "SELECT (SELECT sum(clicks) FROM url_totals) || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'k')")" "1000 1000"
+# A batch with one bad click: the other two are stored, the bad one is dead-lettered alone.
+sep=$'\x1f'
+rcli XADD 'clicks:{3}' '*' b 3 0 "2001${sep}${sep}p0${sep}https://p.example${sep}1700000000000${sep}${sep}ua-2001${sep}" \
+    1 "2002${sep}${sep}p1${sep}https://p.example${sep}never${sep}${sep}ua-2002${sep}" \
+    2 "2003${sep}${sep}p2${sep}https://p.example${sep}1700000000000${sep}${sep}ua-2003${sep}" >/dev/null
+rcli XADD 'clicks:{4}' '*' b 2 0 "2004${sep}${sep}p3${sep}u${sep}1700000000000${sep}${sep}x${sep}" \
+    >/dev/null
+check "the good clicks of the batch are stored, nothing pending" wait_for 20 drained 1002
+eq "clicks 0 and 2 of the batch stored" \
+    "$(sql "SELECT string_agg(url_id::text, ',' ORDER BY url_id) FROM events WHERE url_id > 2000")" \
+    "2001,2003"
+dead=$(rcli XRANGE clicks:dead - +)
+eq "two dead-letter entries" "$(rcli XLEN clicks:dead)" 2
+check "the bad click is dead-lettered alone, with its index and reason" \
+    bash -c "grep -A1 -x idx <<<\"\$1\" | grep -qx 1 && grep -q 'bad timestamp' <<<\"\$1\" &&
+        grep -q '^2002.*never' <<<\"\$1\"" _ "$dead"
+check "a batch with a missing click is dead-lettered whole" grep -q 'a packed click is missing' \
+    <<<"$dead"
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+
+reset
+sql "CREATE FUNCTION test_worker_slow() RETURNS trigger LANGUAGE plpgsql AS
+     \$\$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END \$\$;
+     CREATE TRIGGER test_worker_slow BEFORE INSERT ON events
+     FOR EACH STATEMENT EXECUTE FUNCTION test_worker_slow()" >/dev/null
+start_worker EVENT_BATCH=4
+w=$wpid
+wait_for 10 health_is "$wlog" 200
+echo 0 >"$produced"
+(
+    for ((i = 0; i < 20000; i += 400)); do
+        produceb "$i" 400 25 || exit 1
+        echo $((i + 400)) >"$produced"
+        sleep 0.05
+    done
+) &
+producer=$!
+check "the producer reached 4000" wait_for 60 at_least "$produced" 4000
+check "entries are pending at SIGKILL 1" wait_for 10 pending_now
+kill9 "$w"
+say "SIGKILL 1 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
+start_worker EVENT_BATCH=4
+w=$wpid
+check "the producer reached 10000" wait_for 60 at_least "$produced" 10000
+check "entries are pending at SIGKILL 2" wait_for 10 pending_now
+kill9 "$w"
+say "SIGKILL 2 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
+start_worker EVENT_BATCH=4
+w=$wpid
+wl=$wlog
+check "the producer reached 14000" wait_for 60 at_least "$produced" 14000
+bash "$CTL" pg-stop fast
+sleep 1
+bash "$CTL" pg-start
+check "the producer added all 20000" wait "$producer"
+producer=
+check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+    count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
+eq "the rollups count every click once too" "$(sql "SELECT
+    (SELECT sum(clicks) FROM url_totals) || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
+    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'b')")" "20000 20000 20000"
+stop_worker "$w"
+eq "SIGTERM exit status" "$?" 0
+sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "test 10: schema/006 converts the text stream ids of stored clicks into the compact key"
+mdir=$HARNESS_DIR/schema-005
+mkdir -p "$mdir"
+cp "$REPO_ROOT"/schema/00[1-5]_*.sql "$mdir"/
+mdb=${DATABASE_URL%/*}/migrate006
+psql -X -q -d "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE migrate006" >/dev/null
+msql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$mdb" -c "$1"; }
+check "schema up to 005" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+msql "INSERT INTO events (url_id, event_type, details, stream_id) VALUES
+    (1, 'click', '{}', '3:1700000000000-7'), (1, 'click', '{}', '255:1-2147483647'),
+    (1, 'created', '{}', NULL)" >/dev/null
+cp "$REPO_ROOT"/schema/006_*.sql "$mdir"/
+check "006 applies" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+eq "every stored id converted, API events left without a key" "$(msql "SELECT string_agg(
+    coalesce($KEY_SQL, 'api'), ',' ORDER BY id) FROM events")" \
+    "3:1700000000000-7/0,255:1-2147483647/0,api"
+eq "API events are still found through events_api_url_idx's condition" \
+    "$(msql "SELECT count(*) FROM events WHERE url_id = 1 AND stream_ms IS NULL")" 1
+check "a replayed key is refused" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
+    events (url_id, event_type, stream_ms, stream_seq, stream_shard, stream_idx)
+    VALUES (1, 'click', 1700000000000, 7, 3, 0)\" 2>/dev/null"
+
+# ---------------------------------------------------------------------------------------------
+say "test 11: the trim keeps what another consumer still has pending"
+reset
+rcli XGROUP CREATE 'clicks:{2}' "$GROUP" 0 MKSTREAM >/dev/null
+held=$(rcli XADD 'clicks:{2}' '*' id 77 uid '' code held url https://h.example ts 1700000000000 \
+    ref '' ua held-ua)
+rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{2}' '>' >/dev/null
+start_worker EVENT_CLAIM_IDLE_MS=600000
+w=$wpid
+wait_for 10 health_is "$wlog" 200
+produce 0 80 >/dev/null
+check "the other clicks are stored" wait_for 20 bash -c "[ \"\$(psql -X -A -t -q '$DATABASE_URL' \
+    -c 'SELECT count(*) FROM events')\" = 80 ]"
+eq "the ghost's entry is still in its stream" "$(rcli XRANGE 'clicks:{2}' "$held" "$held" | head -n 1)" \
+    "$held"
+eq "nothing after it was trimmed on its shard (10 clicks of shard 2 + the held one)" \
+    "$(rcli XLEN 'clicks:{2}')" 11
+eq "the other shards are trimmed to nothing" "$(( $(total_len) - 11 ))" 0
+stop_worker "$w"
+start_worker
+w=$wpid
+check "claimed from the ghost, stored, and then everything trimmed" wait_for 20 drained 81
+stop_worker "$w"
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)

@@ -208,7 +208,7 @@ short=$(sql "SELECT u.short_code, count(e.id) FROM urls u LEFT JOIN events e ON 
     done)
 eq "every link has a click row for each of its 302s" "$short" ""
 eq "no stream entry stored twice" \
-    "$(sql "SELECT count(*) - count(DISTINCT stream_id) FROM events WHERE event_type = 'click'")" 0
+    "$(sql "SELECT count(*) - count(DISTINCT stream_shard || ':' || stream_ms || '-' || stream_seq || '/' || stream_idx) FROM events WHERE event_type = 'click'")" 0
 say "clicks stored $(clicks_total) for $n302 redirects answered (a surplus is a click whose" \
     "answer was lost when Redis died)"
 
