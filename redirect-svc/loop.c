@@ -189,6 +189,16 @@ static void loop_finish(struct loop *l, int rc)
     l->deadline_us = 0;
 }
 
+/* Moves every pending request into the batch in flight (which is about to fail). */
+static void loop_fail_pending(struct loop *l)
+{
+    size_t nshards = (size_t)l->srv->app->cfg.stream_shards;
+    rlist_splice(&l->flight, &l->pending_marker);
+    for (size_t s = 0; s < nshards; s++)
+        rlist_splice(&l->flight, &l->pending[s]);
+    l->npending = 0;
+}
+
 /* Sends the pending set as one batch. Nothing in flight before. */
 static void loop_send(struct loop *l)
 {
@@ -202,10 +212,7 @@ static void loop_send(struct loop *l)
     if (rc == 0)
         rc = follow_append_marker(l->kv);
     metrics_hist_observe(&l->srv->stats.batch, (double)l->npending);
-    rlist_splice(&l->flight, &l->pending_marker);
-    for (size_t s = 0; s < nshards; s++) /* after a failure, those not appended yet */
-        rlist_splice(&l->flight, &l->pending[s]);
-    l->npending = 0;
+    loop_fail_pending(l); /* the markers; after a failure also those not appended yet */
     l->use_eval = 0;
     l->cursor = l->flight.head;
     l->marker_result = ERR_KV;
@@ -270,6 +277,7 @@ static void loop_poll(struct loop *l)
     log_warn("redis batch of %zu %s: %s", l->flight.n, rc ? "broken" : "timed out",
              rc ? kv_errmsg(l->kv) : "no reply within REDIS_TIMEOUT_MS");
     kv_abandon(l->kv, rc ? "connection lost" : "timed out");
+    loop_fail_pending(l); /* queued behind a Redis that does not answer: 503 now, not later */
     loop_finish(l, ERR_KV);
 }
 

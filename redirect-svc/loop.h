@@ -42,10 +42,10 @@ struct rctx {
     struct rctx *next; /* in a pending list, the batch in flight, or the pool's free list */
     enum rctx_kind kind;
     enum rctx_state state;
-    int result;              /* an enum follow_result or an ERR_*, set by the batch */
-    int redirect;            /* the link's redirect status, on FOLLOW_FOUND */
-    struct follow_req req;   /* the code, its key and the click (RCTX_FOLLOW) */
-    char ip[CLIENT_IP_MAX];  /* req.click.ip points here */
+    int result;                 /* an enum follow_result or an ERR_*, set by the batch */
+    int redirect;               /* the link's redirect status, on FOLLOW_FOUND */
+    struct follow_req req;      /* the code, its key and the click (RCTX_FOLLOW) */
+    char ip[CLIENT_IP_MAX];     /* req.click.ip points here */
     char self[CLIENT_SELF_MAX]; /* req.click.self points here */
     int status;                 /* the status answered, for the access line */
     enum rstats_route route;    /* for the per-route figures */
@@ -70,18 +70,18 @@ struct loop {
     int epfd;                  /* owned: our epoll set, holding MHD's epoll fd and Redis */
     pthread_t thread;
     int started;
-    struct kv *kv;                 /* owned: this loop's Redis connection */
-    struct rlist *pending;         /* owned: [stream_shards] redirects not sent yet */
-    struct rlist pending_marker;   /* /health and /readyz not sent yet */
+    struct kv *kv;               /* owned: this loop's Redis connection */
+    struct rlist *pending;       /* owned: [stream_shards] redirects not sent yet */
+    struct rlist pending_marker; /* /health and /readyz not sent yet */
     size_t npending;
-    struct rlist flight;           /* the batch in flight, in the order of its calls */
-    size_t *calls;                 /* owned: requests per script call of the batch in flight */
+    struct rlist flight; /* the batch in flight, in the order of its calls */
+    size_t *calls;       /* owned: requests per script call of the batch in flight */
     size_t ncalls, ncalls_max, replies;
-    struct rctx *cursor;           /* the first request of the next call's reply */
-    int marker_result;             /* the marker's reply of the batch in flight */
-    int use_eval;                  /* the script went missing (NOSCRIPT): send its text */
-    int64_t deadline_us;           /* when the batch in flight is given up (0: none) */
-    struct rctx *free_rctx;        /* the pool: requests done, kept for reuse */
+    struct rctx *cursor;            /* the first request of the next call's reply */
+    int marker_result;              /* the marker's reply of the batch in flight */
+    int use_eval;                   /* the script went missing (NOSCRIPT): send its text */
+    int64_t deadline_us;            /* when the batch in flight is given up (0: none) */
+    struct rctx *free_rctx;         /* the pool: requests done, kept for reuse */
     struct follow_scratch *scratch; /* owned */
     const struct follow_req **reqs; /* owned: [CLICKSTREAM_BATCH_MAX] one call's requests */
     uint64_t rng[2];                /* xorshift128+ state for request ids */
