@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 #include <microhttpd.h>
@@ -18,39 +17,13 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
+#include "timefmt.h"
 
 #include "banned.h"
 
 #define LOOP_TICK_MS  100  /* longest epoll wait: how soon a stop is noticed */
 #define LOOP_DRAIN_MS 2000 /* how long in-flight requests may take at shutdown */
 #define LOOP_EV_REDIS 1    /* epoll data of the Redis socket (MHD's epoll fd: 0) */
-
-int64_t loop_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* xorshift128+: unique enough for request ids, and no system call per request. */
-static uint64_t loop_rand(struct loop *l)
-{
-    uint64_t s1 = l->rng[0];
-    const uint64_t s0 = l->rng[1];
-    l->rng[0] = s0;
-    s1 ^= s1 << 23;
-    l->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-    return l->rng[1] + s0;
-}
-
-void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX])
-{
-    static const char hex[] = "0123456789abcdef";
-    uint64_t v[2] = {loop_rand(l), loop_rand(l)};
-    for (int i = 0; i < 32; i++)
-        out[i] = hex[(v[i / 16] >> (4 * (i % 16))) & 15];
-    out[32] = '\0';
-}
 
 static void rlist_init(struct rlist *q)
 {
@@ -216,7 +189,7 @@ static void loop_send(struct loop *l)
     l->use_eval = 0;
     l->cursor = l->flight.head;
     l->marker_result = ERR_KV;
-    l->deadline_us = loop_now_us() + app->cfg.redis_timeout_ms * 1000LL;
+    l->deadline_us = timefmt_mono_us() + app->cfg.redis_timeout_ms * 1000LL;
     if (rc == 0)
         rc = kv_send(l->kv);
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = LOOP_EV_REDIS};
@@ -272,7 +245,7 @@ static void loop_poll(struct loop *l)
         loop_finish(l, 0);
         return;
     }
-    if (rc == 0 && loop_now_us() < l->deadline_us)
+    if (rc == 0 && timefmt_mono_us() < l->deadline_us)
         return;
     log_warn("redis batch of %zu %s: %s", l->flight.n, rc ? "broken" : "timed out",
              rc ? kv_errmsg(l->kv) : "no reply within REDIS_TIMEOUT_MS");
@@ -289,7 +262,7 @@ static int loop_wait_ms(struct loop *l)
     if (MHD_get_timeout(l->daemon, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)ms)
         ms = (int)to;
     if (l->deadline_us) {
-        int64_t left = (l->deadline_us - loop_now_us()) / 1000 + 1;
+        int64_t left = (l->deadline_us - timefmt_mono_us()) / 1000 + 1;
         if (left < ms)
             ms = left < 0 ? 0 : (int)left;
     }
@@ -326,9 +299,9 @@ void *loop_main(void *arg)
     }
     /* Stopping: no new connections; give in-flight requests a bounded time to finish. */
     MHD_quiesce_daemon(l->daemon);
-    int64_t until = loop_now_us() + LOOP_DRAIN_MS * 1000LL;
+    int64_t until = timefmt_mono_us() + LOOP_DRAIN_MS * 1000LL;
     const union MHD_DaemonInfo *di;
-    while (loop_now_us() < until &&
+    while (timefmt_mono_us() < until &&
            (di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) &&
            di->num_connections > 0)
         loop_turn(l);

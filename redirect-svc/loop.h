@@ -84,7 +84,7 @@ struct loop {
     struct rctx *free_rctx;         /* the pool: requests done, kept for reuse */
     struct follow_scratch *scratch; /* owned */
     const struct follow_req **reqs; /* owned: [CLICKSTREAM_BATCH_MAX] one call's requests */
-    uint64_t rng[2];                /* xorshift128+ state for request ids */
+    struct http_req_ids ids;        /* this loop's request ids */
 };
 
 struct server {
@@ -114,11 +114,5 @@ int loop_enqueue(struct loop *l, struct rctx *x) ATTR_WARN_UNUSED;
 
 /* The thread's body: runs turns until the server stops, then drains (bounded). */
 void *loop_main(void *arg);
-
-/* A request id of 32 hex digits from the loop's generator. */
-void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX]);
-
-/* CLOCK_MONOTONIC in microseconds. */
-int64_t loop_now_us(void);
 
 #endif

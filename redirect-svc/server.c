@@ -24,9 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -42,6 +40,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "rstats.h"
+#include "timefmt.h"
 #include "validate.h"
 
 #include "banned.h"
@@ -160,7 +159,7 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     x->loop = l;
     x->conn = c;
     x->route = RSTATS_UNMATCHED;
-    x->start_us = loop_now_us();
+    x->start_us = timefmt_mono_us();
     atomic_fetch_add_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     snprintf(x->method, sizeof(x->method), "%s", method);
     snprintf(x->path, sizeof(x->path), "%s", url);
@@ -168,7 +167,7 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     if (rid && http_req_id_valid(rid))
         snprintf(x->req_id, sizeof(x->req_id), "%s", rid);
     else
-        loop_req_id(l, x->req_id);
+        http_req_id_next(&l->ids, x->req_id);
     *req_cls = x;
     /* A declared body a redirect cannot need: answer now instead of reading it (MHD then
      * closes the connection after the answer). A malformed length is refused the same way. */
@@ -279,7 +278,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         return server_begin(l, c, url, method, req_cls);
     if (*upload_data_size) {
         /* A body on a redirect is read and dropped, within the idle timeout as a whole. */
-        if (loop_now_us() - x->start_us > l->srv->app->cfg.http_timeout_s * 1000000LL)
+        if (timefmt_mono_us() - x->start_us > l->srv->app->cfg.http_timeout_s * 1000000LL)
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
@@ -300,7 +299,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req_cls
     (void)toe;
     if (!x)
         return;
-    double ms = (double)(loop_now_us() - x->start_us) / 1000.0;
+    double ms = (double)(timefmt_mono_us() - x->start_us) / 1000.0;
     metrics_http_observe(&l->srv->stats.http, x->route, x->status, ms / 1000.0);
     atomic_fetch_sub_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     if (l->srv->app->cfg.access_log)
@@ -321,8 +320,7 @@ static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_s
                      (ipv6 ? MHD_USE_IPv6 : 0);
     l->srv = srv;
     l->epfd = -1;
-    if (getrandom(l->rng, sizeof(l->rng), 0) != (ssize_t)sizeof(l->rng))
-        l->rng[0] = (uint64_t)loop_now_us() | 1;
+    http_req_ids_seed(&l->ids);
     l->kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     unsigned limit = (unsigned)(app->cfg.http_conn_limit / srv->nloops) + 1;
     l->daemon = MHD_start_daemon(
