@@ -129,6 +129,7 @@ WRITE_SRCS := \
 REDIRECT_SRCS := \
 	redirect-svc/main.c \
 	redirect-svc/server.c \
+	redirect-svc/loop.c \
 	redirect-svc/follow.c \
 	redirect-svc/rstats.c \
 	redirect-svc/client.c

@@ -1,5 +1,5 @@
 /*
- * follow.c - the redirect's Redis round trip (see follow.h).
+ * follow.c - the redirect's Redis work, one script call per shard per turn (see follow.h).
  */
 #include "follow.h"
 
@@ -11,31 +11,28 @@
 #include <hiredis/hiredis.h>
 
 #include "app.h"
-#include "clickstream.h"
 #include "kv.h"
-#include "rkeys.h"
 #include "shortcode.h"
 #include "timefmt.h"
 
 #include "banned.h"
 
 /*
- * KEYS[1] link hash, KEYS[2] click stream.
- * ARGV: 1 record ("1"/"0"), 2 MAXLEN ("0" = none), 3 code, 4 ts ms, 5 referrer, 6 agent,
- * 7 client address, 8 this shortener's "host:port" names (space-separated, may be "").
+ * KEYS[1] the shard's click stream, KEYS[1 + i] the link hash of request i (i = 1..n).
+ * ARGV: 1 batched entry ("1") or one entry per click ("0"), 2 MAXLEN ("0" = none), 3 ts ms,
+ * then six per request from 4 + 6 (i - 1): record ("1"/"0"), code, referrer, agent, client
+ * address, this shortener's "host:port" names (space-separated, may be "").
  * A link whose destination's host:port (lowercase, userinfo and one trailing dot dropped,
- * default port added) is one of ARGV[8] points back at us: a redirect loop (DECISIONS R9).
- * It is answered as usual but no click is recorded, so a loop of links records nothing.
- * Returns {original_url, redirect status}, 410 when the link expired (by date or
- * by clicks), or nil when there is no such link. The cap check, the counter and
- * the XADD are one atomic step: a link capped at N gets exactly N clicks, however
- * many requests and instances race on it.
+ * default port added) is one of those names points back at us: a redirect loop (DECISIONS
+ * R9); it is answered as usual but no click is recorded.
+ * Returns one element per request: {original_url, redirect status}, 410 when the link expired
+ * (by date or by clicks), or 0 when there is no such link. The hashes are read once per
+ * distinct code and the counter is carried along in the call, so the cap check, the counters
+ * and the append are one atomic step.
  */
-#define FOLLOW_XADD_FIELDS                                                                         \
-    "'" CLICKSTREAM_F_URL_ID "', v[1], '" CLICKSTREAM_F_USER_ID "', v[2], '" CLICKSTREAM_F_CODE    \
-    "', ARGV[3], '" CLICKSTREAM_F_URL "', v[3], '" CLICKSTREAM_F_TS                                \
-    "', ARGV[4], '" CLICKSTREAM_F_REFERRER "', ARGV[5], '" CLICKSTREAM_F_AGENT                     \
-    "', ARGV[6], '" CLICKSTREAM_F_IP "', ARGV[7]"
+#define FOLLOW_HMGET                                                                               \
+    "'" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL "', '" RKEYS_F_RT "', '" RKEYS_F_EXP      \
+    "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "'"
 
 static const char follow_script[] =
     "local function hp(u)\n"
@@ -45,27 +42,62 @@ static const char follow_script[] =
     "  local h, p = string.match(a, '^(.*):(%d+)$')\n"
     "  if not h then h = a; p = (sch == 'https') and '443' or '80' end\n"
     "  h = string.gsub(h, '%.$', '')\n"
-    "  return h .. ':' .. tostring(tonumber(p))\n"
+    "  return ' ' .. h .. ':' .. tostring(tonumber(p)) .. ' '\n"
     "end\n"
-    "local v = redis.call('HMGET', KEYS[1], '" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL
-    "', '" RKEYS_F_RT "', '" RKEYS_F_EXP "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "')\n"
-    "if not v[1] or not v[3] then return false end\n"
-    "if v[5] and v[5] ~= '' and tonumber(ARGV[4]) >= tonumber(v[5]) then return 410 end\n"
-    "if v[6] and v[6] ~= '' and tonumber(v[7] or '0') >= tonumber(v[6]) then return 410 end\n"
-    "local rec = ARGV[1] == '1'\n"
-    "if rec and ARGV[8] ~= '' then\n"
-    "  local x = hp(v[3])\n"
-    "  if x and string.find(' ' .. ARGV[8] .. ' ', ' ' .. x .. ' ', 1, true) then rec = false end\n"
-    "end\n"
-    "if rec then\n"
-    "  redis.call('HINCRBY', KEYS[1], '" RKEYS_F_CLICKS "', 1)\n"
-    "  if ARGV[2] == '0' then\n"
-    "    redis.call('XADD', KEYS[2], '*', " FOLLOW_XADD_FIELDS ")\n"
+    "local now, out, seen, add, clicks = tonumber(ARGV[3]), {}, {}, {}, {}\n"
+    "for i = 1, #KEYS - 1 do\n"
+    "  local k, b = KEYS[i + 1], 3 + 6 * (i - 1)\n"
+    "  local v = seen[k]\n"
+    "  if not v then\n"
+    "    v = redis.call('HMGET', k, " FOLLOW_HMGET ")\n"
+    "    v[7] = tonumber(v[7] or '0') or 0\n"
+    "    seen[k] = v\n"
+    "  end\n"
+    "  if not v[1] or not v[3] then out[i] = 0\n"
+    "  elseif v[5] and v[5] ~= '' and now >= tonumber(v[5]) then out[i] = 410\n"
+    "  elseif v[6] and v[6] ~= '' and v[7] >= tonumber(v[6]) then out[i] = 410\n"
     "  else\n"
-    "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', " FOLLOW_XADD_FIELDS ")\n"
+    "    local rec, me = ARGV[b + 1] == '1', ARGV[b + 6]\n"
+    "    if rec and me ~= '' then\n"
+    "      if v.hp == nil then v.hp = hp(v[3]) or false end\n"
+    "      if v.hp and string.find(' ' .. me .. ' ', v.hp, 1, true) then rec = false end\n"
+    "    end\n"
+    "    if rec then\n"
+    "      v[7] = v[7] + 1\n"
+    "      add[k] = (add[k] or 0) + 1\n"
+    "      clicks[#clicks + 1] = {v[1], v[2] or '', ARGV[b + 2], v[3], ARGV[3], ARGV[b + 3],\n"
+    "                             ARGV[b + 4], ARGV[b + 5]}\n"
+    "    end\n"
+    "    out[i] = {v[3], v[4] or '302'}\n"
     "  end\n"
     "end\n"
-    "return {v[3], v[4] or '302'}\n";
+    "for k, n in pairs(add) do redis.call('HINCRBY', k, '" RKEYS_F_CLICKS "', n) end\n"
+    "if #clicks == 0 then return out end\n"
+    "local head = {KEYS[1], '*'}\n"
+    "if ARGV[2] ~= '0' then head = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*'} end\n"
+    "if ARGV[1] == '1' then\n"
+    "  local a = {unpack(head)}\n"
+    "  a[#a + 1] = '" CLICKSTREAM_F_BATCH "'\n"
+    "  a[#a + 1] = tostring(#clicks)\n"
+    "  for j, c in ipairs(clicks) do\n"
+    "    for m = 1, 8 do\n"
+    "      if string.find(c[m], '\\31', 1, true) then c[m] = string.gsub(c[m], '\\31', '?') end\n"
+    "    end\n"
+    "    a[#a + 1] = tostring(j - 1)\n"
+    "    a[#a + 1] = table.concat(c, '\\31')\n"
+    "  end\n"
+    "  redis.call('XADD', unpack(a))\n"
+    "else\n"
+    "  for _, c in ipairs(clicks) do\n"
+    "    local a = {unpack(head)}\n"
+    "    local f = {'" CLICKSTREAM_F_URL_ID "', '" CLICKSTREAM_F_USER_ID "', '" CLICKSTREAM_F_CODE
+    "', '" CLICKSTREAM_F_URL "', '" CLICKSTREAM_F_TS "', '" CLICKSTREAM_F_REFERRER
+    "', '" CLICKSTREAM_F_AGENT "', '" CLICKSTREAM_F_IP "'}\n"
+    "    for m = 1, 8 do a[#a + 1] = f[m]; a[#a + 1] = c[m] end\n"
+    "    redis.call('XADD', unpack(a))\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
 
 /* The script's SHA1 is a pure function of its text: once known it never changes. */
 static atomic_int follow_sha_ready;
@@ -90,6 +122,22 @@ int follow_load_script(struct app *app, struct kv *kv)
     return rc;
 }
 
+int follow_script_ready(void)
+{
+    return atomic_load(&follow_sha_ready);
+}
+
+int follow_prepare(const struct app *app, struct follow_req *r)
+{
+    unsigned nshards = (unsigned)app->cfg.stream_shards;
+    int n = rkeys_link(r->code, r->code_len, nshards, r->key);
+    if (n < 0)
+        return ERR_INVALID;
+    r->key_len = (size_t)n;
+    r->shard = shortcode_shard(r->code, r->code_len, nshards);
+    return 0;
+}
+
 /* Caps a header value for the click (bytes; the stream is not the place for huge headers). */
 static size_t follow_cap(const char *s, long max)
 {
@@ -97,37 +145,53 @@ static size_t follow_cap(const char *s, long max)
     return n > (size_t)max ? (size_t)max : n;
 }
 
-int follow_append(struct app *app, struct kv *kv, const char *code, size_t len,
-                  const struct follow_click *click)
+/* Adds argv[*k] = v (len bytes). */
+static void follow_arg(struct follow_scratch *s, size_t *k, const char *v, size_t len)
 {
-    char link[RKEYS_MAX], stream[RKEYS_MAX], maxlen[24], ts[24];
-    unsigned nshards = (unsigned)app->cfg.stream_shards;
-    if (!atomic_load(&follow_sha_ready) && follow_load_script(app, kv) != 0)
-        return ERR_KV;
-    if (rkeys_link(code, len, nshards, link) < 0 ||
-        rkeys_stream(shortcode_shard(code, len, nshards), stream) < 0)
+    s->argv[*k] = v;
+    s->lens[*k] = len;
+    (*k)++;
+}
+
+/* The six ARGV of one request. */
+static void follow_req_args(const struct app *app, struct follow_scratch *s, size_t *k,
+                            const struct follow_req *r)
+{
+    const struct follow_click *c = &r->click;
+    long max = app->cfg.click_field_max;
+    follow_arg(s, k, c->record ? "1" : "0", 1);
+    follow_arg(s, k, r->code, r->code_len);
+    follow_arg(s, k, c->referrer ? c->referrer : "", follow_cap(c->referrer, max));
+    follow_arg(s, k, c->agent ? c->agent : "", follow_cap(c->agent, max));
+    follow_arg(s, k, c->ip ? c->ip : "", c->ip ? strlen(c->ip) : 0);
+    follow_arg(s, k, c->self ? c->self : "", c->self ? strlen(c->self) : 0);
+}
+
+int follow_append_batch(struct app *app, struct kv *kv, const struct follow_req *const *reqs,
+                        size_t n, int use_eval, struct follow_scratch *s)
+{
+    size_t k = 0;
+    char nkeys[24];
+    if (n == 0 || n > CLICKSTREAM_BATCH_MAX || rkeys_stream(reqs[0]->shard, s->stream) < 0)
         return ERR_INVALID;
-    snprintf(maxlen, sizeof(maxlen), "%ld", app->cfg.stream_maxlen);
-    snprintf(ts, sizeof(ts), "%lld", (long long)timefmt_now_ms());
-    const char *argv[] = {"EVALSHA",
-                          app->sha,
-                          "2",
-                          link,
-                          stream,
-                          click->record ? "1" : "0",
-                          maxlen,
-                          code,
-                          ts,
-                          click->referrer ? click->referrer : "",
-                          click->agent ? click->agent : "",
-                          click->ip ? click->ip : "",
-                          click->self ? click->self : ""};
-    size_t lens[ARRAY_SIZE(argv)];
-    for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
-        lens[i] = i == 7 ? len : strlen(argv[i]);
-    lens[9] = follow_cap(click->referrer, app->cfg.click_field_max);
-    lens[10] = follow_cap(click->agent, app->cfg.click_field_max);
-    return kv_append(kv, (int)ARRAY_SIZE(argv), argv, lens);
+    snprintf(nkeys, sizeof(nkeys), "%zu", n + 1);
+    snprintf(s->maxlen, sizeof(s->maxlen), "%ld", app->cfg.stream_maxlen);
+    snprintf(s->ts, sizeof(s->ts), "%lld", (long long)timefmt_now_ms());
+    follow_arg(s, &k, use_eval ? "EVAL" : "EVALSHA", use_eval ? 4 : 7);
+    if (use_eval)
+        follow_arg(s, &k, follow_script, sizeof(follow_script) - 1);
+    else
+        follow_arg(s, &k, app->sha, strlen(app->sha));
+    follow_arg(s, &k, nkeys, strlen(nkeys));
+    follow_arg(s, &k, s->stream, strlen(s->stream));
+    for (size_t i = 0; i < n; i++)
+        follow_arg(s, &k, reqs[i]->key, reqs[i]->key_len);
+    follow_arg(s, &k, app->cfg.click_batch ? "1" : "0", 1);
+    follow_arg(s, &k, s->maxlen, strlen(s->maxlen));
+    follow_arg(s, &k, s->ts, strlen(s->ts));
+    for (size_t i = 0; i < n; i++)
+        follow_req_args(app, s, &k, reqs[i]);
+    return kv_append(kv, (int)k, s->argv, s->lens);
 }
 
 /* The redirect status of a link hash's "rt" field; 302 for anything unexpected. */
@@ -141,32 +205,27 @@ static int follow_status(const redisReply *rt)
     return 302;
 }
 
-int follow_reply(const redisReply *r, char **url, int *status)
+int follow_batch_result(const redisReply *r, size_t i, char *url, size_t urlmax, int *status)
 {
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == 410)
-        return FOLLOW_EXPIRED;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
-        return FOLLOW_MISS;
-    *status = follow_status(r->element[1]);
-    *url = strndup(r->element[0]->str, r->element[0]->len);
-    return *url ? FOLLOW_FOUND : ERR_NOMEM;
+    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+        return ERR_KV;
+    const redisReply *e = r->element[i];
+    if (e->type == REDIS_REPLY_INTEGER)
+        return e->integer == 410 ? FOLLOW_EXPIRED : FOLLOW_MISS;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return ERR_KV;
+    if (e->element[0]->len >= urlmax)
+        return ERR_TOO_BIG;
+    memcpy(url, e->element[0]->str, e->element[0]->len);
+    url[e->element[0]->len] = '\0';
+    *status = follow_status(e->element[1]);
+    return FOLLOW_FOUND;
 }
 
-int follow_retry(struct app *app, struct kv *kv, const char *code, size_t len,
-                 const struct follow_click *click, char **url, int *status)
+int follow_is_noscript(const char *errmsg)
 {
-    redisReply *r = NULL;
-    int rc = follow_load_script(app, kv);
-    if (rc == 0)
-        rc = follow_append(app, kv, code, len, click);
-    if (rc == 0)
-        rc = kv_read_reply(kv, &r);
-    if (rc)
-        return rc;
-    rc = follow_reply(r, url, status);
-    freeReplyObject(r);
-    return rc;
+    return strstr(errmsg, "NOSCRIPT") != NULL;
 }
 
 int follow_append_marker(struct kv *kv)

@@ -44,6 +44,10 @@ static const struct cfg_entry main_cfg[] = {
      &main_app.cfg.stream_maxlen},
     {"CLICK_FIELD_MAX", CFG_INT, "512", 0, 8192, 0, 0, NULL,
      "bytes of Referer and User-Agent kept with a click", &main_app.cfg.click_field_max},
+    {"CLICK_BATCH", CFG_BOOL, "true", 0, 0, 0, 0, NULL,
+     "append each loop turn's clicks of a shard as one batched stream entry (false: one entry "
+     "per click, for an event-worker older than the batched format)",
+     &main_app.cfg.click_batch},
     {"ACCESS_LOG", CFG_BOOL, "true", 0, 0, 0, 0, NULL, "one JSON access line per request",
      &main_app.cfg.access_log},
     {"REDIRECT_CACHE_MAX_AGE", CFG_INT, "300", 0, 31536000, 0, 0, NULL,

@@ -1,16 +1,16 @@
 /*
- * server.c - one libmicrohttpd event loop per thread with pipelined Redis
- * round trips (see server.h).
+ * server.c - the libmicrohttpd side of redirect-svc: daemons, callbacks, answers (see
+ * server.h); the loop and its Redis batches are in loop.c.
  *
  * Life of a request (MHD calls server_access() several times):
  *   1. headers read: allocate the struct rctx, return MHD_YES without an
  *      answer (answering now would cost keep-alive: PERFORMANCE.md);
  *   2. body chunks, if any: discarded (redirects carry no body);
- *   3. final call: route. A redirect, /health or /readyz appends its Redis command to the
- *      loop's batch and suspends the connection; anything else answers now;
- *   4. after the loop's flush has set rctx.result and resumed the connection,
+ *   3. final call: route. A redirect, /health or /readyz joins the loop's next batch
+ *      (loop_enqueue) and its connection is suspended; anything else answers now;
+ *   4. once the batch's replies have set rctx.result and resumed the connection,
  *      MHD calls once more and the answer is queued.
- * server_completed() writes the access line and frees the rctx.
+ * server_completed() writes the access line and gives the rctx back to the loop's pool.
  */
 #include "server.h"
 
@@ -24,9 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -39,15 +37,15 @@
 #include "http.h"
 #include "kv.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "rstats.h"
+#include "timefmt.h"
 #include "validate.h"
 
 #include "banned.h"
 
 #define SERVER_MAX_THREADS 256
-#define SERVER_TICK_MS     100  /* longest epoll wait: how soon a stop is noticed */
-#define SERVER_DRAIN_MS    2000 /* how long in-flight requests may take at shutdown */
 /*
  * Per-connection memory pool: request line, headers and our response headers.
  * libmicrohttpd zeroes the pool between requests, so its 32 KiB default cost a
@@ -56,59 +54,6 @@
 #define SERVER_CONN_MEMORY (8 * 1024)
 /* Redirects carry no body: a declared body above this is refused with 413 at once. */
 #define SERVER_BODY_MAX (64 * 1024)
-
-/* RCTX_HEALTH and RCTX_READYZ ask Redis for the read-model marker; /livez never asks Redis. */
-enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH, RCTX_READYZ };
-
-enum rctx_state { RCTX_NEW, RCTX_WAITING, RCTX_READY };
-
-struct loop;
-
-/* One request. Borrowed pointers come from MHD and live until the request completes. */
-struct rctx {
-    struct loop *loop;
-    struct MHD_Connection *conn;
-    struct rctx *next; /* in the loop's batch while RCTX_WAITING */
-    enum rctx_kind kind;
-    enum rctx_state state;
-    int result;       /* an enum follow_result or ERR_KV, set by loop_flush() */
-    char *location;   /* owned: the link, on FOLLOW_FOUND */
-    int redirect;     /* the link's redirect status, on FOLLOW_FOUND */
-    const char *code; /* borrowed from the URL */
-    size_t code_len;
-    struct follow_click click; /* borrowed header values; ip points at ip[] */
-    char ip[CLIENT_IP_MAX];
-    char self[CLIENT_SELF_MAX]; /* click.self: this shortener's host:port names */
-    int status;                 /* the status answered, for the access line */
-    enum rstats_route route;    /* for the per-route figures */
-    int64_t start_us;
-    char req_id[HTTP_REQ_ID_MAX];
-    char method[8];
-    char path[128];
-};
-
-struct loop {
-    struct server *srv;
-    struct MHD_Daemon *daemon; /* owned */
-    int epfd;                  /* owned: our epoll set, holding MHD's epoll fd */
-    pthread_t thread;
-    int started;
-    struct kv *kv;     /* owned: this loop's Redis connection */
-    struct rctx *head; /* the batch: appended, not yet answered */
-    struct rctx **tail;
-    int nbatch;
-    uint64_t rng[2]; /* xorshift128+ state for request ids */
-};
-
-struct server {
-    struct app *app;
-    int port;
-    int nloops;
-    atomic_int stopping;
-    struct rstats stats;   /* every loop adds, /metrics reads */
-    char public_cache[48]; /* the Cache-Control of 301/308 answers */
-    struct loop loops[];   /* nloops */
-};
 
 static const char server_json_404[] = "{\"error\":\"URL not found\"}";
 static const char server_json_410[] = "{\"error\":\"Link expired\"}";
@@ -129,37 +74,6 @@ static const char server_json_ready_loading[] =
     "{\"status\":\"unavailable\",\"missing\":[\"readmodel\"]}";
 static const char server_json_ready_down[] =
     "{\"status\":\"unavailable\",\"missing\":[\"redis\",\"readmodel\"]}";
-
-static int64_t server_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Request ids                                                               */
-/* ------------------------------------------------------------------------ */
-
-/* xorshift128+: unique enough for request ids, and no system call per request. */
-static uint64_t loop_rand(struct loop *l)
-{
-    uint64_t s1 = l->rng[0];
-    const uint64_t s0 = l->rng[1];
-    l->rng[0] = s0;
-    s1 ^= s1 << 23;
-    l->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-    return l->rng[1] + s0;
-}
-
-static void loop_req_id(struct loop *l, char out[HTTP_REQ_ID_MAX])
-{
-    static const char hex[] = "0123456789abcdef";
-    uint64_t v[2] = {loop_rand(l), loop_rand(l)};
-    for (int i = 0; i < 32; i++)
-        out[i] = hex[(v[i / 16] >> (4 * (i % 16))) & 15];
-    out[32] = '\0';
-}
 
 /* ------------------------------------------------------------------------ */
 /* Answers                                                                   */
@@ -233,102 +147,19 @@ static enum MHD_Result server_answer(struct rctx *x)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The batch                                                                 */
-/* ------------------------------------------------------------------------ */
-
-/* Appends x's command to the loop's batch and suspends it. 0, or ERR_KV (answer 503 now). */
-static int loop_enqueue(struct loop *l, struct rctx *x)
-{
-    struct app *app = l->srv->app;
-    if (l->nbatch == 0 && kv_connect(l->kv) != 0)
-        return ERR_KV;
-    int rc = x->kind != RCTX_FOLLOW ? follow_append_marker(l->kv)
-                                    : follow_append(app, l->kv, x->code, x->code_len, &x->click);
-    if (rc)
-        return ERR_KV;
-    x->state = RCTX_WAITING;
-    x->next = NULL;
-    *l->tail = x;
-    l->tail = &x->next;
-    l->nbatch++;
-    MHD_suspend_connection(x->conn);
-    return 0;
-}
-
-/* Reads the reply of one batched request into x->result. Returns 1 once the connection broke. */
-static int loop_read_one(struct loop *l, struct rctx *x)
-{
-    struct redisReply *r = NULL;
-    if (kv_read_reply(l->kv, &r) != 0) {
-        x->result = ERR_KV;
-        if (kv_is_broken(l->kv))
-            return 1;
-        /* An error reply; after a Redis restart it is NOSCRIPT, and nothing ran: retry it. */
-        if (x->kind == RCTX_FOLLOW && strstr(kv_errmsg(l->kv), "NOSCRIPT"))
-            x->result = follow_retry(l->srv->app, l->kv, x->code, x->code_len, &x->click,
-                                     &x->location, &x->redirect);
-        return 0;
-    }
-    x->result = x->kind != RCTX_FOLLOW ? follow_marker_reply(r)
-                                       : follow_reply(r, &x->location, &x->redirect);
-    freeReplyObject(r);
-    return 0;
-}
-
-/* Asks once for the marker on behalf of every miss of the batch. */
-static void loop_resolve_misses(struct loop *l, int misses)
-{
-    struct redisReply *r = NULL;
-    int m = ERR_KV;
-    if (misses && follow_append_marker(l->kv) == 0 && kv_read_reply(l->kv, &r) == 0) {
-        m = follow_marker_reply(r);
-        freeReplyObject(r);
-    }
-    for (struct rctx *x = l->head; x && misses; x = x->next)
-        if (x->result == FOLLOW_MISS)
-            x->result = m;
-}
-
-/* Sends the whole batch (the first read flushes it), reads every reply, resumes everyone. */
-static void loop_flush(struct loop *l)
-{
-    int broken = 0, misses = 0;
-    metrics_hist_observe(&l->srv->stats.batch, (double)l->nbatch);
-    for (struct rctx *x = l->head; x; x = x->next) {
-        if (broken)
-            x->result = ERR_KV;
-        else
-            broken = loop_read_one(l, x);
-        misses += x->result == FOLLOW_MISS;
-    }
-    if (broken)
-        log_warn("redis connection lost during a batch of %d: %s", l->nbatch, kv_errmsg(l->kv));
-    else
-        loop_resolve_misses(l, misses);
-    for (struct rctx *x = l->head, *next; x; x = next) {
-        next = x->next;
-        x->state = RCTX_READY;
-        MHD_resume_connection(x->conn);
-    }
-    l->head = NULL;
-    l->tail = &l->head;
-    l->nbatch = 0;
-}
-
-/* ------------------------------------------------------------------------ */
 /* MHD callbacks                                                             */
 /* ------------------------------------------------------------------------ */
 
 static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, const char *url,
                                     const char *method, void **req_cls)
 {
-    struct rctx *x = calloc(1, sizeof(*x));
+    struct rctx *x = loop_rctx_get(l);
     if (!x)
         return MHD_NO;
     x->loop = l;
     x->conn = c;
     x->route = RSTATS_UNMATCHED;
-    x->start_us = server_now_us();
+    x->start_us = timefmt_mono_us();
     atomic_fetch_add_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     snprintf(x->method, sizeof(x->method), "%s", method);
     snprintf(x->path, sizeof(x->path), "%s", url);
@@ -336,7 +167,7 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     if (rid && http_req_id_valid(rid))
         snprintf(x->req_id, sizeof(x->req_id), "%s", rid);
     else
-        loop_req_id(l, x->req_id);
+        http_req_id_next(&l->ids, x->req_id);
     *req_cls = x;
     /* A declared body a redirect cannot need: answer now instead of reading it (MHD then
      * closes the connection after the answer). A malformed length is refused the same way. */
@@ -382,6 +213,21 @@ static enum rctx_kind server_kind(const char *seg, size_t len)
     return RCTX_FOLLOW;
 }
 
+/* Fills x->req for a redirect of code seg[0..len). 0 or ERR_INVALID (not a code). */
+static int server_follow_req(struct loop *l, struct rctx *x, const char *seg, size_t len, int get)
+{
+    struct follow_req *r = &x->req;
+    r->code = seg;
+    r->code_len = len;
+    r->click.record = get;
+    r->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
+    r->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
+    r->click.ip = client_ip(x->conn, &l->srv->app->trusted, x->ip);
+    client_request_self(x->conn, &l->srv->app->trusted, l->srv->app->self, x->self);
+    r->click.self = x->self;
+    return follow_prepare(l->srv->app, r);
+}
+
 /* Call 3: decide what the request is; answer now or join the batch. */
 static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *url,
                                     const char *method)
@@ -409,14 +255,8 @@ static enum MHD_Result server_route(struct loop *l, struct rctx *x, const char *
                                         : RSTATS_CODE;
     if (x->kind == RCTX_FOLLOW && validate_short_code(seg, len) != 0)
         return server_queue(x, 404, server_json_404, NULL); /* cannot exist: spare Redis */
-    x->code = seg;
-    x->code_len = len;
-    x->click.record = get;
-    x->click.referrer = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Referer");
-    x->click.agent = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "User-Agent");
-    x->click.ip = client_ip(x->conn, &l->srv->app->trusted, x->ip);
-    client_request_self(x->conn, &l->srv->app->trusted, l->srv->app->self, x->self);
-    x->click.self = x->self;
+    if (x->kind == RCTX_FOLLOW && server_follow_req(l, x, seg, len, get) != 0)
+        return server_queue(x, 404, server_json_404, NULL);
     if (loop_enqueue(l, x) != 0) {
         log_rerror(x->req_id, "redis unavailable: %s", kv_errmsg(l->kv));
         x->result = ERR_KV;
@@ -438,7 +278,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         return server_begin(l, c, url, method, req_cls);
     if (*upload_data_size) {
         /* A body on a redirect is read and dropped, within the idle timeout as a whole. */
-        if (server_now_us() - x->start_us > l->srv->app->cfg.http_timeout_s * 1000000LL)
+        if (timefmt_mono_us() - x->start_us > l->srv->app->cfg.http_timeout_s * 1000000LL)
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
@@ -459,55 +299,18 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req_cls
     (void)toe;
     if (!x)
         return;
-    double ms = (double)(server_now_us() - x->start_us) / 1000.0;
+    double ms = (double)(timefmt_mono_us() - x->start_us) / 1000.0;
     metrics_http_observe(&l->srv->stats.http, x->route, x->status, ms / 1000.0);
     atomic_fetch_sub_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     if (l->srv->app->cfg.access_log)
         log_access(x->req_id, x->method, x->path, x->status, ms);
-    free(x->location);
-    free(x);
+    loop_rctx_put(l, x);
     *req_cls = NULL;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Loops                                                                     */
 /* ------------------------------------------------------------------------ */
-
-/* One pass: wait for readiness, let MHD work, then flush batches until none is left. */
-static void loop_turn(struct loop *l)
-{
-    struct epoll_event ev;
-    MHD_UNSIGNED_LONG_LONG to = SERVER_TICK_MS;
-    int ms = SERVER_TICK_MS;
-    if (MHD_get_timeout(l->daemon, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)ms)
-        ms = (int)to;
-    epoll_wait(l->epfd, &ev, 1, ms);
-    MHD_run(l->daemon);
-    while (l->nbatch) {
-        loop_flush(l);
-        MHD_run(l->daemon);
-    }
-}
-
-static void *loop_main(void *arg)
-{
-    struct loop *l = arg;
-    log_buffer_thread(1); /* access lines: one write(2) per turn, not per request */
-    while (!atomic_load(&l->srv->stopping)) {
-        loop_turn(l);
-        log_flush();
-    }
-    /* Stopping: no new connections; give in-flight requests a bounded time to finish. */
-    MHD_quiesce_daemon(l->daemon);
-    int64_t until = server_now_us() + SERVER_DRAIN_MS * 1000LL;
-    const union MHD_DaemonInfo *di;
-    while (server_now_us() < until &&
-           (di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) &&
-           di->num_connections > 0)
-        loop_turn(l);
-    log_buffer_thread(0);
-    return NULL;
-}
 
 static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_storage *ss,
                      int ipv6, char *err, size_t errlen)
@@ -516,10 +319,8 @@ static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_s
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
                      (ipv6 ? MHD_USE_IPv6 : 0);
     l->srv = srv;
-    l->tail = &l->head;
     l->epfd = -1;
-    if (getrandom(l->rng, sizeof(l->rng), 0) != (ssize_t)sizeof(l->rng))
-        l->rng[0] = (uint64_t)server_now_us() | 1;
+    http_req_ids_seed(&l->ids);
     l->kv = kv_new(app->cfg.redis_url, (int)app->cfg.redis_timeout_ms);
     unsigned limit = (unsigned)(app->cfg.http_conn_limit / srv->nloops) + 1;
     l->daemon = MHD_start_daemon(
@@ -532,7 +333,11 @@ static int loop_open(struct server *srv, struct loop *l, const struct sockaddr_s
     const union MHD_DaemonInfo *di =
         l->daemon ? MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN};
+    struct epoll_event ev = {.events = EPOLLIN}; /* data 0: MHD's */
+    if (loop_init(l, limit) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
     if (!l->kv || !di || l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev)) {
         snprintf(err, errlen, "cannot listen on %s:%d", app->cfg.bind_addr, srv->port);
         return ERR_SYS;
@@ -553,6 +358,7 @@ static void loop_close(struct loop *l)
     if (l->epfd >= 0)
         close(l->epfd);
     kv_free(l->kv);
+    loop_release(l);
 }
 
 struct server *server_start(struct app *app, char *err, size_t errlen)

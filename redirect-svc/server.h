@@ -5,12 +5,9 @@
  * external-epoll mode on the same port (SO_REUSEPORT spreads connections) and
  * owns its own Redis connection, so threads share nothing on the hot path.
  *
- * Within a thread, redirects are pipelined: the handler appends the request's
- * EVALSHA to the thread's Redis buffer and suspends the connection; after
- * MHD_run() has seen every ready socket, the loop sends all appended commands
- * in one write, reads the replies, and resumes the connections, which then get
- * their 302/404/503. Under load one Redis round trip serves a whole batch;
- * with a single client it costs the same one round trip as before.
+ * Within a thread, requests that need Redis wait in the loop's batch (loop.h): one script
+ * call per shard per batch, replies read from the loop's epoll without blocking, the
+ * connections resumed once their batch's replies are in (or 503 after REDIS_TIMEOUT_MS).
  */
 #ifndef SERVER_H
 #define SERVER_H

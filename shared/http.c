@@ -60,13 +60,6 @@ struct http_ctx {
     char path[256];
 };
 
-static int64_t http_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -239,6 +232,34 @@ void http_req_id_generate(char out[HTTP_REQ_ID_MAX])
     out[2 * sizeof(raw)] = '\0';
 }
 
+void http_req_ids_seed(struct http_req_ids *g)
+{
+    if (getrandom(g->s, sizeof(g->s), 0) != (ssize_t)sizeof(g->s)) {
+        g->s[0] = (uint64_t)timefmt_mono_us() | 1;
+        g->s[1] = (uint64_t)(uintptr_t)g;
+    }
+}
+
+/* xorshift128+: unique enough for request ids, and no system call per request. */
+static uint64_t http_req_ids_rand(struct http_req_ids *g)
+{
+    uint64_t s1 = g->s[0];
+    const uint64_t s0 = g->s[1];
+    g->s[0] = s0;
+    s1 ^= s1 << 23;
+    g->s[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return g->s[1] + s0;
+}
+
+void http_req_id_next(struct http_req_ids *g, char out[HTTP_REQ_ID_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v[2] = {http_req_ids_rand(g), http_req_ids_rand(g)};
+    for (int i = 0; i < 32; i++)
+        out[i] = hex[(v[i / 16] >> (4 * (i % 16))) & 15];
+    out[32] = '\0';
+}
+
 int http_req_id_valid(const char *s)
 {
     size_t n = 0;
@@ -398,7 +419,7 @@ static enum MHD_Result http_begin(struct http_server *srv, struct MHD_Connection
     snprintf(ctx->method, sizeof(ctx->method), "%s", method);
     snprintf(ctx->path, sizeof(ctx->path), "%s", url);
     buf_init(&ctx->body, srv->cfg.body_max);
-    ctx->start_us = http_now_us();
+    ctx->start_us = timefmt_mono_us();
     const char *rid = http_header(c, "X-Request-Id");
     if (rid && http_req_id_valid(rid))
         snprintf(ctx->req_id, sizeof(ctx->req_id), "%s", rid);
@@ -483,7 +504,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         return MHD_YES;
     if (*upload_data_size) {
         /* A trickled body: the whole body must arrive within timeout_s (slowloris). */
-        if (http_now_us() - ctx->start_us > (int64_t)srv->cfg.timeout_s * 1000000) {
+        if (timefmt_mono_us() - ctx->start_us > (int64_t)srv->cfg.timeout_s * 1000000) {
             log_warn("%s: request body not received within %d s: connection dropped", ctx->req_id,
                      srv->cfg.timeout_s);
             return MHD_NO;
@@ -514,7 +535,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     (void)c;
     (void)toe;
-    double dur = (double)(http_now_us() - ctx->start_us) / 1000.0;
+    double dur = (double)(timefmt_mono_us() - ctx->start_us) / 1000.0;
     metrics_http_observe(&srv->metrics, ctx->route, ctx->status, dur / 1000.0);
     if (srv->cfg.access_log)
         log_access(ctx->req_id, ctx->method, ctx->path, ctx->status, dur);

@@ -24,6 +24,8 @@
  */
 #define KV_IDLE_CHECK_MS 100
 
+#define KV_READ_CHUNK (16 * 1024) /* bytes read per kv_read_input() */
+
 struct kv {
     char *host; /* owned */
     int port;
@@ -241,6 +243,72 @@ int kv_read_reply(struct kv *kv, struct redisReply **out)
     if (kv->inflight > 0)
         kv->inflight--;
     return kv_check_reply(kv, r, out);
+}
+
+int kv_fd(const struct kv *kv)
+{
+    return kv->ctx && !kv->broken ? kv->ctx->fd : -1;
+}
+
+int kv_send(struct kv *kv)
+{
+    int done = 0;
+    if (!kv->ctx || kv->broken) {
+        kv_set_error(kv, "send", "not connected");
+        return ERR_KV;
+    }
+    while (!done) {
+        if (redisBufferWrite(kv->ctx, &done) != REDIS_OK) {
+            kv_set_error(kv, "send", kv->ctx->errstr);
+            kv->broken = 1;
+            return ERR_KV;
+        }
+    }
+    return 0;
+}
+
+int kv_read_input(struct kv *kv)
+{
+    char buf[KV_READ_CHUNK];
+    if (!kv->ctx || kv->broken) {
+        kv_set_error(kv, "read", "not connected");
+        return ERR_KV;
+    }
+    ssize_t n = recv(kv->ctx->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (n <= 0 || redisReaderFeed(kv->ctx->reader, buf, (size_t)n) != REDIS_OK) {
+        kv_set_error(kv, "read", n == 0 ? "connection closed" : n < 0 ? strerror(errno) : "feed");
+        kv->broken = 1;
+        return ERR_KV;
+    }
+    return 0;
+}
+
+int kv_take_reply(struct kv *kv, struct redisReply **out)
+{
+    void *r = NULL;
+    if (!kv->ctx || kv->broken) {
+        kv_set_error(kv, "read", "not connected");
+        return ERR_KV;
+    }
+    if (redisGetReplyFromReader(kv->ctx, &r) != REDIS_OK) {
+        kv_set_error(kv, "protocol", kv->ctx->errstr);
+        kv->broken = 1;
+        return ERR_KV;
+    }
+    if (!r)
+        return 0;
+    if (kv->inflight > 0)
+        kv->inflight--;
+    int rc = kv_check_reply(kv, r, out);
+    return rc ? rc : 1;
+}
+
+void kv_abandon(struct kv *kv, const char *why)
+{
+    kv_set_error(kv, "abandoned", why);
+    kv_disconnect(kv);
 }
 
 const struct redisReply *kv_reply_field(const struct redisReply *r, const char *name)

@@ -40,6 +40,30 @@ int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens) AT
 int kv_read_reply(struct kv *kv, struct redisReply **out) ATTR_WARN_UNUSED;
 
 /*
+ * Non-blocking replies, for a caller that watches kv_fd() in its own epoll set (redirect-svc):
+ * kv_append() commands, kv_send() them (a blocking write bounded by the timeout; the kernel's
+ * socket buffer takes a batch at once), then on each readiness kv_read_input() and take what
+ * arrived with kv_take_reply(). kv_abandon() drops a connection whose replies came too late.
+ */
+
+/* The connection's socket, or -1 when not connected. */
+int kv_fd(const struct kv *kv);
+
+/* Writes every appended command. 0, or ERR_KV (handle broken). */
+int kv_send(struct kv *kv) ATTR_WARN_UNUSED;
+
+/* Reads what the socket holds without blocking. 0 (also when nothing was there), or ERR_KV
+ * when the peer closed or the read failed (handle broken). */
+int kv_read_input(struct kv *kv) ATTR_WARN_UNUSED;
+
+/* 1 with a new reply in *out (caller frees it), 0 when no whole reply arrived yet, ERR_KV for
+ * an error reply (text on the handle; usable) or a protocol error (handle broken). */
+int kv_take_reply(struct kv *kv, struct redisReply **out) ATTR_WARN_UNUSED;
+
+/* Closes the connection (its pending replies are lost); the next command reconnects. */
+void kv_abandon(struct kv *kv, const char *why);
+
+/*
  * The value of field `name` in a flat [name, value, name, value, ...] array
  * reply (XINFO and friends in RESP2), or NULL. Borrowed from r.
  */

@@ -32,4 +32,7 @@ int64_t timefmt_now_ms(void);
 /* Milliseconds from CLOCK_MONOTONIC, for durations and deadlines. */
 int64_t timefmt_mono_ms(void);
 
+/* Microseconds from CLOCK_MONOTONIC (request durations, event-loop deadlines). */
+int64_t timefmt_mono_us(void);
+
 #endif

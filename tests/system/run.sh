@@ -25,6 +25,9 @@
 #      SIGKILLed (and restarted by its supervisor): no answer but 302, no socket error;
 #   7. rate limits across two more write-svc instances, trusted and untrusted proxies, and
 #   8. a redirect loop through nginx records no click (both in tests/system/checks_abuse.sh);
+#  10. batched and single-click entries (CLICK_BATCH) racing on exact caps, checked in the
+#      streams, and
+#  11. a frozen Redis stalls neither /livez nor /metrics (both in tests/system/checks_redirect.sh);
 #   9. (run before 5) a bad-input barrage: SYSTEM_BARRAGE (12000) hostile requests from a fixed
 #      seed (tests/system/barrage.py) through nginx and straight at write-svc, redirect-svc and
 #      an event-worker's health port: no 5xx, no hang over 5 s, every error body JSON, every
@@ -39,7 +42,7 @@
 # prints SKIP and this prints "system: 0 passed, 0 failed" (under CI=true the harness fails).
 #
 # Env: B, SYSTEM_CLICKS (20000, check 4), SYSTEM_BARRAGE (12000, check 9), SYSTEM_RATE (2500 redirects/s in check 4),
-#   SYSTEM_TIMEOUT (600 s for the whole inside run), SYSTEM_ONLY=barrage (start, check 9, stop), KEEP_HARNESS=1 (keep the temp dir and
+#   SYSTEM_TIMEOUT (600 s for the whole inside run), SYSTEM_ONLY=barrage (start, check 9, stop) or redirect (checks 10, 11), KEEP_HARNESS=1 (keep the temp dir and
 #   its logs).
 set -uo pipefail
 
@@ -50,6 +53,8 @@ self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 . "$(dirname "$self")/../lib.sh"
 # shellcheck source-path=SCRIPTDIR source=checks_abuse.sh
 . "$(dirname "$self")/checks_abuse.sh"
+# shellcheck source-path=SCRIPTDIR source=checks_redirect.sh
+. "$(dirname "$self")/checks_redirect.sh"
 
 B=${B:-build}
 case $B in
@@ -529,6 +534,13 @@ inside() {
     start_stack
     phase_end "start"
 
+    if [ "${SYSTEM_ONLY:-}" = redirect ]; then # checks 10 and 11 alone (development)
+        check10
+        check11
+        stop_checks
+        [ "$failed" -eq 0 ]
+        return
+    fi
     if [ "${SYSTEM_ONLY:-}" = barrage ]; then # a quick run of check 9 alone (development)
         check9_barrage
         stop_checks
@@ -556,6 +568,8 @@ inside() {
     check6
     check9_barrage
     check8
+    check10
+    check11
     stop_checks
     say "inside run took $(($(now_ms) - t0)) ms"
     if [ "$failed" -gt 0 ] && [ "${KEEP_HARNESS:-0}" != 1 ]; then
