@@ -295,6 +295,42 @@ static int live_init_ids(struct live *hub)
     return rc;
 }
 
+/* Renders one click (named fields fv[0..n)) into the next ring slot. hub->mu held. */
+static void live_push(struct live *hub, unsigned s, const char *id, const char *const *fv, size_t n)
+{
+    struct live_msg *m = &hub->ring[hub->head % LIVE_RING];
+    m->len = live_render(s, id, fv, n, m->text);
+    if (m->len)
+        hub->head++;
+}
+
+/*
+ * One packed click of a batched entry (shared/clickstream.h): its values, split in place at
+ * CLICKSTREAM_SEP (the reply is ours to cut), become named fields, and its id is the entry's
+ * id with "/<index>" (the click's unique id). Malformed ones are skipped: the feed is a view.
+ */
+static void live_push_packed(struct live *hub, unsigned s, const char *entry_id, size_t idx,
+                             char *packed)
+{
+    static const char *const names[CLICKSTREAM_NVALUES] = {
+        CLICKSTREAM_F_URL_ID, CLICKSTREAM_F_USER_ID,  CLICKSTREAM_F_CODE,  CLICKSTREAM_F_URL,
+        CLICKSTREAM_F_TS,     CLICKSTREAM_F_REFERRER, CLICKSTREAM_F_AGENT, CLICKSTREAM_F_IP};
+    const char *fv[2 * CLICKSTREAM_NVALUES];
+    char id[LIVE_ID_MAX];
+    size_t k = 0;
+    for (char *v = packed; v && k < CLICKSTREAM_NVALUES; k++) {
+        char *sep = strchr(v, CLICKSTREAM_SEP);
+        if (sep)
+            *sep = '\0';
+        fv[2 * k] = names[k];
+        fv[2 * k + 1] = v;
+        v = sep ? sep + 1 : NULL;
+    }
+    if (k == CLICKSTREAM_NVALUES &&
+        snprintf(id, sizeof(id), "%s/%zu", entry_id, idx) < (int)sizeof(id))
+        live_push(hub, s, id, fv, 2 * k);
+}
+
 /* Appends one entry ([id, [field, value, ...]]) of shard s to the ring. hub->mu held. */
 static void live_append_entry(struct live *hub, unsigned s, const redisReply *e)
 {
@@ -306,12 +342,19 @@ static void live_append_entry(struct live *hub, unsigned s, const redisReply *e)
     const char *id = e->element[0]->str;
     snprintf(hub->ids[s], LIVE_ID_MAX, "%s", id);
     const redisReply *f = e->element[1];
-    for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i < f->elements && n < ARRAY_SIZE(fv); i++)
+    if (f->type != REDIS_REPLY_ARRAY)
+        return;
+    /* A batched entry: "b" = n, then "0".."n-1" = the packed clicks. */
+    if (f->elements >= 2 && f->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(f->element[0]->str, CLICKSTREAM_F_BATCH) == 0) {
+        for (size_t i = 3; i < f->elements; i += 2)
+            if (f->element[i]->type == REDIS_REPLY_STRING)
+                live_push_packed(hub, s, id, (i - 3) / 2, f->element[i]->str);
+        return;
+    }
+    for (size_t i = 0; i < f->elements && n < ARRAY_SIZE(fv); i++)
         fv[n++] = f->element[i]->type == REDIS_REPLY_STRING ? f->element[i]->str : NULL;
-    struct live_msg *m = &hub->ring[hub->head % LIVE_RING];
-    m->len = live_render(s, id, fv, n, m->text);
-    if (m->len)
-        hub->head++;
+    live_push(hub, s, id, fv, n);
 }
 
 /* Appends every entry of an XREAD reply, then wakes the clients once. */
