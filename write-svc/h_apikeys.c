@@ -62,10 +62,7 @@ int h_apikeys_create(struct http_req *req, struct http_resp *resp)
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
     int rc = keys_create(db, &k, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, "User not found");
-    else
-        reply_json_take(resp, 201, &json);
+    reply_store_result(req, resp, db, rc, "User not found", 201, &json);
 out:
     db_pool_release(app->pool, db);
     json_decref(body);
@@ -82,10 +79,7 @@ int h_apikeys_list(struct http_req *req, struct http_resp *resp)
     if (!db)
         return resp->status;
     int rc = store_apikeys_list(db, &pg, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, APIKEY_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, APIKEY_NOT_FOUND, 200, &json);
     db_pool_release(app->pool, db);
     return resp->status;
 }

@@ -49,10 +49,7 @@ int h_events_list(struct http_req *req, struct http_resp *resp)
     if (!(db = reply_db_or_reply(app, req, resp)))
         goto out;
     int rc = store_events_list(db, &pg, &f, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, EVENT_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, EVENT_NOT_FOUND, 200, &json);
 out:
     db_pool_release(app->pool, db);
     return resp->status;
@@ -119,10 +116,7 @@ int h_events_create(struct http_req *req, struct http_resp *resp)
     if (!(db = reply_db_or_reply(app, req, resp)) || h_events_refs_or_reply(req, db, &in, resp))
         goto out;
     int rc = store_events_insert(db, in.url_id, in.user_id, in.event_type, in.details, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, EVENT_NOT_FOUND);
-    else
-        reply_json_take(resp, 201, &json);
+    reply_store_result(req, resp, db, rc, EVENT_NOT_FOUND, 201, &json);
 out:
     db_pool_release(app->pool, db);
     free(in.details);
@@ -152,10 +146,7 @@ int h_events_update(struct http_req *req, struct http_resp *resp)
     const char *details = in.details ? in.details : (in.has_details ? "{}" : NULL);
     rc = store_events_update(db, id, in.event_type, details, in.has_url, in.url_id, in.has_user,
                              in.user_id, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, EVENT_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, EVENT_NOT_FOUND, 200, &json);
 out:
     db_pool_release(app->pool, db);
     free(in.details);

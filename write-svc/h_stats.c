@@ -136,10 +136,7 @@ int h_urls_stats(struct http_req *req, struct http_resp *resp)
     if (!(db = reply_db_or_reply(app, req, resp)))
         return resp->status;
     int rc = store_stats_get(db, &q, &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, STATS_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, STATS_NOT_FOUND, 200, &json);
     db_pool_release(app->pool, db);
     return resp->status;
 }

@@ -35,10 +35,7 @@ int h_users_list(struct http_req *req, struct http_resp *resp)
         return resp->status;
     int rc = store_users_list(db, &pg, http_req_query(req, "username"),
                               http_req_query(req, "email"), auth_bound_user(req), &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, USER_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, USER_NOT_FOUND, 200, &json);
     db_pool_release(app->pool, db);
     return resp->status;
 }

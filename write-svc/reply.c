@@ -191,6 +191,14 @@ int reply_store_error(const struct http_req *req, struct http_resp *resp, struct
     return http_reply_error(resp, status, rc == ERR_NOT_FOUND ? not_found : err_client_text(rc));
 }
 
+int reply_store_result(const struct http_req *req, struct http_resp *resp, struct db *db, int rc,
+                       const char *not_found, int status, char **json)
+{
+    if (rc)
+        return reply_store_error(req, resp, db, rc, not_found);
+    return reply_json_take(resp, status, json);
+}
+
 int reply_json_take(struct http_resp *resp, int status, char **json)
 {
     char *body = *json;
@@ -207,10 +215,7 @@ int reply_get_by_id(struct http_req *req, struct http_resp *resp, reply_read_fn 
     if (!db)
         return resp->status;
     int rc = fn(db, req->match.ids[0], &json);
-    if (rc)
-        reply_store_error(req, resp, db, rc, not_found);
-    else
-        reply_json_take(resp, 200, &json);
+    reply_store_result(req, resp, db, rc, not_found, 200, &json);
     db_pool_release(app->pool, db);
     return resp->status;
 }

@@ -99,6 +99,14 @@ int reply_get_by_id(struct http_req *req, struct http_resp *resp, reply_read_fn 
 int reply_delete_by_id(struct http_req *req, struct http_resp *resp, reply_change_fn fn,
                        const char *not_found);
 
+/*
+ * The end of most handlers: rc != 0 replies the store error (as reply_store_error, with
+ * not_found for a 404), else status with *json as the body, taken (*json = NULL). Returns
+ * the status replied.
+ */
+int reply_store_result(const struct http_req *req, struct http_resp *resp, struct db *db, int rc,
+                       const char *not_found, int status, char **json);
+
 /* Replies status with *json as the body, taking it (sets *json = NULL). Returns status. */
 int reply_json_take(struct http_resp *resp, int status, char **json);
 
