@@ -12,6 +12,8 @@
 #   wait_until SECS CMD  poll CMD every 0.1 s until it succeeds or SECS elapse
 #   redis_ping PORT      true when a Redis on 127.0.0.1:PORT answers PONG
 #   pid_alive FILE       true when FILE holds the pid of a live process
+#   skip_or_fail MSG     a test cannot run here: print "SKIP: MSG" and exit 0, or under
+#                        CI=true die with MSG (CI must install what the tests need)
 #   svc_start NAME PORT [VAR=value...]   under tests/harness.sh: start $B/bin/NAME on PORT
 #                        (stderr to $HARNESS_DIR/NAME.log), add its pid to svc_pids, and wait
 #                        (15 s) for its /health; dies naming the log when it never answers
@@ -141,4 +143,12 @@ ngx_start() {
 ngx_stop() {
     [ -f "$1/nginx.pid" ] || return 0
     kill -TERM "$(head -n 1 "$1/nginx.pid")" 2>/dev/null || true
+}
+
+skip_or_fail() {
+    if [ "${CI:-}" = true ]; then
+        die "$1 (CI=true: install it, e.g. with scripts/deps.sh)"
+    fi
+    printf 'SKIP: %s\n' "$1"
+    exit 0
 }

@@ -25,18 +25,10 @@ set -euo pipefail
 ctl=$REPO_ROOT/tests/harness-ctl.sh
 [ "$#" -gt 0 ] || die "usage: ${0##*/} CMD [ARGS...]"
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        die "$1 (CI=true: install it, e.g. with scripts/deps.sh)"
-    fi
-    printf 'SKIP: %s\n' "$1"
-    exit 0
-}
-
-pg_bin=$(pg_bindir) || skip "PostgreSQL server binaries not found (apt-get install postgresql)"
-command -v psql >/dev/null || skip "psql not found (apt-get install postgresql-client)"
-command -v redis-server >/dev/null || skip "redis-server not found (apt-get install redis-server)"
-command -v redis-cli >/dev/null || skip "redis-cli not found (apt-get install redis-tools)"
+pg_bin=$(pg_bindir) || skip_or_fail "PostgreSQL server binaries not found (apt-get install postgresql)"
+command -v psql >/dev/null || skip_or_fail "psql not found (apt-get install postgresql-client)"
+command -v redis-server >/dev/null || skip_or_fail "redis-server not found (apt-get install redis-server)"
+command -v redis-cli >/dev/null || skip_or_fail "redis-cli not found (apt-get install redis-tools)"
 
 pg_user=$(pg_os_user)
 child=

@@ -27,14 +27,6 @@ here=$REPO_ROOT/tests/ui
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export UI_OUT=${UI_OUT:-$B/ui-test}
 
-skip_or_fail() {
-    if [ "${CI:-}" = true ]; then
-        die "$1 (CI=true: install it, e.g. with scripts/deps.sh)"
-    fi
-    printf 'SKIP: %s\n' "$1"
-    exit 0
-}
-
 if [ -z "${HARNESS_DIR:-}" ]; then
     for svc in write-svc redirect-svc event-worker; do
         [ -x "$B/bin/$svc" ] || die "$B/bin/$svc not built (make all)"
