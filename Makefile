@@ -71,6 +71,7 @@ SHARED_SRCS := \
 	shared/entropy.c \
 	shared/err.c \
 	shared/http.c \
+	shared/http_core.c \
 	shared/http_stream.c \
 	shared/jcompact.c \
 	shared/jx.c \

@@ -25,6 +25,9 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
 from replay import is_compact  # noqa: E402  (one definition of "compact" for every test)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cmocka_style import run_tests  # noqa: E402
+
 BASE = os.environ["WRITE_URL"]
 PUBLIC = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
 TMP = tempfile.mkdtemp(prefix="e2e-qr.")
@@ -193,26 +196,7 @@ def test_wrong_method_405_json():
 
 
 def main():
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
-    failed = []
-    print(f"[==========] Running {len(tests)} test(s).")
-    for name, fn in tests:
-        print(f"[ RUN      ] {name}")
-        try:
-            fn()
-            print(f"[       OK ] {name}")
-        except Exception as e:  # noqa: BLE001 - any failure of a test is reported the same way
-            print(f"[  ERROR   ] {name}: {type(e).__name__}: {e}")
-            print(f"[  FAILED  ] {name}")
-            failed.append(name)
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"[==========] {len(tests)} test(s) run.")
-    print(f"[  PASSED  ] {len(tests) - len(failed)} test(s).")
-    if failed:
-        print(f"[  FAILED  ] {len(failed)} test(s), listed below:")
-        for name in failed:
-            print(f"[  FAILED  ] {name}")
-    return 1 if failed else 0
+    return run_tests(globals(), after=lambda: shutil.rmtree(TMP, ignore_errors=True))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import sys
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cmocka_style import run_tests  # noqa: E402
+
 A = os.environ["WRITE_URL"]
 B = os.environ["WRITE_URL2"]
 ADMIN = os.environ["ADMIN_KEY"]
@@ -328,25 +331,7 @@ def test_bulk_strict_rows():
 
 
 def main():
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
-    failed = []
-    print(f"[==========] Running {len(tests)} test(s).")
-    for name, fn in tests:
-        print(f"[ RUN      ] {name}", flush=True)
-        try:
-            fn()
-            print(f"[       OK ] {name}")
-        except Exception as e:  # noqa: BLE001 - any failure of a test is reported the same way
-            print(f"[  ERROR   ] {name}: {type(e).__name__}: {e}")
-            print(f"[  FAILED  ] {name}")
-            failed.append(name)
-    print(f"[==========] {len(tests)} test(s) run.")
-    print(f"[  PASSED  ] {len(tests) - len(failed)} test(s).")
-    if failed:
-        print(f"[  FAILED  ] {len(failed)} test(s), listed below:")
-        for name in failed:
-            print(f"[  FAILED  ] {name}")
-    return 1 if failed else 0
+    return run_tests(globals())
 
 
 if __name__ == "__main__":
