@@ -133,6 +133,7 @@ REDIRECT_SRCS := \
 	redirect-svc/loop.c \
 	redirect-svc/follow.c \
 	redirect-svc/rstats.c \
+	redirect-svc/ncache.c \
 	redirect-svc/client.c
 
 WORKER_SRCS := \
@@ -167,6 +168,7 @@ UNIT_TESTS := \
 	live \
 	log \
 	multipart \
+	ncache \
 	netaddr \
 	qr \
 	refhost \
@@ -341,6 +343,13 @@ $(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $
 
 # test_live tests write-svc's live feed rendering (live.o runs a thread and a Redis handle).
 $(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/live.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# test_ncache tests redirect-svc's near-cache table.
+$(B)/tests/unit/test_ncache: $(B)/obj/tests/unit/test_ncache.o $(B)/obj/redirect-svc/ncache.o \
+		$(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)

@@ -18,21 +18,29 @@
 #include "banned.h"
 
 /*
- * KEYS[1] the shard's click stream, KEYS[1 + i] the link hash of request i (i = 1..n).
+ * KEYS[1] the shard's click stream, KEYS[2] its change stream, KEYS[2 + i] the link hash of
+ * request i (i = 1..n).
  * ARGV: 1 batched entry ("1") or one entry per click ("0"), 2 MAXLEN ("0" = none), 3 ts ms,
- * then six per request from 4 + 6 (i - 1): record ("1"/"0"), code, referrer, agent, client
- * address, this shortener's "host:port" names (space-separated, may be "").
+ * 4 the loop's position in the change stream ("" = near cache off), then nine per request
+ * from 5 + 9 (i - 1): record ("1"/"0"), code, referrer, agent, client address, this
+ * shortener's "host:port" names (space-separated, may be ""), and for a cached request its
+ * URL id, owner id and URL (id "" for a request not cached).
  * A link whose destination's host:port (lowercase, userinfo and one trailing dot dropped,
  * default port added) is one of those names points back at us: a redirect loop (DECISIONS
  * R9); it is answered as usual but no click is recorded.
- * Returns one element per request: {original_url, redirect status}, 410 when the link expired
- * (by date or by clicks), or 0 when there is no such link. The hashes are read once per
- * distinct code and the counter is carried along in the call, so the cap check, the counters
- * and the append are one atomic step.
+ * Returns one element per request: {original_url, redirect status} (with the cache on and
+ * no cap also the URL id, owner id and expiry, for the loop to cache), 1 when a cached
+ * request's answer stands, 410 when the link expired (by date or by clicks), or 0 when
+ * there is no such link. With the cache on, then one more: {1, position} after a reset or
+ * {0, position, changed codes...} (ncache.h). The hashes are read once per distinct code
+ * and the counter is carried along in the call, so the cap check, the counters and the
+ * append are one atomic step.
  */
 #define FOLLOW_HMGET                                                                               \
     "'" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL "', '" RKEYS_F_RT "', '" RKEYS_F_EXP      \
     "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "'"
+#define FOLLOW_STR_(x) #x
+#define FOLLOW_STR(x)  FOLLOW_STR_(x)
 
 static const char follow_script[] =
     "local function hp(u)\n"
@@ -44,14 +52,39 @@ static const char follow_script[] =
     "  h = string.gsub(h, '%.$', '')\n"
     "  return ' ' .. h .. ':' .. tostring(tonumber(p)) .. ' '\n"
     "end\n"
-    "local now, out, seen, add, clicks = tonumber(ARGV[3]), {}, {}, {}, {}\n"
-    "for i = 1, #KEYS - 1 do\n"
-    "  local k, b = KEYS[i + 1], 3 + 6 * (i - 1)\n"
-    "  local v = seen[k]\n"
-    "  if not v then\n"
-    "    v = redis.call('HMGET', k, " FOLLOW_HMGET ")\n"
-    "    v[7] = tonumber(v[7] or '0') or 0\n"
-    "    seen[k] = v\n"
+    "local now, out, seen, hits, add, clicks = tonumber(ARGV[3]), {}, {}, {}, {}, {}\n"
+    "local nreq, on, chg, reset, tail = #KEYS - 2, ARGV[4] ~= '', {}, false, nil\n"
+    "if on then\n"
+    "  local lim = " FOLLOW_STR(NCACHE_CHANGES_MAX) "\n"
+    "  local r = redis.call('XRANGE', KEYS[2], ARGV[4], '+', 'COUNT', lim + 1)\n"
+    "  if #r == 0 or r[1][1] ~= ARGV[4] or #r > lim then\n"
+    "    reset = true\n"
+    "    local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
+    "    if #last > 0 then tail = {1, last[1][1]}\n"
+    "    else tail = {1, redis.call('XADD', KEYS[2], 'MAXLEN', '~', '" RKEYS_CHANGES_MAXLEN
+    "', '*', '" RKEYS_F_CHANGE "', '')} end\n"
+    "  else\n"
+    "    tail = {0, r[#r][1]}\n"
+    "    for j = 2, #r do\n"
+    "      local c = r[j][2][2]\n"
+    "      if c and c ~= '' and not chg[c] then chg[c] = true; tail[#tail + 1] = c end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "for i = 1, nreq do\n"
+    "  local k, b = KEYS[i + 2], 4 + 9 * (i - 1)\n"
+    "  local hit = on and not reset and ARGV[b + 7] ~= '' and not chg[ARGV[b + 2]]\n"
+    "  local v\n"
+    "  if hit then\n"
+    "    v = hits[k]\n"
+    "    if not v then v = {ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]}; v[7] = 0; hits[k] = v end\n"
+    "  else\n"
+    "    v = seen[k]\n"
+    "    if not v then\n"
+    "      v = redis.call('HMGET', k, " FOLLOW_HMGET ")\n"
+    "      v[7] = tonumber(v[7] or '0') or 0\n"
+    "      seen[k] = v\n"
+    "    end\n"
     "  end\n"
     "  if not v[1] or not v[3] then out[i] = 0\n"
     "  elseif v[5] and v[5] ~= '' and now >= tonumber(v[5]) then out[i] = 410\n"
@@ -68,9 +101,13 @@ static const char follow_script[] =
     "      clicks[#clicks + 1] = {v[1], v[2] or '', ARGV[b + 2], v[3], ARGV[3], ARGV[b + 3],\n"
     "                             ARGV[b + 4], ARGV[b + 5]}\n"
     "    end\n"
-    "    out[i] = {v[3], v[4] or '302'}\n"
+    "    if hit then out[i] = 1\n"
+    "    elseif on and not (v[6] and v[6] ~= '') then\n"
+    "      out[i] = {v[3], v[4] or '302', v[1], v[2] or '', v[5] or ''}\n"
+    "    else out[i] = {v[3], v[4] or '302'} end\n"
     "  end\n"
     "end\n"
+    "if tail then out[nreq + 1] = tail end\n"
     "for k, n in pairs(add) do redis.call('HINCRBY', k, '" RKEYS_F_CLICKS "', n) end\n"
     "if #clicks == 0 then return out end\n"
     "local head = {KEYS[1], '*'}\n"
@@ -153,7 +190,7 @@ static void follow_arg(struct follow_scratch *s, size_t *k, const char *v, size_
     (*k)++;
 }
 
-/* The six ARGV of one request. */
+/* The nine ARGV of one request. */
 static void follow_req_args(const struct app *app, struct follow_scratch *s, size_t *k,
                             const struct follow_req *r)
 {
@@ -165,18 +202,23 @@ static void follow_req_args(const struct app *app, struct follow_scratch *s, siz
     follow_arg(s, k, c->agent ? c->agent : "", follow_cap(c->agent, max));
     follow_arg(s, k, c->ip ? c->ip : "", c->ip ? strlen(c->ip) : 0);
     follow_arg(s, k, c->self ? c->self : "", c->self ? strlen(c->self) : 0);
+    follow_arg(s, k, r->cached ? r->id : "", r->cached ? strlen(r->id) : 0);
+    follow_arg(s, k, r->cached ? r->uid : "", r->cached ? strlen(r->uid) : 0);
+    follow_arg(s, k, r->cached ? r->url : "", r->cached ? r->url_len : 0);
 }
 
 int follow_append_batch(struct app *app, struct kv *kv, const struct follow_req *const *reqs,
-                        size_t n, int use_eval, struct follow_scratch *s)
+                        size_t n, int use_eval, const char *pos, int64_t now_ms,
+                        struct follow_scratch *s)
 {
     size_t k = 0;
     char nkeys[24];
-    if (n == 0 || n > CLICKSTREAM_BATCH_MAX || rkeys_stream(reqs[0]->shard, s->stream) < 0)
+    if (n == 0 || n > CLICKSTREAM_BATCH_MAX || rkeys_stream(reqs[0]->shard, s->stream) < 0 ||
+        rkeys_changes(reqs[0]->shard, s->changes) < 0)
         return ERR_INVALID;
-    snprintf(nkeys, sizeof(nkeys), "%zu", n + 1);
+    snprintf(nkeys, sizeof(nkeys), "%zu", n + 2);
     snprintf(s->maxlen, sizeof(s->maxlen), "%ld", app->cfg.stream_maxlen);
-    snprintf(s->ts, sizeof(s->ts), "%lld", (long long)timefmt_now_ms());
+    snprintf(s->ts, sizeof(s->ts), "%lld", (long long)now_ms);
     follow_arg(s, &k, use_eval ? "EVAL" : "EVALSHA", use_eval ? 4 : 7);
     if (use_eval)
         follow_arg(s, &k, follow_script, sizeof(follow_script) - 1);
@@ -184,11 +226,13 @@ int follow_append_batch(struct app *app, struct kv *kv, const struct follow_req 
         follow_arg(s, &k, app->sha, strlen(app->sha));
     follow_arg(s, &k, nkeys, strlen(nkeys));
     follow_arg(s, &k, s->stream, strlen(s->stream));
+    follow_arg(s, &k, s->changes, strlen(s->changes));
     for (size_t i = 0; i < n; i++)
         follow_arg(s, &k, reqs[i]->key, reqs[i]->key_len);
     follow_arg(s, &k, app->cfg.click_batch ? "1" : "0", 1);
     follow_arg(s, &k, s->maxlen, strlen(s->maxlen));
     follow_arg(s, &k, s->ts, strlen(s->ts));
+    follow_arg(s, &k, pos ? pos : "", pos ? strlen(pos) : 0);
     for (size_t i = 0; i < n; i++)
         follow_req_args(app, s, &k, reqs[i]);
     return kv_append(kv, (int)k, s->argv, s->lens);
@@ -211,8 +255,8 @@ int follow_batch_result(const redisReply *r, size_t i, char *url, size_t urlmax,
         return ERR_KV;
     const redisReply *e = r->element[i];
     if (e->type == REDIS_REPLY_INTEGER)
-        return e->integer == 410 ? FOLLOW_EXPIRED : FOLLOW_MISS;
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        return e->integer == 410 ? FOLLOW_EXPIRED : e->integer == 1 ? FOLLOW_CACHED : FOLLOW_MISS;
+    if (e->type != REDIS_REPLY_ARRAY || (e->elements != 2 && e->elements != 5) ||
         e->element[0]->type != REDIS_REPLY_STRING)
         return ERR_KV;
     if (e->element[0]->len >= urlmax)
@@ -221,6 +265,61 @@ int follow_batch_result(const redisReply *r, size_t i, char *url, size_t urlmax,
     url[e->element[0]->len] = '\0';
     *status = follow_status(e->element[1]);
     return FOLLOW_FOUND;
+}
+
+/* 1 when e is a bulk string (not NULL). */
+static int follow_is_str(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_STRING;
+}
+
+int follow_batch_fill(const redisReply *r, size_t i, struct ncache_link *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+        return 0;
+    const redisReply *e = r->element[i];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
+        return 0;
+    for (size_t j = 0; j < 5; j++)
+        if (!follow_is_str(e->element[j]))
+            return 0;
+    char *end = NULL;
+    const redisReply *exp = e->element[4];
+    out->exp_ms = exp->len ? (int64_t)strtoll(exp->str, &end, 10) : -1;
+    if (exp->len && (!end || *end))
+        return 0;
+    out->url = e->element[0]->str;
+    out->url_len = e->element[0]->len;
+    out->rt = follow_status(e->element[1]);
+    out->id = e->element[2]->str;
+    out->uid = e->element[3]->str;
+    return 1;
+}
+
+int follow_batch_changes(const redisReply *r, size_t n, struct ncache *c,
+                         char pos[FOLLOW_POS_MAX], size_t *invalidated)
+{
+    *invalidated = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 1)
+        return ERR_KV;
+    const redisReply *t = r->element[n];
+    if (t->type != REDIS_REPLY_ARRAY || t->elements < 2 ||
+        t->element[0]->type != REDIS_REPLY_INTEGER || !follow_is_str(t->element[1]) ||
+        t->element[1]->len >= FOLLOW_POS_MAX)
+        return ERR_KV;
+    for (size_t j = 2; j < t->elements; j++)
+        if (!follow_is_str(t->element[j]))
+            return ERR_KV;
+    int reset = t->element[0]->integer == 1;
+    if (reset) {
+        *invalidated = ncache_count(c);
+        ncache_clear(c);
+    }
+    for (size_t j = 2; !reset && j < t->elements; j++)
+        *invalidated += (size_t)ncache_del(c, t->element[j]->str, t->element[j]->len);
+    memcpy(pos, t->element[1]->str, t->element[1]->len);
+    pos[t->element[1]->len] = '\0';
+    return reset;
 }
 
 int follow_is_noscript(const char *errmsg)

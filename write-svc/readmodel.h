@@ -7,7 +7,10 @@
  * model holds every active URL; redirect-svc answers 503 while it is missing.
  *
  * Writes happen inside the PostgreSQL transaction that changes the URL, before
- * COMMIT (consistency rule 1). Each thread uses its own Redis handle; a
+ * COMMIT (consistency rule 1). Each write of a link (put, del, take) also appends the
+ * code to its shard's change stream "chg:{s}" in the same script, one atomic step, which
+ * is what redirect-svc's near cache relies on (redirect-svc/ncache.h); a rebuild removes
+ * the change streams instead, which clears every near cache. Each thread uses its own Redis handle; a
  * command that fails on a stale connection is retried once (the commands here
  * are idempotent).
  */
