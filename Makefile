@@ -221,6 +221,7 @@ SYSTEM_SRCS := \
 	tests/system/systest.c \
 	tests/system/sys.c \
 	tests/system/sysload.c \
+	tests/system/syscoher.c \
 	tests/system/test_flows.c \
 	tests/system/test_links.c \
 	tests/system/test_redis.c \
