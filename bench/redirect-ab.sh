@@ -145,9 +145,11 @@ if [ -n "$FRONT_CONNS" ]; then
 fi
 
 # perf_start NAME PID: records PID's stacks for the length of a run (PERF=1).
+perf_pids=()
 perf_start() {
     perf record -g -F 999 -p "$2" -o "$W/perf-$1.data" -- sleep "$DURATION" \
         >"$W/perf-$1.log" 2>&1 &
+    perf_pids+=($!)
 }
 perf_report() {
     perf report -i "$W/perf-$1.data" --no-children --percent-limit 1 --stdio \
@@ -196,7 +198,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 if [ "$PERF" = 1 ]; then
-    wait
+    wait "${perf_pids[@]}"
     for f in "$W"/perf-*.data; do perf_report "$(basename "$f" .data | sed 's/^perf-//')"; done
 fi
 for f in "$W"/*.metrics; do say "$(basename "$f"): $(tr '\n' ' ' <"$f")"; done

@@ -24,7 +24,9 @@
  * 4 the loop's position in the change stream ("" = near cache off), then nine per request
  * from 5 + 9 (i - 1): record ("1"/"0"), code, referrer, agent, client address, this
  * shortener's "host:port" names (space-separated, may be ""), and for a cached request its
- * URL id, owner id and URL (id "" for a request not cached).
+ * URL id, owner id and URL (id "" for a request not cached); then its click already packed
+ * (batched entries only, else ""), in which case referrer, agent and address are sent ""
+ * and, should the request be resolved from its hash after all, taken from the packed click.
  * A link whose destination's host:port (lowercase, userinfo and one trailing dot dropped,
  * default port added) is one of those names points back at us: a redirect loop (DECISIONS
  * R9); it is answered as usual but no click is recorded.
@@ -39,8 +41,6 @@
 #define FOLLOW_HMGET                                                                               \
     "'" RKEYS_F_ID "', '" RKEYS_F_UID "', '" RKEYS_F_URL "', '" RKEYS_F_RT "', '" RKEYS_F_EXP      \
     "', '" RKEYS_F_MAX "', '" RKEYS_F_CLICKS "'"
-#define FOLLOW_STR_(x) #x
-#define FOLLOW_STR(x)  FOLLOW_STR_(x)
 
 static const char follow_script[] =
     "local function hp(u)\n"
@@ -55,7 +55,7 @@ static const char follow_script[] =
     "local now, out, seen, hits, add, clicks = tonumber(ARGV[3]), {}, {}, {}, {}, {}\n"
     "local nreq, on, chg, reset, tail = #KEYS - 2, ARGV[4] ~= '', {}, false, nil\n"
     "if on then\n"
-    "  local lim = " FOLLOW_STR(NCACHE_CHANGES_MAX) "\n"
+    "  local lim = " NCACHE_CHANGES_MAX "\n"
     "  local r = redis.call('XRANGE', KEYS[2], ARGV[4], '+', 'COUNT', lim + 1)\n"
     "  if #r == 0 or r[1][1] ~= ARGV[4] or #r > lim then\n"
     "    reset = true\n"
@@ -71,8 +71,14 @@ static const char follow_script[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "local function unpk(p)\n"
+    "  local t = {}\n"
+    "  for f in string.gmatch(p .. '\\31', '([^\\31]*)\\31') do t[#t + 1] = f end\n"
+    "  return t\n"
+    "end\n"
     "for i = 1, nreq do\n"
-    "  local k, b = KEYS[i + 2], 4 + 9 * (i - 1)\n"
+    "  local k, b = KEYS[i + 2], 4 + 10 * (i - 1)\n"
+    "  local pk = ARGV[b + 10]\n"
     "  local hit = on and not reset and ARGV[b + 7] ~= '' and not chg[ARGV[b + 2]]\n"
     "  local v\n"
     "  if hit then\n"
@@ -98,8 +104,12 @@ static const char follow_script[] =
     "    if rec then\n"
     "      v[7] = v[7] + 1\n"
     "      add[k] = (add[k] or 0) + 1\n"
-    "      clicks[#clicks + 1] = {v[1], v[2] or '', ARGV[b + 2], v[3], ARGV[3], ARGV[b + 3],\n"
-    "                             ARGV[b + 4], ARGV[b + 5]}\n"
+    "      if hit and pk ~= '' then clicks[#clicks + 1] = pk\n"
+    "      else\n"
+    "        local r, a, ip = ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]\n"
+    "        if pk ~= '' then local t = unpk(pk); r, a, ip = t[6], t[7], t[8] end\n"
+    "        clicks[#clicks + 1] = {v[1], v[2] or '', ARGV[b + 2], v[3], ARGV[3], r, a, ip}\n"
+    "      end\n"
     "    end\n"
     "    if hit then out[i] = 1\n"
     "    elseif on and not (v[6] and v[6] ~= '') then\n"
@@ -117,11 +127,14 @@ static const char follow_script[] =
     "  a[#a + 1] = '" CLICKSTREAM_F_BATCH "'\n"
     "  a[#a + 1] = tostring(#clicks)\n"
     "  for j, c in ipairs(clicks) do\n"
-    "    for m = 1, 8 do\n"
-    "      if string.find(c[m], '\\31', 1, true) then c[m] = string.gsub(c[m], '\\31', '?') end\n"
-    "    end\n"
     "    a[#a + 1] = tostring(j - 1)\n"
-    "    a[#a + 1] = table.concat(c, '\\31')\n"
+    "    if type(c) == 'string' then a[#a + 1] = c\n"
+    "    else\n"
+    "      for m = 1, 8 do\n"
+    "        if string.find(c[m], '\\31', 1, true) then c[m] = string.gsub(c[m], '\\31', '?') end\n"
+    "      end\n"
+    "      a[#a + 1] = table.concat(c, '\\31')\n"
+    "    end\n"
     "  end\n"
     "  redis.call('XADD', unpack(a))\n"
     "else\n"
@@ -190,21 +203,100 @@ static void follow_arg(struct follow_scratch *s, size_t *k, const char *v, size_
     (*k)++;
 }
 
-/* The nine ARGV of one request. */
-static void follow_req_args(const struct app *app, struct follow_scratch *s, size_t *k,
-                            const struct follow_req *r)
+/* 1 when request r's click is sent packed (a cached GET, batched entries). */
+static int follow_packs(const struct app *app, const struct follow_req *r)
+{
+    return r->cached && r->click.record && app->cfg.click_batch;
+}
+
+/* Copies v[0..n) to d with each CLICKSTREAM_SEP made '?', then a separator (unless last). */
+static char *follow_pack_value(char *d, const char *v, size_t n, int last)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = v[i] == CLICKSTREAM_SEP ? '?' : v[i];
+    d += n;
+    if (!last)
+        *d++ = CLICKSTREAM_SEP;
+    return d;
+}
+
+/*
+ * Packs r's click (clickstream.h's eight values, ts = s->ts) at s->pack + *used, or, with
+ * out NULL, only adds its size to *used.
+ */
+static void follow_pack(const struct app *app, struct follow_scratch *s, const struct follow_req *r,
+                        size_t *used, const char **out, size_t *outlen)
 {
     const struct follow_click *c = &r->click;
     long max = app->cfg.click_field_max;
+    const char *v[CLICKSTREAM_NVALUES] = {r->id,
+                                          r->uid,
+                                          r->code,
+                                          r->url,
+                                          s->ts,
+                                          c->referrer ? c->referrer : "",
+                                          c->agent ? c->agent : "",
+                                          c->ip ? c->ip : ""};
+    size_t n[CLICKSTREAM_NVALUES] = {strlen(r->id),
+                                     strlen(r->uid),
+                                     r->code_len,
+                                     r->url_len,
+                                     strlen(s->ts),
+                                     follow_cap(c->referrer, max),
+                                     follow_cap(c->agent, max),
+                                     c->ip ? strlen(c->ip) : 0};
+    size_t len = CLICKSTREAM_NVALUES - 1;
+    for (size_t i = 0; i < CLICKSTREAM_NVALUES; i++)
+        len += n[i];
+    if (out) {
+        char *d = s->pack + *used;
+        for (size_t i = 0; i < CLICKSTREAM_NVALUES; i++)
+            d = follow_pack_value(d, v[i], n[i], i + 1 == CLICKSTREAM_NVALUES);
+        *out = s->pack + *used;
+        *outlen = len;
+    }
+    *used += len;
+}
+
+/* Makes room for every packed click of reqs[0..n) in s->pack. 0, or ERR_NOMEM (none packed). */
+static int follow_pack_room(const struct app *app, struct follow_scratch *s,
+                            const struct follow_req *const *reqs, size_t n)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (follow_packs(app, reqs[i]))
+            follow_pack(app, s, reqs[i], &need, NULL, NULL);
+    if (need <= s->pack_cap)
+        return 0;
+    char *p = realloc(s->pack, need);
+    if (!p)
+        return ERR_NOMEM;
+    s->pack = p;
+    s->pack_cap = need;
+    return 0;
+}
+
+/* The ten ARGV of one request; pack: its click may be packed (room made). */
+static void follow_req_args(const struct app *app, struct follow_scratch *s, size_t *k,
+                            const struct follow_req *r, int pack, size_t *used)
+{
+    const struct follow_click *c = &r->click;
+    long max = app->cfg.click_field_max;
+    const char *packed = "";
+    size_t plen = 0;
+    if (pack && follow_packs(app, r))
+        follow_pack(app, s, r, used, &packed, &plen);
     follow_arg(s, k, c->record ? "1" : "0", 1);
     follow_arg(s, k, r->code, r->code_len);
-    follow_arg(s, k, c->referrer ? c->referrer : "", follow_cap(c->referrer, max));
-    follow_arg(s, k, c->agent ? c->agent : "", follow_cap(c->agent, max));
-    follow_arg(s, k, c->ip ? c->ip : "", c->ip ? strlen(c->ip) : 0);
+    follow_arg(s, k, !plen && c->referrer ? c->referrer : "",
+               plen ? 0 : follow_cap(c->referrer, max));
+    follow_arg(s, k, !plen && c->agent ? c->agent : "", plen ? 0 : follow_cap(c->agent, max));
+    follow_arg(s, k, !plen && c->ip ? c->ip : "", !plen && c->ip ? strlen(c->ip) : 0);
     follow_arg(s, k, c->self ? c->self : "", c->self ? strlen(c->self) : 0);
     follow_arg(s, k, r->cached ? r->id : "", r->cached ? strlen(r->id) : 0);
     follow_arg(s, k, r->cached ? r->uid : "", r->cached ? strlen(r->uid) : 0);
     follow_arg(s, k, r->cached ? r->url : "", r->cached ? r->url_len : 0);
+    follow_arg(s, k, packed, plen);
 }
 
 int follow_append_batch(struct app *app, struct kv *kv, const struct follow_req *const *reqs,
@@ -233,8 +325,10 @@ int follow_append_batch(struct app *app, struct kv *kv, const struct follow_req 
     follow_arg(s, &k, s->maxlen, strlen(s->maxlen));
     follow_arg(s, &k, s->ts, strlen(s->ts));
     follow_arg(s, &k, pos ? pos : "", pos ? strlen(pos) : 0);
+    int pack = follow_pack_room(app, s, reqs, n) == 0;
+    size_t used = 0;
     for (size_t i = 0; i < n; i++)
-        follow_req_args(app, s, &k, reqs[i]);
+        follow_req_args(app, s, &k, reqs[i], pack, &used);
     return kv_append(kv, (int)k, s->argv, s->lens);
 }
 
@@ -296,8 +390,8 @@ int follow_batch_fill(const redisReply *r, size_t i, struct ncache_link *out)
     return 1;
 }
 
-int follow_batch_changes(const redisReply *r, size_t n, struct ncache *c,
-                         char pos[FOLLOW_POS_MAX], size_t *invalidated)
+int follow_batch_changes(const redisReply *r, size_t n, struct ncache *c, char pos[FOLLOW_POS_MAX],
+                         size_t *invalidated)
 {
     *invalidated = 0;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 1)

@@ -53,10 +53,10 @@ struct follow_req {
     unsigned shard; /* shortcode_shard(code) mod STREAM_SHARDS */
     struct follow_click click;
     /* Set by the loop for a near-cache hit, for the call and its click: */
-    int cached;               /* 1: the cache answers unless the call says otherwise */
-    char id[NCACHE_ID_MAX];   /* the cached URL id */
-    char uid[NCACHE_ID_MAX];  /* the cached owner id, or "" */
-    const char *url;          /* the cached URL (borrowed: the request's own copy) */
+    int cached;              /* 1: the cache answers unless the call says otherwise */
+    char id[NCACHE_ID_MAX];  /* the cached URL id */
+    char uid[NCACHE_ID_MAX]; /* the cached owner id, or "" */
+    const char *url;         /* the cached URL (borrowed: the request's own copy) */
     size_t url_len;
 };
 
@@ -73,7 +73,7 @@ enum follow_result {
 #define FOLLOW_POS_MAX 48
 
 /* argv slots one call of CLICKSTREAM_BATCH_MAX requests needs (follow_append_batch). */
-#define FOLLOW_ARGV_MAX (9 + 10 * CLICKSTREAM_BATCH_MAX)
+#define FOLLOW_ARGV_MAX (9 + 11 * CLICKSTREAM_BATCH_MAX)
 
 /* Scratch space of one loop for building a call (owned by the loop, reused). */
 struct follow_scratch {
@@ -82,6 +82,8 @@ struct follow_scratch {
     char stream[RKEYS_MAX];
     char changes[RKEYS_MAX];
     char maxlen[24], ts[24];
+    char *pack;      /* owned (NULL at first, free it): the cached clicks packed for a call */
+    size_t pack_cap; /* its size; grown as a call needs, kept */
 };
 
 /* Loads the script (idempotent; the SHA is kept in app). 0 or ERR_KV. Blocking. */

@@ -59,7 +59,7 @@ int loop_init(struct loop *l, unsigned conn_limit)
     /* Every pending request holds a connection: a batch has at most conn_limit of them. */
     l->ncalls_max = nshards + conn_limit / CLICKSTREAM_BATCH_MAX + 1;
     l->calls = calloc(l->ncalls_max, sizeof(*l->calls));
-    l->scratch = malloc(sizeof(*l->scratch));
+    l->scratch = calloc(1, sizeof(*l->scratch));
     l->reqs = calloc(CLICKSTREAM_BATCH_MAX, sizeof(*l->reqs));
     if (!l->pending || !l->calls || !l->scratch || !l->reqs)
         return ERR_NOMEM;
@@ -88,6 +88,8 @@ void loop_release(struct loop *l)
     }
     free(l->pending);
     free(l->calls);
+    if (l->scratch)
+        free(l->scratch->pack);
     free(l->scratch);
     free(l->reqs);
     ncache_free(l->ncache);
@@ -163,8 +165,8 @@ static int loop_append_shard(struct loop *l, struct rlist *q)
         }
         if (l->ncalls == l->ncalls_max)
             return ERR_TOO_BIG;
-        if (follow_append_batch(app, l->kv, l->reqs, n, l->use_eval, pos, l->now_ms,
-                                l->scratch) != 0)
+        if (follow_append_batch(app, l->kv, l->reqs, n, l->use_eval, pos, l->now_ms, l->scratch) !=
+            0)
             return ERR_KV;
         l->calls[l->ncalls++] = n;
     }

@@ -10,9 +10,9 @@
 
 #include "banned.h"
 
-#define NCACHE_BUCKETS_MIN 1024u
+#define NCACHE_BUCKETS_MIN     1024u
 #define NCACHE_MALLOC_OVERHEAD 16 /* what glibc adds to each allocation, about */
-#define NCACHE_CODE_MAX 255
+#define NCACHE_CODE_MAX        255
 
 struct ncache_entry {
     struct ncache_entry *next; /* in its bucket */
@@ -94,8 +94,7 @@ void ncache_free(struct ncache *c)
 }
 
 /* The link to code's entry (the bucket's head or a next field), *NULL when absent. */
-static struct ncache_entry **ncache_find(struct ncache *c, const char *code, size_t len,
-                                         uint64_t h)
+static struct ncache_entry **ncache_find(struct ncache *c, const char *code, size_t len, uint64_t h)
 {
     struct ncache_entry **p = &c->buckets[h & (c->nbuckets - 1)];
     for (; *p; p = &(*p)->next)
@@ -190,8 +189,8 @@ static void ncache_grow(struct ncache *c)
 int ncache_put(struct ncache *c, const char *code, size_t len, const struct ncache_link *in)
 {
     size_t id_len = strlen(in->id), uid_len = strlen(in->uid);
-    if (len == 0 || len > NCACHE_CODE_MAX || id_len >= NCACHE_ID_MAX ||
-        uid_len >= NCACHE_ID_MAX || in->url_len > VALIDATE_URL_MAX)
+    if (len == 0 || len > NCACHE_CODE_MAX || id_len >= NCACHE_ID_MAX || uid_len >= NCACHE_ID_MAX ||
+        in->url_len > VALIDATE_URL_MAX)
         return ERR_TOO_BIG;
     size_t size = len + id_len + uid_len + in->url_len + 4;
     if (sizeof(struct ncache_entry) + size + NCACHE_MALLOC_OVERHEAD > c->max_bytes / 4)

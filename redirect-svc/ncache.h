@@ -59,8 +59,8 @@
 
 #include "common.h"
 
-/* Changes one call reads at most; more since the position is a reset. */
-#define NCACHE_CHANGES_MAX 256
+/* Changes one call reads at most (text: the script's); more since the position is a reset. */
+#define NCACHE_CHANGES_MAX "256"
 
 /* Bytes of an id or owner id as text (a bigint in decimal). */
 #define NCACHE_ID_MAX 24

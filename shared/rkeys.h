@@ -30,12 +30,12 @@
 
 #define RKEYS_MAX 160 /* a link key of a 64-byte code, an idempotency key (137), ... */
 
-#define RKEYS_MARKER       "readmodel:complete"
-#define RKEYS_DEAD_STREAM  "clicks:dead"
-#define RKEYS_LINK_PATTERN "url:*"    /* SCAN MATCH of every link (the rebuild clears them) */
-#define RKEYS_HLL_TTL_S    "34560000" /* a day's visitors are kept 400 days */
-#define RKEYS_F_CHANGE       "c"     /* a change entry's field: the code ("" for an origin) */
-#define RKEYS_CHANGES_MAXLEN "10000" /* XADD MAXLEN ~ of a change stream */
+#define RKEYS_MARKER         "readmodel:complete"
+#define RKEYS_DEAD_STREAM    "clicks:dead"
+#define RKEYS_LINK_PATTERN   "url:*"    /* SCAN MATCH of every link (the rebuild clears them) */
+#define RKEYS_HLL_TTL_S      "34560000" /* a day's visitors are kept 400 days */
+#define RKEYS_F_CHANGE       "c"        /* a change entry's field: the code ("" for an origin) */
+#define RKEYS_CHANGES_MAXLEN "10000"    /* XADD MAXLEN ~ of a change stream */
 
 /*
  * The fields of a link hash (write-svc writes them, the redirect script reads them; an

@@ -136,10 +136,25 @@ int readmodel_put(struct app *app, const struct store_url *u, long long clicks)
     struct readmodel_args a;
     if (readmodel_fill_args(app, u, clicks, &a))
         return ERR_INVALID;
-    const char *argv[] = {"EVAL",     readmodel_put_script, "2",        a.key,      a.chg,
-                          u->short_code, a.n,               RKEYS_F_ID, a.id,       RKEYS_F_UID,
-                          a.uid,      RKEYS_F_URL,          u->original_url,        RKEYS_F_RT,
-                          a.rt,       RKEYS_F_EXP,          a.exp,      RKEYS_F_MAX, a.max};
+    const char *argv[] = {"EVAL",
+                          readmodel_put_script,
+                          "2",
+                          a.key,
+                          a.chg,
+                          u->short_code,
+                          a.n,
+                          RKEYS_F_ID,
+                          a.id,
+                          RKEYS_F_UID,
+                          a.uid,
+                          RKEYS_F_URL,
+                          u->original_url,
+                          RKEYS_F_RT,
+                          a.rt,
+                          RKEYS_F_EXP,
+                          a.exp,
+                          RKEYS_F_MAX,
+                          a.max};
     /* Idempotent (the counter is only seeded, the entry only invalidates): retried once. */
     int rc = readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, NULL);
     if (rc)

@@ -10,9 +10,8 @@
  * COMMIT (consistency rule 1). Each write of a link (put, del, take) also appends the
  * code to its shard's change stream "chg:{s}" in the same script, one atomic step, which
  * is what redirect-svc's near cache relies on (redirect-svc/ncache.h); a rebuild removes
- * the change streams instead, which clears every near cache. Each thread uses its own Redis handle; a
- * command that fails on a stale connection is retried once (the commands here
- * are idempotent).
+ * the change streams instead, which clears every near cache. Each thread uses its own Redis handle;
+ * a command that fails on a stale connection is retried once (the commands here are idempotent).
  */
 #ifndef READMODEL_H
 #define READMODEL_H

@@ -25,14 +25,14 @@
 
 #include "banned.h"
 
-#define COH_MAX_URLS    4
-#define COH_MAX_LINKS   32
-#define COH_MAX_CONNS   256
-#define COH_MAX_HIST    256      /* states per code */
-#define COH_ANS_PER_CONN 16384   /* answers kept per connection */
-#define COH_BUF         8192
-#define COH_WARM_MS     2000
-#define COH_TAIL_MS     1000
+#define COH_MAX_URLS     4
+#define COH_MAX_LINKS    32
+#define COH_MAX_CONNS    256
+#define COH_MAX_HIST     256   /* states per code */
+#define COH_ANS_PER_CONN 16384 /* answers kept per connection */
+#define COH_BUF          8192
+#define COH_WARM_MS      2000
+#define COH_TAIL_MS      1000
 #define COH_WRITE_GAP_MS 15
 
 /* What a code answers: 302 and a hash of the Location, or 404 (loc 0). */
@@ -196,7 +196,10 @@ static void coh_request(struct coh_conn *c)
         coh_sleep_ms(10);
         return;
     }
-    int n = snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: coh\r\n\r\n", co->codes[k].code);
+    int n = snprintf(req, sizeof(req),
+                     "GET /%s HTTP/1.1\r\nHost: coh\r\n"
+                     "User-Agent: coh/1\r\nReferer: https://ref.example/x\r\n\r\n",
+                     co->codes[k].code);
     int64_t ts = coh_now();
     if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n || coh_read_answer(c, &status, &loc)) {
         c->errors++;
@@ -233,7 +236,10 @@ static int coh_call(struct coh *co, const char *method, const char *path, const 
                     json_t **out, int64_t *start, int64_t *ack)
 {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
-    struct httpc_req rq = {.method = method, .path = path, .headers = hdr, .body = body,
+    struct httpc_req rq = {.method = method,
+                           .path = path,
+                           .headers = hdr,
+                           .body = body,
                            .body_len = body ? strlen(body) : 0};
     struct httpc_resp resp;
     *start = coh_now();
@@ -255,9 +261,10 @@ static void coh_record(struct coh *co, int k, int64_t start, int64_t ack, int st
     struct coh_code *cc = &co->codes[k];
     if (cc->nhist == COH_MAX_HIST)
         return;
-    cc->hist[cc->nhist++] = (struct coh_event){
-        .start = start, .ack = ack,
-        .st = {.status = status, .loc = url ? coh_hash(url, strlen(url)) : 0}};
+    cc->hist[cc->nhist++] =
+        (struct coh_event){.start = start,
+                           .ack = ack,
+                           .st = {.status = status, .loc = url ? coh_hash(url, strlen(url)) : 0}};
 }
 
 static int coh_create(struct coh *co)
@@ -370,8 +377,9 @@ static void coh_report(struct coh *co, struct coh_conn *conns)
             if (x->status != 302 && x->status != 404)
                 continue;
             if (coh_stale(co, x) && stale++ < 5)
-                fprintf(stderr, "systest coherence: STALE /%s answered %d (sent at %.3f ms, monotonic; "
-                                "answered %.3f ms later)\n",
+                fprintf(stderr,
+                        "systest coherence: STALE /%s answered %d (sent at %.3f ms, monotonic; "
+                        "answered %.3f ms later)\n",
                         co->codes[x->code].code, x->status, (double)x->ts / 1e6,
                         (double)(x->tr - x->ts) / 1e6);
         }
@@ -425,9 +433,8 @@ static int coh_args(struct coh *co, int argc, char **argv)
             return -1;
         }
     }
-    if (argc % 2 || !co->nredirect || !co->nwrite || co->nlinks < 1 ||
-        co->nlinks > COH_MAX_LINKS || co->conns < 1 || co->conns > COH_MAX_CONNS ||
-        co->rounds < 1 || co->rounds > 50)
+    if (argc % 2 || !co->nredirect || !co->nwrite || co->nlinks < 1 || co->nlinks > COH_MAX_LINKS ||
+        co->conns < 1 || co->conns > COH_MAX_CONNS || co->rounds < 1 || co->rounds > 50)
         return -1;
     for (int i = 0; i < co->nlinks; i++) {
         snprintf(co->codes[2 * i].code, sizeof(co->codes[0].code), "%sl%da", co->tag, i);

@@ -5,7 +5,8 @@
  *                     [--write ...] [--links N] [--connections C] [--rounds R] [--tag T]
  *
  * Creates N links (default 8) through the write URLs, then C threads (default 200) each keep
- * one keep-alive connection to a redirect URL (connection i to URL i % count) and GET the
+ * one keep-alive connection to a redirect URL (connection i to URL i % count) and GET (with
+ * "User-Agent: coh/1" and "Referer: https://ref.example/x") the
  * links' codes at random as fast as they are answered: each link has two codes, its alias
  * "<T>l<i>a" and the one it moves to, "<T>l<i>b". After 2 s of warm-up (the near caches
  * fill), one writer goes through R rounds (default 3) of, for each link in turn: change the

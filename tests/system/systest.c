@@ -38,7 +38,8 @@ int main(int argc, char **argv)
         return syscoher_main(argc - 2, argv + 2);
     if (argc != 2 || (strcmp(argv[1], "flows") != 0 && strcmp(argv[1], "redis") != 0 &&
                       strcmp(argv[1], "links") != 0)) {
-        fprintf(stderr, "usage: systest flows | links | redis | load ARGS... | coherence ARGS...\n");
+        fprintf(stderr,
+                "usage: systest flows | links | redis | load ARGS... | coherence ARGS...\n");
         return 2;
     }
     /* cmocka writes results on stdout and failures on stderr: keep them in order. */

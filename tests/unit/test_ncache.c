@@ -132,8 +132,8 @@ static void test_ncache_limits(void **state)
     struct ncache_link got;
     assert_int_equal(ncache_get(c, code, 256, &got), 0);
     assert_int_equal(ncache_del(c, code, 256), 0);
-    struct ncache_link badid = link_of("https://x.example/", "123456789012345678901234", "", 302,
-                                       -1);
+    struct ncache_link badid =
+        link_of("https://x.example/", "123456789012345678901234", "", 302, -1);
     assert_int_equal(ncache_put(c, "ok", 2, &badid), ERR_TOO_BIG);
     /* An entry over a quarter of the budget is not cached. */
     char *big = malloc(NCACHE_MIN_BYTES / 4);
