@@ -101,12 +101,14 @@ run() {
     rpid=$(rcli INFO server | tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }')
     c0=$(cpu_ticks "$pid")
     r0=$(cpu_ticks "$rpid")
-    f0=$([ "$fpid" = - ] && echo 0 || cpu_ticks "$fpid")
+    f0=0
+    [ "$fpid" = - ] || f0=$(cpu_ticks "$fpid")
     BENCH_MODE=redirect BENCH_LINKS=$LINKS BENCH_DURATION=$DURATION wrk -t2 -c"$conns" \
         -d"${DURATION}s" -s "$REPO_ROOT/bench/scenario.lua" "http://127.0.0.1:$port" >"$out" 2>&1
     c1=$(cpu_ticks "$pid")
     r1=$(cpu_ticks "$rpid")
-    f1=$([ "$fpid" = - ] && echo 0 || cpu_ticks "$fpid")
+    f1=0
+    [ "$fpid" = - ] || f1=$(cpu_ticks "$fpid")
     awk -v c="$((c1 - c0))" -v r="$((r1 - r0))" -v f="$((f1 - f0))" -v fp="$fpid" \
         -v hz="$(getconf CLK_TCK)" '/^BENCHRESULT/ {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -176,7 +178,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     for c in "${cands[@]}"; do
         IFS='|' read -r name bin var <<<"$c"
-        start "$name" "$bin" $var
+        read -ra vars <<<"$var"
+        start "$name" "$bin" "${vars[@]}"
         # Warm-up (caches, connections): not counted.
         wrk -t2 -c"$CONNS" -d2s -s "$REPO_ROOT/bench/scenario.lua" "http://127.0.0.1:$SPORT" \
             >/dev/null 2>&1
