@@ -161,6 +161,7 @@ UNIT_TESTS := \
 	csv \
 	dest \
 	entry \
+	follow \
 	http \
 	idempotency \
 	jcompact \
@@ -351,6 +352,13 @@ $(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/li
 # test_ncache tests redirect-svc's near-cache table.
 $(B)/tests/unit/test_ncache: $(B)/obj/tests/unit/test_ncache.o $(B)/obj/redirect-svc/ncache.o \
 		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# test_follow tests how redirect-svc reads the near-cache part of the script's replies.
+$(B)/tests/unit/test_follow: $(B)/obj/tests/unit/test_follow.o $(B)/obj/redirect-svc/follow.o \
+		$(B)/obj/redirect-svc/ncache.o $(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
