@@ -17,7 +17,9 @@
 #      URL, deactivates, reactivates, moves and finally deletes them through both write-svc
 #      instances: no answer to a request sent after a write's response is stale, no error,
 #      both instances answered from their near cache (hits) and dropped changed entries
-#      (invalidations), and PostgreSQL stores exactly one click per 302 answered.
+#      (invalidations), and PostgreSQL stores exactly one click per 302 answered. Then a
+#      read-model rebuild (the marker deleted after a link was changed in PostgreSQL behind
+#      write-svc's back) must leave no cached link: both instances answer the new URL.
 # shellcheck shell=bash disable=SC2154 # port, sup, ...: run.sh's
 
 # The clicks of CODE in every stream entry after ID START, as "total batched_entries bad".
@@ -171,6 +173,37 @@ metric_of() {
 clicks_stored() { sql "SELECT count(*) FROM events WHERE event_type = 'click' AND url_id IN ($1)"; }
 clicks_stored_reach() { [ "$(clicks_stored "$1")" -ge "$2" ]; }
 
+# The Location of $2 on port $1 ("" when not a redirect).
+location_of() { curl -s -o /dev/null -m 5 -w '%{redirect_url}' "http://127.0.0.1:$1/$2"; }
+marker_set() { [ "$(rcli EXISTS readmodel:complete)" = 1 ]; }
+
+# Check 12, second part: a rebuild clears the near caches (its loads write no change entry;
+# it deletes the change streams instead, so every loop's position is lost).
+check12_rebuild() {
+    local code p i h0 old=0 new=0
+    code=rb$(date +%s)
+    create_link "$code" "https://rebuild.example/old" || not_ok "link $code created"
+    for p in ${port[redirect-svc-1]} ${port[redirect-svc-2]}; do
+        h0=$(metric_of "$p" shortener_near_cache_hits_total)
+        for ((i = 0; i < 20; i++)); do location_of "$p" "$code" >/dev/null; done
+        check "redirect-svc on $p serves $code from its cache" \
+            test "$(metric_of "$p" shortener_near_cache_hits_total)" -gt "$h0"
+    done
+    sql "UPDATE urls SET original_url = 'https://rebuild.example/new' WHERE short_code = '$code'" \
+        >/dev/null
+    rcli DEL readmodel:complete >/dev/null
+    check "the read model is rebuilt" wait_for 60 marker_set
+    for p in ${port[redirect-svc-1]} ${port[redirect-svc-2]}; do
+        for ((i = 0; i < 20; i++)); do
+            case $(location_of "$p" "$code") in
+            https://rebuild.example/new) new=$((new + 1)) ;;
+            https://rebuild.example/old) old=$((old + 1)) ;;
+            esac
+        done
+    done
+    eq "after the rebuild no instance answers the old URL (of 40)" "$old $new" "0 40"
+}
+
 check12() {
     local out r1=${port[redirect-svc-1]} r2=${port[redirect-svc-2]} rc ids clicks p h0 i0
     local -A hits0=() inv0=()
@@ -203,6 +236,7 @@ check12() {
     check "clicks were answered" test "$clicks" -gt 0
     wait_for 30 clicks_stored_reach "${ids:-0}" "$clicks"
     eq "PostgreSQL stores each answered click once" "$(clicks_stored "${ids:-0}")" "$clicks"
+    check12_rebuild
     # Cached answers send their click packed by redirect-svc: its values must be the same.
     eq "every stored click has its link's code, URL, referrer and agent" "$(sql "SELECT count(*)
         FROM events WHERE event_type = 'click' AND url_id IN (${ids:-0}) AND NOT coalesce(
