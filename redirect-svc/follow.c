@@ -21,8 +21,8 @@
  * KEYS[1] the shard's click stream, KEYS[2] its change stream, KEYS[2 + i] the link hash of
  * request i (i = 1..n).
  * ARGV: 1 batched entry ("1") or one entry per click ("0"), 2 MAXLEN ("0" = none), 3 ts ms,
- * 4 the loop's position in the change stream ("" = near cache off), then nine per request
- * from 5 + 9 (i - 1): record ("1"/"0"), code, referrer, agent, client address, this
+ * 4 the loop's position in the change stream ("" = near cache off), then ten per request
+ * from 5 + 10 (i - 1): record ("1"/"0"), code, referrer, agent, client address, this
  * shortener's "host:port" names (space-separated, may be ""), and for a cached request its
  * URL id, owner id and URL (id "" for a request not cached); then its click already packed
  * (batched entries only, else ""), in which case referrer, agent and address are sent ""
