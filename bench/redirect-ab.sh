@@ -22,7 +22,8 @@
 # PERF=1 records `perf record -g` of redirect-svc and Redis during the first direct run of
 # the last candidate (perf.data files in $HARNESS_DIR/ab, reports printed as text there).
 # Env: B (build), LINKS (10000), CONNS (200), FRONT_CONNS ("200 500", "" = no front runs),
-# DURATION (5), ROUNDS (2), BASE_BIN (none), CANDS, PERF (0), KEEP_HARNESS.
+# DURATION (5), ROUNDS (2), BASE_BIN (none), BASE_ENV (its env, NEAR_CACHE_MB=0), CANDS,
+# PERF (0), KEEP_HARNESS.
 set -uo pipefail
 
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
@@ -160,7 +161,7 @@ perf_report() {
 }
 
 cands=()
-[ -n "${BASE_BIN:-}" ] && cands+=("base|$BASE_BIN|NEAR_CACHE_MB=0")
+[ -n "${BASE_BIN:-}" ] && cands+=("base|$BASE_BIN|${BASE_ENV:-NEAR_CACHE_MB=0}")
 for c in ${CANDS:-off|NEAR_CACHE_MB=0 on|NEAR_CACHE_MB=64}; do
     cands+=("${c%%|*}|$B/bin/redirect-svc|${c#*|}")
 done

@@ -3,10 +3,12 @@
  */
 #include "follow.h"
 
+#include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <hiredis/hiredis.h>
 
@@ -22,11 +24,12 @@
  * request i (i = 1..n).
  * ARGV: 1 batched entry ("1") or one entry per click ("0"), 2 MAXLEN ("0" = none), 3 ts ms,
  * 4 the loop's position in the change stream ("" = near cache off), then ten per request
- * from 5 + 10 (i - 1): record ("1"/"0"), code, referrer, agent, client address, this
- * shortener's "host:port" names (space-separated, may be ""), and for a cached request its
- * URL id, owner id and URL (id "" for a request not cached); then its click already packed
- * (batched entries only, else ""), in which case referrer, agent and address are sent ""
- * and, should the request be resolved from its hash after all, taken from the packed click.
+ * from 5 + 10 (i - 1): record ("1"/"0"; for a cached GET whose loop rule redirect-svc decided
+ * "2" not a loop, "3" a loop: no click, both meaning "1" if the code changed), code, referrer,
+ * agent, client address, this shortener's "host:port" names (space-separated, may be ""), and for a
+ * cached request its URL id, owner id and URL (id "" for a request not cached); then its click
+ * already packed (batched entries only, else ""), in which case referrer, agent and address are
+ * sent "" and, should the request be resolved from its hash after all, taken from the packed click.
  * A link whose destination's host:port (lowercase, userinfo and one trailing dot dropped,
  * default port added) is one of those names points back at us: a redirect loop (DECISIONS
  * R9); it is answered as usual but no click is recorded.
@@ -96,8 +99,10 @@ static const char follow_script[] =
     "  elseif v[5] and v[5] ~= '' and now >= tonumber(v[5]) then out[i] = 410\n"
     "  elseif v[6] and v[6] ~= '' and v[7] >= tonumber(v[6]) then out[i] = 410\n"
     "  else\n"
-    "    local rec, me = ARGV[b + 1] == '1', ARGV[b + 6]\n"
-    "    if rec and me ~= '' then\n"
+    "    local md, me = ARGV[b + 1], ARGV[b + 6]\n"
+    "    local rec = md ~= '0'\n"
+    "    if hit and md == '3' then rec = false\n"
+    "    elseif rec and me ~= '' and not (hit and md == '2') then\n"
     "      if v.hp == nil then v.hp = hp(v[3]) or false end\n"
     "      if v.hp and string.find(' ' .. me .. ' ', v.hp, 1, true) then rec = false end\n"
     "    end\n"
@@ -203,10 +208,20 @@ static void follow_arg(struct follow_scratch *s, size_t *k, const char *v, size_
     (*k)++;
 }
 
-/* 1 when request r's click is sent packed (a cached GET, batched entries). */
+/* 1 when request r's click is sent packed (a cached GET, not a loop, batched entries). */
 static int follow_packs(const struct app *app, const struct follow_req *r)
 {
-    return r->cached && r->click.record && app->cfg.click_batch;
+    return r->cached && r->click.record && r->loop != FOLLOW_LOOP_YES && app->cfg.click_batch;
+}
+
+/* The record argument of request r. */
+static const char *follow_record_arg(const struct follow_req *r)
+{
+    if (!r->click.record)
+        return "0";
+    if (r->cached && r->loop)
+        return r->loop == FOLLOW_LOOP_YES ? "3" : "2";
+    return "1";
 }
 
 /* Copies v[0..n) to d with each CLICKSTREAM_SEP made '?', then a separator (unless last). */
@@ -286,7 +301,7 @@ static void follow_req_args(const struct app *app, struct follow_scratch *s, siz
     size_t plen = 0;
     if (pack && follow_packs(app, r))
         follow_pack(app, s, r, used, &packed, &plen);
-    follow_arg(s, k, c->record ? "1" : "0", 1);
+    follow_arg(s, k, follow_record_arg(r), 1);
     follow_arg(s, k, r->code, r->code_len);
     follow_arg(s, k, !plen && c->referrer ? c->referrer : "",
                plen ? 0 : follow_cap(c->referrer, max));
@@ -359,6 +374,56 @@ int follow_batch_result(const redisReply *r, size_t i, char *url, size_t urlmax,
     url[e->element[0]->len] = '\0';
     *status = follow_status(e->element[1]);
     return FOLLOW_FOUND;
+}
+
+int follow_hostport(const char *url, size_t len, char out[NCACHE_HP_MAX + 1])
+{
+    size_t skip = 0;
+    out[0] = '\0';
+    if (len >= 7 && strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    else if (len >= 8 && strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    if (!skip)
+        return 1; /* the script's pattern does not match: never a loop */
+    const char *a = url + skip, *end = a;
+    while (end < url + len && *end != '/' && *end != '?' && *end != '#')
+        end++;
+    const char *at = memrchr(a, '@', (size_t)(end - a));
+    if (at)
+        a = at + 1;
+    const char *hend = end, *port = skip == 8 ? "443" : "80";
+    size_t plen = strlen(port);
+    const char *colon = memrchr(a, ':', (size_t)(end - a)), *d = colon ? colon + 1 : end;
+    while (d < end && *d >= '0' && *d <= '9')
+        d++;
+    if (colon && d == end && colon + 1 < end) { /* ":<digits>" at the end: the port */
+        hend = colon;
+        for (port = colon + 1; port < end - 1 && *port == '0'; port++)
+            ; /* tonumber drops leading zeros */
+        plen = (size_t)(end - port);
+    }
+    if (hend > a && hend[-1] == '.')
+        hend--;
+    size_t hlen = (size_t)(hend - a);
+    if (plen > 9 || hlen + plen + 3 > NCACHE_HP_MAX)
+        return 0;
+    snprintf(out, NCACHE_HP_MAX + 1, " %.*s:%.*s ", (int)hlen, a, (int)plen, port);
+    for (size_t i = 1; i <= hlen; i++)
+        out[i] = (char)tolower((unsigned char)out[i]);
+    return 1;
+}
+
+int follow_loop_check(const char *hp, const char *self)
+{
+    char hay[FOLLOW_SELF_MAX + 3];
+    size_t n = strlen(self);
+    if (n + 3 > sizeof(hay))
+        return 0; /* left to the script */
+    hay[0] = ' ';
+    memcpy(hay + 1, self, n);
+    memcpy(hay + 1 + n, " ", 2);
+    return strstr(hay, hp) ? FOLLOW_LOOP_YES : FOLLOW_LOOP_NO;
 }
 
 /* 1 when e is a bulk string (not NULL). */

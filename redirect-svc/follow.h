@@ -58,7 +58,12 @@ struct follow_req {
     char uid[NCACHE_ID_MAX]; /* the cached owner id, or "" */
     const char *url;         /* the cached URL (borrowed: the request's own copy) */
     size_t url_len;
+    int loop; /* cached, and the redirect-loop rule (R9) decided here: FOLLOW_LOOP_NO or
+                 FOLLOW_LOOP_YES; 0: left to the script */
 };
+
+#define FOLLOW_LOOP_NO  2 /* the cached URL does not point back at us */
+#define FOLLOW_LOOP_YES 3 /* it does: the click is not recorded */
 
 enum follow_result {
     FOLLOW_FOUND = 0,     /* the URL and status are set */
@@ -85,6 +90,25 @@ struct follow_scratch {
     char *pack;      /* owned (NULL at first, free it): the cached clicks packed for a call */
     size_t pack_cap; /* its size; grown as a call needs, kept */
 };
+
+/*
+ * The " host:port " of url[0..len) exactly as the script's redirect-loop rule computes it
+ * (lowercase, scheme http or https, userinfo and one trailing dot dropped, default port
+ * added, the port as a decimal without leading zeros), into out; "" when the URL has no
+ * such host (never a loop). 1, or 0 when the script's result could differ (a port of more
+ * than 9 digits, a result over NCACHE_HP_MAX): then the script decides.
+ */
+int follow_hostport(const char *url, size_t len, char out[NCACHE_HP_MAX + 1]);
+
+/* Bytes of a request's self names that follow_loop_check handles (client.h's maximum). */
+#define FOLLOW_SELF_MAX 1024
+
+/*
+ * The script's test of the redirect-loop rule: FOLLOW_LOOP_YES when hp (follow_hostport's,
+ * not "") is found in " " self " ", else FOLLOW_LOOP_NO; 0 when self is longer than
+ * FOLLOW_SELF_MAX (left to the script).
+ */
+int follow_loop_check(const char *hp, const char *self);
 
 /* Loads the script (idempotent; the SHA is kept in app). 0 or ERR_KV. Blocking. */
 int follow_load_script(struct app *app, struct kv *kv) ATTR_WARN_UNUSED;

@@ -26,6 +26,8 @@
 #define LOOP_DRAIN_MS 2000 /* how long in-flight requests may take at shutdown */
 #define LOOP_EV_REDIS 1    /* epoll data of the Redis socket (MHD's epoll fd: 0) */
 
+_Static_assert(CLIENT_SELF_MAX <= FOLLOW_SELF_MAX, "follow_loop_check takes every self list");
+
 static void rlist_init(struct rlist *q)
 {
     q->head = NULL;
@@ -139,6 +141,7 @@ static void loop_cache_lookup(struct loop *l, struct rctx *x)
     struct ncache_link c;
     struct follow_req *r = &x->req;
     r->cached = 0;
+    r->loop = 0;
     if (!l->ncache || !ncache_get(l->ncache, r->code, r->code_len, &c) ||
         (c.exp_ms >= 0 && l->now_ms >= c.exp_ms) || c.url_len >= sizeof(x->location))
         return;
@@ -149,6 +152,11 @@ static void loop_cache_lookup(struct loop *l, struct rctx *x)
     r->url_len = c.url_len;
     x->redirect = c.rt;
     r->cached = 1;
+    /* The redirect-loop rule (R9) here rather than in the script, when the URL's host is known. */
+    if (c.hp && !c.hp[0])
+        r->loop = FOLLOW_LOOP_NO;
+    else if (c.hp)
+        r->loop = follow_loop_check(c.hp, r->click.self ? r->click.self : "");
 }
 
 /* Appends the script calls of shard s's pending redirects (chunks of the batch maximum). */
@@ -280,6 +288,7 @@ static int loop_take_changes(struct loop *l, const redisReply *r, size_t n, stru
 static void loop_take_result(struct loop *l, struct rctx *x, const redisReply *r, size_t i)
 {
     struct ncache_link fill;
+    char hp[NCACHE_HP_MAX + 1];
     struct rstats *st = &l->srv->stats;
     x->result = follow_batch_result(r, i, x->location, sizeof(x->location), &x->redirect);
     if (!l->ncache)
@@ -290,8 +299,10 @@ static void loop_take_result(struct loop *l, struct rctx *x, const redisReply *r
         return;
     }
     atomic_fetch_add_explicit(&st->nc_misses, 1, memory_order_relaxed);
-    if (x->result == FOLLOW_FOUND && follow_batch_fill(r, i, &fill))
-        (void)!ncache_put(l->ncache, x->req.code, x->req.code_len, &fill); /* best effort */
+    if (x->result != FOLLOW_FOUND || !follow_batch_fill(r, i, &fill))
+        return;
+    fill.hp = follow_hostport(fill.url, fill.url_len, hp) ? hp : NULL;
+    (void)!ncache_put(l->ncache, x->req.code, x->req.code_len, &fill); /* best effort */
 }
 
 /* The reply of one script call (got: 1 a reply r, else an error reply) for its requests. */

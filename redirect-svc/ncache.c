@@ -20,9 +20,11 @@ struct ncache_entry {
     int64_t exp_ms;
     uint32_t url_len;
     uint16_t rt;
+    uint16_t hp_len;
     uint8_t code_len, id_len, uid_len;
-    uint8_t ref; /* CLOCK: used since the hand last passed */
-    char data[]; /* code \0 id \0 uid \0 url \0 */
+    uint8_t hp_known; /* 0: hp unknown (NULL) */
+    uint8_t ref;      /* CLOCK: used since the hand last passed */
+    char data[];      /* code \0 id \0 uid \0 url \0 hp \0 */
 };
 
 struct ncache {
@@ -46,7 +48,7 @@ static uint64_t ncache_hash(const char *s, size_t len)
 
 static size_t ncache_entry_bytes(const struct ncache_entry *e)
 {
-    return sizeof(*e) + e->code_len + e->id_len + e->uid_len + e->url_len + 4 +
+    return sizeof(*e) + e->code_len + e->id_len + e->uid_len + e->url_len + e->hp_len + 5 +
            NCACHE_MALLOC_OVERHEAD;
 }
 
@@ -115,6 +117,7 @@ int ncache_get(struct ncache *c, const char *code, size_t len, struct ncache_lin
     out->uid = out->id + e->id_len + 1;
     out->url = out->uid + e->uid_len + 1;
     out->url_len = e->url_len;
+    out->hp = e->hp_known ? out->url + e->url_len + 1 : NULL;
     out->rt = e->rt;
     out->exp_ms = e->exp_ms;
     return 1;
@@ -189,10 +192,11 @@ static void ncache_grow(struct ncache *c)
 int ncache_put(struct ncache *c, const char *code, size_t len, const struct ncache_link *in)
 {
     size_t id_len = strlen(in->id), uid_len = strlen(in->uid);
+    size_t hp_len = in->hp ? strlen(in->hp) : 0;
     if (len == 0 || len > NCACHE_CODE_MAX || id_len >= NCACHE_ID_MAX || uid_len >= NCACHE_ID_MAX ||
-        in->url_len > VALIDATE_URL_MAX)
+        in->url_len > VALIDATE_URL_MAX || hp_len > NCACHE_HP_MAX)
         return ERR_TOO_BIG;
-    size_t size = len + id_len + uid_len + in->url_len + 4;
+    size_t size = len + id_len + uid_len + in->url_len + hp_len + 5;
     if (sizeof(struct ncache_entry) + size + NCACHE_MALLOC_OVERHEAD > c->max_bytes / 4)
         return ERR_TOO_BIG;
     uint64_t h = ncache_hash(code, len);
@@ -206,6 +210,8 @@ int ncache_put(struct ncache *c, const char *code, size_t len, const struct ncac
                                .exp_ms = in->exp_ms,
                                .url_len = (uint32_t)in->url_len,
                                .rt = (uint16_t)in->rt,
+                               .hp_len = (uint16_t)hp_len,
+                               .hp_known = in->hp != NULL,
                                .code_len = (uint8_t)len,
                                .id_len = (uint8_t)id_len,
                                .uid_len = (uint8_t)uid_len};
@@ -219,6 +225,10 @@ int ncache_put(struct ncache *c, const char *code, size_t len, const struct ncac
     d += uid_len + 1;
     memcpy(d, in->url, in->url_len);
     d[in->url_len] = '\0';
+    d += in->url_len + 1;
+    if (hp_len)
+        memcpy(d, in->hp, hp_len);
+    d[hp_len] = '\0';
     while (c->bytes + ncache_entry_bytes(e) > c->max_bytes && ncache_evict_one(c) == 0)
         ;
     ncache_grow(c);

@@ -3,7 +3,8 @@
  * (issue 13), so that a hot link costs no Redis lookup.
  *
  * What is cached: a link's URL, redirect status, URL id, owner id and expiry, filled from
- * the reply of the redirect script that looked it up (follow.h). A link with a click cap is
+ * the reply of the redirect script that looked it up (follow.h), and the URL's host:port for
+ * the redirect-loop rule (follow_hostport), so that a hit needs no string work in Redis. A link with a click cap is
  * never cached (its counter must be checked in Redis); a link with an expiry is cached
  * and checked against the same clock the script would use (the batch's ts).
  *
@@ -73,7 +74,12 @@ struct ncache_link {
     const char *uid; /* the owner's id, or "" */
     int rt;          /* redirect status */
     int64_t exp_ms;  /* expiry, ms since the epoch, or -1 for none */
+    const char *hp;  /* the URL's " host:port " for the redirect-loop rule (follow_hostport),
+                        "" when it has none (never a loop), NULL when unknown */
 };
+
+/* Bytes of a link's " host:port " at most (a longer one is kept as unknown). */
+#define NCACHE_HP_MAX 256
 
 struct ncache;
 

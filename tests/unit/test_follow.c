@@ -157,6 +157,62 @@ static void test_follow_fill(void **state)
     freeReplyObject(r);
 }
 
+/* follow_hostport against what the script's hp() returned for the same URLs (Redis 7.0's Lua,
+ * "NIL" for nil; "?" where the C side leaves it to the script). */
+static void test_follow_hostport_matches_script(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *hp;
+    } cases[] = {
+        {"https://bench.example.com/link/1", " bench.example.com:443 "},
+        {"http://Example.COM:8080/x", " example.com:8080 "},
+        {"https://example.com./a", " example.com:443 "},
+        {"http://user:pw@host.example:80/", " host.example:80 "},
+        {"http://a@b@c.example:443", " c.example:443 "},
+        {"https://[::1]:8080/x", " [::1]:8080 "},
+        {"http://[::1]/x", " [::1]:80 "},
+        {"http://host:080/p", " host:80 "},
+        {"http://host:0/p", " host:0 "},
+        {"http://host:/p", " host::80 "},
+        {"http://host:12a/p", " host:12a:80 "},
+        {"http://:80/x", " :80 "},
+        {"http:///x", " :80 "},
+        {"ftp://x.example/", "NIL"},
+        {"HTTPS://LOCALHOST:8080?q=1", " localhost:8080 "},
+        {"http://localhost:8080#frag", " localhost:8080 "},
+        {"http://h.example:00000000000080/", " h.example:80 "},
+        {"http://h.example:1234567890/", "?"},
+        {"https://x.example:99999/", " x.example:99999 "},
+        {"http://host..:81/", " host.:81 "},
+        {"mailto:someone@example.com", "NIL"},
+        {"http://127.0.0.1:8080", " 127.0.0.1:8080 "},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[NCACHE_HP_MAX + 1];
+        int known = follow_hostport(cases[i].url, strlen(cases[i].url), out);
+        const char *got = !known ? "?" : out[0] ? out : "NIL";
+        assert_string_equal(got, cases[i].hp);
+    }
+}
+
+static void test_follow_loop_check(void **state)
+{
+    (void)state;
+    const char *self = "127.0.0.1:8080 localhost:8080 [::1]:8080 sho.rt:443";
+    assert_int_equal(follow_loop_check(" localhost:8080 ", self), FOLLOW_LOOP_YES);
+    assert_int_equal(follow_loop_check(" 127.0.0.1:8080 ", self), FOLLOW_LOOP_YES);
+    assert_int_equal(follow_loop_check(" sho.rt:443 ", self), FOLLOW_LOOP_YES);
+    assert_int_equal(follow_loop_check(" host:8080 ", self), FOLLOW_LOOP_NO);
+    assert_int_equal(follow_loop_check(" localhost:80 ", self), FOLLOW_LOOP_NO);
+    assert_int_equal(follow_loop_check(" rt:443 ", self), FOLLOW_LOOP_NO);
+    assert_int_equal(follow_loop_check(" localhost:8080 ", ""), FOLLOW_LOOP_NO);
+    char big[FOLLOW_SELF_MAX + 8];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(follow_loop_check(" a:80 ", big), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +220,8 @@ int main(void)
         cmocka_unit_test(test_follow_changes_reset),
         cmocka_unit_test(test_follow_changes_malformed),
         cmocka_unit_test(test_follow_fill),
+        cmocka_unit_test(test_follow_hostport_matches_script),
+        cmocka_unit_test(test_follow_loop_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

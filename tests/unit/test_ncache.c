@@ -52,6 +52,16 @@ static void test_ncache_put_get_replace_del(void **state)
     assert_string_equal(got.uid, "5");
     assert_int_equal(got.rt, 301);
     assert_true(got.exp_ms == 1700000000000);
+    assert_null(got.hp); /* unknown */
+    b.hp = " b.example:443 ";
+    assert_int_equal(ncache_put(c, "abc", 3, &b), 0);
+    assert_int_equal(ncache_get(c, "abc", 3, &got), 1);
+    assert_string_equal(got.hp, " b.example:443 ");
+    assert_string_equal(got.url, "https://b.example/");
+    b.hp = "";
+    assert_int_equal(ncache_put(c, "abc", 3, &b), 0);
+    assert_int_equal(ncache_get(c, "abc", 3, &got), 1);
+    assert_string_equal(got.hp, "");
     assert_int_equal(ncache_del(c, "abc", 3), 1);
     assert_int_equal(ncache_del(c, "abc", 3), 0);
     assert_int_equal(ncache_get(c, "abc", 3, &got), 0);
