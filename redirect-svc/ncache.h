@@ -3,10 +3,11 @@
  * (issue 13), so that a hot link costs no Redis lookup.
  *
  * What is cached: a link's URL, redirect status, URL id, owner id and expiry, filled from
- * the reply of the redirect script that looked it up (follow.h), and the URL's host:port for
- * the redirect-loop rule (follow_hostport), so that a hit needs no string work in Redis. A link with a click cap is
- * never cached (its counter must be checked in Redis); a link with an expiry is cached
- * and checked against the same clock the script would use (the batch's ts).
+ * the reply of the redirect script that looked it up (follow.h), and the URL's host:port
+ * for the redirect-loop rule (follow_hostport), so that a hit needs no string work in
+ * Redis. A link with a click cap is never cached (its counter must be checked in Redis); a
+ * link with an expiry is cached and checked against the same clock the script would use
+ * (the batch's ts).
  *
  * The protocol (follow.c's script, loop.c):
  *   - write-svc changes a link hash and appends its code to the shard's change stream
