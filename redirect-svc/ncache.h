@@ -46,7 +46,9 @@
  * Expiry by date is checked against the batch's clock as the script does; caps bypass the
  * cache, so "capped" and "expired by clicks" are decided in Redis as before.
  * Not covered: Redis restarted from a snapshot older than the position while keeping that
- * position's entry (the read model itself then lags what writes answered).
+ * position's entry (the read model itself then lags what writes answered), and a recreated
+ * stream whose new entry has the very id of an old position (ids are "<ms>-<seq>" taken from
+ * Redis's clock: that needs the clock to go back).
  *
  * Memory: at most the budget given to ncache_new (NEAR_CACHE_MB / HTTP_THREADS per loop),
  * counting each entry, its strings, allocator overhead and the bucket array; when a fill
