@@ -26,8 +26,9 @@
 struct db {
     char *conninfo; /* owned copy */
     int statement_timeout_ms;
-    PGconn *conn; /* owned; NULL until connected */
-    int broken;   /* 1 after a connection-level failure */
+    int tx_pooled; /* 1: behind a transaction-mode pooler (db_set_tx_pooled) */
+    PGconn *conn;  /* owned; NULL until connected */
+    int broken;    /* 1 after a connection-level failure */
     int in_tx;
     char errmsg[DB_ERR_MAX];
     char sqlstate[6];
@@ -62,6 +63,11 @@ struct db *db_new(const char *conninfo, int statement_timeout_ms)
     }
     db->statement_timeout_ms = statement_timeout_ms;
     return db;
+}
+
+void db_set_tx_pooled(struct db *db, int on)
+{
+    db->tx_pooled = on != 0;
 }
 
 static void db_disconnect(struct db *db)
@@ -99,7 +105,8 @@ int db_connect(struct db *db)
     db_disconnect(db);
     char options[64];
     snprintf(options, sizeof(options), "-c statement_timeout=%d", db->statement_timeout_ms);
-    const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+    /* A transaction-mode pooler refuses `options` (db.h): the last pair is then left out. */
+    const char *keys[] = {"dbname", "connect_timeout", db->tx_pooled ? NULL : "options", NULL};
     const char *vals[] = {db->conninfo, "3", options, NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
@@ -169,6 +176,8 @@ static int db_exec_once(struct db *db, const char *name, const char *sql, int np
     int rc = db_connect(db);
     if (rc)
         return rc;
+    if (db->tx_pooled)
+        name = NULL; /* the next transaction may run on another server session (db.h) */
     if (name && (rc = db_prepare(db, name, sql, nparams)) != 0)
         return rc;
     PGresult *res = name ? PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
@@ -394,6 +403,12 @@ int db_pool_in_use(struct db_pool *pool)
     int n = pool->size - pool->nfree;
     pthread_mutex_unlock(&pool->lock);
     return n;
+}
+
+void db_pool_set_tx_pooled(struct db_pool *pool, int on)
+{
+    for (int i = 0; i < pool->size; i++)
+        db_set_tx_pooled(pool->all[i], on);
 }
 
 int db_pool_size(const struct db_pool *pool)

@@ -2,7 +2,8 @@
  * db.h - libpq handles and a small connection pool.
  *
  * A struct db is one PostgreSQL connection that connects lazily, prepares
- * each named statement once per connection, applies statement_timeout, and
+ * each named statement once per connection (unless it goes through a
+ * transaction-mode pooler: db_set_tx_pooled), applies statement_timeout, and
  * keeps the last error (code and text) on the handle. After a connection
  * error the handle is marked broken and the next use reconnects. A pool hands
  * handles to threads with a bounded wait.
@@ -25,6 +26,26 @@ struct db_pool;
  * Nothing is connected until the first use. NULL only when out of memory.
  */
 struct db *db_new(const char *conninfo, int statement_timeout_ms);
+
+/*
+ * Declares that conninfo reaches PostgreSQL through a transaction-mode pooler (PgBouncer
+ * pool_mode=transaction, issue 14): consecutive transactions, and consecutive statements
+ * outside one, may run on different server sessions, so nothing that lives in a session may
+ * be relied on. With `on` the handle then
+ *   - ignores db_exec's `name`: every statement goes unnamed (PQexecParams: parse, bind and
+ *     execute in one round trip, planned at each call) instead of PQprepare once per
+ *     connection, since a statement prepared on one server session is unknown on the next
+ *     (PgBouncer 1.18, Debian bookworm's, does not track protocol-level prepared statements;
+ *     1.21 and later can: max_prepared_statements);
+ *   - does not send statement_timeout as the `options` startup parameter (PgBouncer refuses
+ *     an unknown startup parameter): the pooler sets it on its server connections
+ *     (connect_query, deploy/pgbouncer/entrypoint.sh), and statement_timeout_ms is unused.
+ * Transaction-scoped state (BEGIN ... COMMIT, SET LOCAL, pg_advisory_xact_lock) is safe either
+ * way; session state (SET, session advisory locks, temporary tables, LISTEN) is not, and the
+ * callers that need it (event-worker's staging table) connect to PostgreSQL directly.
+ * Call before the first use; 0 restores the default (a session of our own per connection).
+ */
+void db_set_tx_pooled(struct db *db, int on);
 
 /* Closes and frees. Accepts NULL. */
 void db_free(struct db *db);
@@ -81,6 +102,9 @@ void db_pool_free(struct db_pool *pool);
 /* A borrowed handle, or NULL when none freed up in time. Give it back with db_pool_release. */
 struct db *db_pool_acquire(struct db_pool *pool);
 void db_pool_release(struct db_pool *pool, struct db *db);
+
+/* db_set_tx_pooled on every handle of the pool; call before the first acquire. */
+void db_pool_set_tx_pooled(struct db_pool *pool, int on);
 
 /* Handles currently lent out, and the pool size. */
 int db_pool_in_use(struct db_pool *pool);

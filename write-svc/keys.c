@@ -162,6 +162,9 @@ int keys_cli(int argc, char **argv)
         fputs("write-svc keys: out of memory\n", stderr);
         return 1;
     }
+    /* The service's PG_POOLER (main.c), read here as the CLI reads DATABASE_URL. */
+    const char *pooler = getenv("PG_POOLER");
+    db_set_tx_pooled(db, pooler && strcmp(pooler, "transaction") == 0);
     int status = keys_run(db, argc, argv);
     db_free(db);
     return status;
