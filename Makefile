@@ -423,7 +423,7 @@ fuzz:
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
-		check-system check-docs check-openapi check-ops check-supervise check-ui
+		check-system check-docs check-openapi check-ops check-supervise check-ui check-pgbouncer
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -433,6 +433,13 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# write-svc through a real PgBouncer (Debian's, transaction mode): the e2e suite, then
+# concurrency, rebuilds and PgBouncer killed and restarted (tests/pgbouncer); about 25 s.
+.PHONY: check-pgbouncer
+check-pgbouncer: $(BINS) $(E2E_BIN)
+	$(Q)B=$(B) E2E_PGBOUNCER=1 tests/e2e/run.sh
+	$(Q)B=$(B) tests/pgbouncer/test_pgbouncer.sh
 
 # API_AUTH=keys against two write-svc instances: 401/403/404, revocation, expiry, the CLI.
 .PHONY: check-keys
