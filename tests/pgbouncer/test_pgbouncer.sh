@@ -21,7 +21,11 @@
 #      did not fail here every time: this checks the outcome, not the race);
 #   6. PgBouncer SIGKILLed while write-svc serves: POST /urls answers 503 JSON within 5 s,
 #      /livez 200, /readyz 503 naming the database; PgBouncer restarted on the same port:
-#      write-svc (same process) answers 201 again within 10 s, and 80 concurrent creates pass.
+#      write-svc (same process) answers 201 again within 10 s, and 80 concurrent creates pass;
+#   7. deploy/pgbouncer/entrypoint.sh (the image's configuration from DATABASE_URL, run here as
+#      the PostgreSQL OS user on loopback): SCRAM login with the URL's escaped password, a
+#      wrong one refused, statement_timeout and pool mode as set, write-svc's creates through
+#      it, SIGINT stops it.
 # Every wait is bounded (about 30 s in all). Prints "pgbouncer: N passed, N failed".
 set -uo pipefail
 
@@ -46,12 +50,14 @@ PGB_DIR=$HARNESS_DIR/pgbouncer
 PGB_POOL=2
 : "${PG_PORT:?}" "${DATABASE_URL:?}" "${REDIS_URL:?}"
 svc_pid=
+ep_pid=
 svc_log=$HARNESS_DIR/write-svc.log
 
 # shellcheck disable=SC2317 # called from the trap
 finish() {
     [ -n "$svc_pid" ] && kill -TERM "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null
     pgb_stop "$PGB_DIR"
+    [ -n "$ep_pid" ] && kill -KILL "$ep_pid" 2>/dev/null
     if grep -nE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$svc_log" 2>/dev/null; then
         not_ok "no sanitizer report in the write-svc log"
     fi
@@ -177,3 +183,42 @@ one_create() {
 check "6 PgBouncer back: POST /urls 201 again within 10 s, same write-svc" wait_for 10 one_create
 check "6 ... write-svc was not restarted" kill -0 "$svc_pid"
 eq "6 ... 80 concurrent creates after the restart all answer 201" "$(creates 80 16 b)" "201:80 "
+
+# --- 7. deploy/pgbouncer/entrypoint.sh (the image's configuration) ----------------------
+# Run as the PostgreSQL OS user on loopback, with a password: the harness's PostgreSQL trusts
+# PgBouncer's login, so this checks what the entrypoint writes (SCRAM for clients, the
+# statement_timeout, the pool mode) and that write-svc works through it.
+kill -TERM "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null
+svc_pid=
+ep_dir=$HARNESS_DIR/pgb-image
+mkdir -p "$ep_dir"
+[ "$(id -u)" = 0 ] && chown "$(pg_os_user)" "$ep_dir"
+ep_port=$(pick_free_port) || die "no free port"
+as_pg env DATABASE_URL="postgresql://$(pg_os_user):s%40cret@127.0.0.1:$PG_PORT/shortener" \
+    PGBOUNCER_PORT="$ep_port" PGBOUNCER_LISTEN_ADDR=127.0.0.1 PGBOUNCER_CONF_DIR="$ep_dir" \
+    PGBOUNCER_POOL_SIZE=2 PGBOUNCER_STATEMENT_TIMEOUT_MS=7000 \
+    "$REPO_ROOT/deploy/pgbouncer/entrypoint.sh" >"$ep_dir/stdout" 2>"$ep_dir/stderr" &
+ep_wrapper=$!
+check "7 the image's entrypoint starts PgBouncer" \
+    wait_for 10 pg_isready -q -h 127.0.0.1 -p "$ep_port" -U "$(pg_os_user)"
+# PgBouncer's own pid (as_pg's runuser does not pass signals on): what the finish trap stops.
+ep_pid=$(cat "$ep_dir/pgbouncer.pid" 2>/dev/null)
+EP_URL=postgresql://$(pg_os_user):s%40cret@127.0.0.1:$ep_port/shortener
+eq "7 ... the password (s@cret, escaped in DATABASE_URL) logs in; statement_timeout 7 s" \
+    "$(psql -X -At --no-psqlrc -d "$EP_URL" -c 'SHOW statement_timeout' 2>&1)" 7s
+check "7 ... a wrong password is refused" \
+    sh -c "! psql -X -At --no-psqlrc -d 'postgresql://$(pg_os_user):wrong@127.0.0.1:$ep_port/shortener' -c 'SELECT 1' 2>/dev/null"
+check "7 ... pool_mode transaction (SHOW POOLS on the admin console)" sh -c \
+    "psql -X -At --no-psqlrc -d 'postgresql://$(pg_os_user):s%40cret@127.0.0.1:$ep_port/pgbouncer' -c 'SHOW POOLS' | grep -q '|transaction$'"
+POOLED_URL=$EP_URL
+run_svc PG_POOLER=transaction
+wait_for 15 svc_health "$svc_port" || die "write-svc did not become healthy ($svc_log)"
+eq "7 ... write-svc through it: 40 concurrent creates all answer 201" "$(creates 40 8 c)" "201:40 "
+kill -TERM "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null
+svc_pid=
+kill -INT "$ep_pid" 2>/dev/null
+check "7 ... SIGINT (the image's STOPSIGNAL) stops it within 5 s" \
+    wait_for 5 sh -c "! kill -0 $ep_pid 2>/dev/null"
+kill -KILL "$ep_pid" 2>/dev/null
+wait "$ep_wrapper" 2>/dev/null
+ep_pid=
