@@ -16,7 +16,7 @@
 # all at once, with a 1.5 s stall a third of the way in (psql holds the read-model advisory lock
 # exclusively, as a rebuild does: every create waits for it inside PostgreSQL), so that every
 # instance uses its 8 handles, as a slow database makes it do. The client sessions PostgreSQL
-# holds (pg_stat_activity, every client backend but the sampler's) are sampled every 100 ms:
+# holds (pg_stat_activity, every client backend but the sampler's and the stall's) are sampled every 100 ms:
 # the peak during the load, and what is still held 1 s after it (the pool keeps its connections;
 # PgBouncer keeps its server connections for server_idle_timeout). Reported with the creates
 # per second of all instances together and the non-201 answers.
@@ -80,7 +80,7 @@ READMODEL_LOCK=$(sed -n 's/^#define STORE_READMODEL_LOCK \([0-9]*\)$/\1/p' "$REP
 sessions() {
     psql -X -At --no-psqlrc -d "$DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity
         WHERE datname = 'shortener' AND backend_type = 'client backend'
-        AND pid <> pg_backend_pid()"
+        AND pid <> pg_backend_pid() AND application_name <> 'pgb-bench-stall'"
 }
 
 sessions_at_most() { [ "$(sessions)" -le "$1" ]; }
@@ -147,7 +147,7 @@ for n in $INSTANCES; do
         # A 1.5 s stall in the middle: the read-model lock held exclusively (as a rebuild does),
         # so every create waits in PostgreSQL and every handle of every instance gets used.
         sleep "$(awk -v d="$LOAD_S" 'BEGIN { print d / 3 }')"
-        psql -X -q --no-psqlrc -d "$DATABASE_URL" -c "BEGIN" \
+        PGAPPNAME=pgb-bench-stall psql -X -q --no-psqlrc -d "$DATABASE_URL" -c "BEGIN" \
             -c "SELECT pg_advisory_xact_lock($READMODEL_LOCK)" -c "SELECT pg_sleep(1.5)" \
             -c "COMMIT" >/dev/null
         wait "${wrk_pids[@]}"
