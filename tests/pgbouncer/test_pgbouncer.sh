@@ -180,7 +180,12 @@ one_create() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
         -d '{"original_url":"https://pgb.example.com/back"}' "$W/urls")" = 201 ]
 }
-check "6 PgBouncer back: POST /urls 201 again within 10 s, same write-svc" wait_for 10 one_create
+t0=$(now_ms)
+if wait_for 10 one_create; then
+    ok "6 PgBouncer back: POST /urls 201 again within 10 s ($(($(now_ms) - t0)) ms), same write-svc"
+else
+    not_ok "6 PgBouncer back: POST /urls 201 again within 10 s, same write-svc"
+fi
 check "6 ... write-svc was not restarted" kill -0 "$svc_pid"
 eq "6 ... 80 concurrent creates after the restart all answer 201" "$(creates 80 16 b)" "201:80 "
 
