@@ -158,6 +158,7 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	db \
 	dest \
 	entry \
 	http \

@@ -6,11 +6,13 @@
 #   INSTANCES="1 4" LOAD_S=2 CREATE_S=5 bench/pgbouncer.sh      a shorter one
 #
 # It runs under tests/harness.sh (a throw-away PostgreSQL, max_connections 200, and Redis on free
-# ports) with Debian's PgBouncer (pgb_start, scripts/lib.sh) in pool_mode=transaction,
-# default_pool_size POOL (20), in front of it. No event-worker runs.
+# ports) with Debian's PgBouncer (pgb_start, scripts/lib.sh) in front of it, started afresh
+# for each measurement in the mode it needs. No event-worker runs.
 #
-# Part 1, for each N of INSTANCES and each path (direct: DATABASE_URL is PostgreSQL,
-# PG_POOLER=none; pgbouncer: DATABASE_URL is PgBouncer, PG_POOLER=transaction): N write-svc
+# Part 1, for each N of INSTANCES and each path of PATHS (direct: DATABASE_URL is PostgreSQL,
+# PG_POOLER=none; transaction: a PgBouncer in transaction mode, pool POOL, PG_POOLER=transaction;
+# session: a PgBouncer in session mode, pool SESSION_POOL, PG_POOLER=session; each PgBouncer
+# fresh, so that no server session of an earlier measurement is counted): N write-svc
 # with their defaults (PG_POOL_SIZE=8, HTTP_THREADS=8) on free ports, then one
 # `wrk -t1 -cLOAD_CONNS -dLOAD_S` of POST /urls (bench/scenario.lua, BENCH_MODE=create) per instance,
 # all at once, with a 1.5 s stall a third of the way in (psql holds the read-model advisory lock
@@ -22,11 +24,12 @@
 # per second of all instances together and the non-201 answers.
 # Part 2, one write-svc, `wrk -t2 -c16 -dCREATE_S` of POST /urls, ROUNDS times in turns:
 # prepared (direct, PG_POOLER=none: named statements prepared once per connection), unnamed
-# (direct, PG_POOLER=transaction: the same statements through PQexecParams) and pgbouncer
-# (PgBouncer, PG_POOLER=transaction). The best of the rounds is reported.
+# (direct, PG_POOLER=transaction: the same statements through PQexecParams), session (a
+# session-mode PgBouncer, PG_POOLER=session: named statements, one more hop) and pgbouncer
+# (a transaction-mode PgBouncer, PG_POOLER=transaction). The best of the rounds is reported.
 # Prints Markdown on stdout (docs/CAPACITY.md and docs/BENCHMARKS.md quote it).
-# Env: B (build), INSTANCES ("1 4 16"), POOL (20), LOAD_S (3), LOAD_CONNS (32), CREATE_S (8),
-# ROUNDS (2).
+# Env: B (build), INSTANCES ("1 4 16"), PATHS ("direct transaction session"), POOL (20),
+# SESSION_POOL (150), LOAD_S (3), LOAD_CONNS (32), CREATE_S (8), ROUNDS (2).
 set -uo pipefail
 
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
@@ -41,6 +44,8 @@ INSTANCES=${INSTANCES:-1 4 16}
 POOL=${POOL:-20}
 LOAD_S=${LOAD_S:-3}
 LOAD_CONNS=${LOAD_CONNS:-32}
+PATHS=${PATHS:-direct transaction session}
+SESSION_POOL=${SESSION_POOL:-150}
 CREATE_S=${CREATE_S:-8}
 ROUNDS=${ROUNDS:-2}
 if [ "${1:-}" != --inside ]; then
@@ -65,15 +70,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pgb_port=
-for _ in 1 2 3 4 5; do
-    pgb_port=$(pick_free_port) || die "no free port"
-    pgb_start "$W/pgbouncer" "$pgb_port" "$PG_PORT" transaction "$POOL" && break
+# pgb MODE POOL: a fresh PgBouncer (the previous one stopped, so that no server session of an
+# earlier measurement is counted in the next); its URL in POOLED_URL.
+pgb() {
+    local port
     pgb_stop "$W/pgbouncer"
-    pgb_port=
-done
-[ -n "$pgb_port" ] || die "PgBouncer did not start ($W/pgbouncer/pgbouncer.log)"
-POOLED_URL=postgresql://$(pg_os_user)@127.0.0.1:$pgb_port/shortener
+    wait_for 10 sessions_at_most 0 || warn "sessions still open: $(sessions)"
+    for _ in 1 2 3 4 5; do
+        port=$(pick_free_port) || die "no free port"
+        if pgb_start "$W/pgbouncer" "$port" "$PG_PORT" "$1" "$2"; then
+            POOLED_URL=postgresql://$(pg_os_user)@127.0.0.1:$port/shortener
+            return 0
+        fi
+        pgb_stop "$W/pgbouncer"
+    done
+    die "PgBouncer did not start ($W/pgbouncer/pgbouncer.log)"
+}
 READMODEL_LOCK=$(sed -n 's/^#define STORE_READMODEL_LOCK \([0-9]*\)$/\1/p' "$REPO_ROOT/write-svc/store.h")
 [ -n "$READMODEL_LOCK" ] || die "STORE_READMODEL_LOCK not found in write-svc/store.h"
 
@@ -118,14 +130,19 @@ field() {
 # --- part 1 ------------------------------------------------------------------------------
 printf '### PostgreSQL sessions held by N write-svc (PG_POOL_SIZE=8, HTTP_THREADS=8)\n\n'
 # shellcheck disable=SC2016 # the backquotes are Markdown
-printf 'PgBouncer %s, pool_mode=transaction, default_pool_size=%s; load: one `wrk -t1 -c%s -d%ss` of POST /urls per instance, all at once, with a 1.5 s lock stall. An instance uses at most its 8 handles (PG_POOL_SIZE), in practice as many as its busy HTTP threads.\n\n' \
-    "$(pgbouncer --version | sed -n "1s/^PgBouncer //p")" "$POOL" "$LOAD_CONNS" "$LOAD_S"
+printf 'PgBouncer %s: transaction = pool_mode=transaction, default_pool_size=%s, PG_POOLER=transaction; session = pool_mode=session, default_pool_size=%s (room for every handle), PG_POOLER=session. Load: one `wrk -t1 -c%s -d%ss` of POST /urls per instance, all at once, with a 1.5 s lock stall. An instance uses at most its 8 handles (PG_POOL_SIZE), in practice as many as its busy HTTP threads.\n\n' \
+    "$(pgbouncer --version | sed -n "1s/^PgBouncer //p")" "$POOL" "$SESSION_POOL" "$LOAD_CONNS" \
+    "$LOAD_S"
 printf '| instances | path | client connections (N x 8) | PostgreSQL sessions, peak | held 1 s after | creates/s (all) | non-201 |\n'
 printf '|---|---|---|---|---|---|---|\n'
 for n in $INSTANCES; do
-    for path in direct pgbouncer; do
-        if [ "$path" = direct ]; then start_svcs "$n" "$DATABASE_URL" none; else
-            start_svcs "$n" "$POOLED_URL" transaction; fi
+    for path in $PATHS; do
+        case $path in
+        direct) pgb_stop "$W/pgbouncer" && start_svcs "$n" "$DATABASE_URL" none ;;
+        transaction) pgb transaction "$POOL" && start_svcs "$n" "$POOLED_URL" transaction ;;
+        session) pgb session "$SESSION_POOL" && start_svcs "$n" "$POOLED_URL" session ;;
+        *) die "unknown path $path (PATHS: direct, transaction, session)" ;;
+        esac
         rm -f "$W/load.done" "$W"/load.*.out
         (
             max=0
@@ -160,8 +177,8 @@ for n in $INSTANCES; do
         printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$path" "$((n * 8))" \
             "$(cat "$W/peak")" "$held" "$((ok / LOAD_S))" "$((reqs - ok))"
         stop_all
-        # The direct sessions close with their instances; PgBouncer's (at most POOL) stay.
-        wait_for 10 sessions_at_most "$POOL" || warn "sessions still open: $(sessions)"
+        pgb_stop "$W/pgbouncer"
+        wait_for 10 sessions_at_most 0 || warn "sessions still open: $(sessions)"
     done
 done
 
@@ -172,11 +189,12 @@ printf '\n### POST /urls, one write-svc, `wrk -t2 -c16 -d%ss`, best of %s rounds
 printf '| statements | path | creates/s | p50 ms | p99 ms | non-201 |\n|---|---|---|---|---|---|\n'
 declare -A best best_line
 for ((r = 1; r <= ROUNDS; r++)); do
-    for cfg in prepared unnamed pgbouncer; do
+    for cfg in prepared unnamed session pgbouncer; do
         case $cfg in
         prepared) start_svcs 1 "$DATABASE_URL" none ;;
         unnamed) start_svcs 1 "$DATABASE_URL" transaction ;;
-        pgbouncer) start_svcs 1 "$POOLED_URL" transaction ;;
+        session) pgb session "$SESSION_POOL" && start_svcs 1 "$POOLED_URL" session ;;
+        pgbouncer) pgb transaction "$POOL" && start_svcs 1 "$POOLED_URL" transaction ;;
         esac
         out=$W/create.$cfg.$r.out
         wrk_create "${svc_urls[0]}" 2 16 "$CREATE_S" "pgb-c-$cfg-$r" "$out"
@@ -194,4 +212,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 printf '| named, prepared once per connection | PostgreSQL | %s |\n' "${best_line[prepared]}"
 printf '| unnamed (PQexecParams) | PostgreSQL | %s |\n' "${best_line[unnamed]}"
-printf '| unnamed (PQexecParams) | PgBouncer | %s |\n' "${best_line[pgbouncer]}"
+printf '| named, prepared once per connection | PgBouncer, session mode | %s |\n' \
+    "${best_line[session]}"
+printf '| unnamed (PQexecParams) | PgBouncer, transaction mode | %s |\n' "${best_line[pgbouncer]}"

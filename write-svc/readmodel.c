@@ -227,7 +227,7 @@ static int readmodel_load(struct app *app, struct db *db, long *loaded)
  * The exclusive read-model lock, held by an open transaction until db_rollback: a
  * transaction-scoped lock (not pg_advisory_lock/unlock) so that it also holds behind a
  * transaction-mode pooler, where a session lock could be taken on one server session and
- * "released" on another (db.h, db_set_tx_pooled). The transaction only reads.
+ * "released" on another (db.h, DB_POOLER_TRANSACTION). The transaction only reads.
  */
 static int readmodel_lock(struct db *db)
 {

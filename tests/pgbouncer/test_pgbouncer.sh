@@ -25,7 +25,9 @@
 #   7. deploy/pgbouncer/entrypoint.sh (the image's configuration from DATABASE_URL, run here as
 #      the PostgreSQL OS user on loopback): SCRAM login with the URL's escaped password, a
 #      wrong one refused, statement_timeout and pool mode as set, write-svc's creates through
-#      it, SIGINT stops it.
+#      it, SIGINT stops it;
+#   8. a session-mode PgBouncer with PG_POOLER=session: concurrent creates, and the
+#      statement_timeout write-svc SETs after connecting cuts a create stalled on a lock.
 # Every wait is bounded (about 30 s in all). Prints "pgbouncer: N passed, N failed".
 set -uo pipefail
 
@@ -57,6 +59,7 @@ svc_log=$HARNESS_DIR/write-svc.log
 finish() {
     [ -n "$svc_pid" ] && kill -TERM "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null
     pgb_stop "$PGB_DIR"
+    pgb_stop "$HARNESS_DIR/pgb-session"
     [ -n "$ep_pid" ] && kill -KILL "$ep_pid" 2>/dev/null
     if grep -nE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$svc_log" 2>/dev/null; then
         not_ok "no sanitizer report in the write-svc log"
@@ -227,3 +230,32 @@ check "7 ... SIGINT (the image's STOPSIGNAL) stops it within 5 s" \
 kill -KILL "$ep_pid" 2>/dev/null
 wait "$ep_wrapper" 2>/dev/null
 ep_pid=
+
+# --- 8. a session-mode PgBouncer and PG_POOLER=session ----------------------------------
+# Named statements stay (each handle keeps its server session); statement_timeout is SET
+# after connecting. PG_STATEMENT_TIMEOUT_MS=300 against a 2 s lock stall proves the SET: a
+# create then fails after 300 ms instead of answering 201 after the stall.
+SES_DIR=$HARNESS_DIR/pgb-session
+ses_port=$(pick_free_port) || die "no free port"
+pgb_start "$SES_DIR" "$ses_port" "$PG_PORT" session 10 5000 ||
+    die "session-mode PgBouncer did not start ($SES_DIR/pgbouncer.log)"
+POOLED_URL=postgresql://$(pg_os_user)@127.0.0.1:$ses_port/shortener
+run_svc PG_POOLER=session PG_STATEMENT_TIMEOUT_MS=300
+wait_for 15 svc_health "$svc_port" || die "write-svc (session mode) did not become healthy"
+eq "8 session-mode PgBouncer, PG_POOLER=session: 80 concurrent creates all answer 201" \
+    "$(creates 80 8 s)" "201:80 "
+lock=$(sed -n 's/^#define STORE_READMODEL_LOCK \([0-9]*\)$/\1/p' "$REPO_ROOT/write-svc/store.h")
+psql -X -q --no-psqlrc -d "$DATABASE_URL" -c "BEGIN" -c "SELECT pg_advisory_xact_lock($lock)" \
+    -c "SELECT pg_sleep(2)" -c "COMMIT" >/dev/null &
+stall=$!
+sleep 0.3
+t0=$(now_ms)
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+    -d '{"original_url":"https://pgb.example.com/stalled"}' "$W/urls")
+t=$(($(now_ms) - t0))
+wait "$stall"
+check "8 ... the SET statement_timeout (300 ms) cuts a create stalled on a lock (got $code in $t ms)" \
+    test "$code" != 201 -a "$t" -lt 1500
+kill -TERM "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null
+svc_pid=
+pgb_stop "$SES_DIR"
