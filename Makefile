@@ -436,7 +436,8 @@ check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
 
 # write-svc through a real PgBouncer (Debian's, transaction mode): the e2e suite, then
-# concurrency, rebuilds and PgBouncer killed and restarted (tests/pgbouncer); about 25 s.
+# concurrency, rebuilds, PgBouncer killed and restarted, the image's entrypoint and session mode
+# (tests/pgbouncer); about 45 s.
 .PHONY: check-pgbouncer
 check-pgbouncer: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) E2E_PGBOUNCER=1 tests/e2e/run.sh
