@@ -159,6 +159,7 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	db \
 	dest \
 	entry \
 	follow \
@@ -441,7 +442,7 @@ fuzz:
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
-		check-system check-docs check-openapi check-ops check-supervise check-ui
+		check-system check-docs check-openapi check-ops check-supervise check-ui check-pgbouncer
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -451,6 +452,14 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# write-svc through a real PgBouncer (Debian's, transaction mode): the e2e suite, then
+# concurrency, rebuilds, PgBouncer killed and restarted, the image's entrypoint and session mode
+# (tests/pgbouncer); about 45 s.
+.PHONY: check-pgbouncer
+check-pgbouncer: $(BINS) $(E2E_BIN)
+	$(Q)B=$(B) E2E_PGBOUNCER=1 tests/e2e/run.sh
+	$(Q)B=$(B) tests/pgbouncer/test_pgbouncer.sh
 
 # API_AUTH=keys against two write-svc instances: 401/403/404, revocation, expiry, the CLI.
 .PHONY: check-keys

@@ -284,12 +284,20 @@ static int readmodel_load(struct app *app, struct db *db, long *loaded)
     }
 }
 
-static int readmodel_advisory(struct db *db, const char *fn)
+/*
+ * The exclusive read-model lock, held by an open transaction until db_rollback: a
+ * transaction-scoped lock (not pg_advisory_lock/unlock) so that it also holds behind a
+ * transaction-mode pooler, where a session lock could be taken on one server session and
+ * "released" on another (db.h, DB_POOLER_TRANSACTION). The transaction only reads.
+ */
+static int readmodel_lock(struct db *db)
 {
-    char key[24], sql[80];
+    char key[24];
     const char *params[] = {store_fmt_id(key, STORE_READMODEL_LOCK)};
-    snprintf(sql, sizeof(sql), "SELECT %s($1::bigint)", fn);
-    return db_exec(db, NULL, sql, 1, params, NULL);
+    int rc = db_begin(db);
+    if (rc == 0)
+        rc = db_exec(db, NULL, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, NULL);
+    return rc;
 }
 
 /* The rebuild proper, holding the exclusive lock. */
@@ -333,15 +341,12 @@ int readmodel_rebuild_if_needed(struct app *app)
     struct db *db = db_pool_acquire(app->pool);
     if (!db)
         return ERR_UNAVAILABLE;
-    rc = readmodel_advisory(db, "pg_advisory_lock");
-    if (rc) {
+    rc = readmodel_lock(db);
+    if (rc)
         log_error("cannot take the read-model lock: %s", db_errmsg(db));
-        goto out;
-    }
-    rc = readmodel_rebuild(app, db);
-    if (readmodel_advisory(db, "pg_advisory_unlock"))
-        log_error("cannot release the read-model lock: %s", db_errmsg(db));
-out:
+    else
+        rc = readmodel_rebuild(app, db);
+    db_rollback(db); /* releases the lock */
     db_pool_release(app->pool, db);
     return rc;
 }

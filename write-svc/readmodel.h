@@ -47,9 +47,11 @@ int readmodel_ping(struct app *app) ATTR_WARN_UNUSED;
 
 /*
  * Rebuilds the model from PostgreSQL when the marker is missing: takes the
- * read-model advisory lock exclusively (so no URL write runs meanwhile and
- * only one instance rebuilds), removes stale links, loads every active URL in
- * pipelined batches, then sets the marker. 0 when the model is complete.
+ * read-model advisory lock exclusively in a transaction held open for the
+ * rebuild (so no URL write runs meanwhile and only one instance rebuilds;
+ * transaction-scoped so that it holds behind a transaction-mode pooler),
+ * removes stale links, loads every active URL in pipelined batches, then sets
+ * the marker. 0 when the model is complete.
  */
 int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 
