@@ -76,6 +76,9 @@ SHARED_SRCS := \
 	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
+	shared/kvcluster.c \
+	shared/kvcluster_io.c \
+	shared/kvslot.c \
 	shared/kvthread.c \
 	shared/log.c \
 	shared/metrics.c \
@@ -164,6 +167,7 @@ UNIT_TESTS := \
 	idempotency \
 	jcompact \
 	jx \
+	kvslot \
 	live \
 	log \
 	multipart \
