@@ -427,7 +427,7 @@ fuzz:
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
-		check-system check-docs check-openapi check-ops check-supervise check-ui
+		check-system check-cluster check-docs check-openapi check-ops check-supervise check-ui
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -456,6 +456,11 @@ check-openapi: $(BINS)
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
+
+# The system suite's cluster part on a 6-node Redis Cluster (tests/system/checks_cluster.sh).
+.PHONY: check-cluster
+check-cluster: $(BINS) $(SYSTEM_BIN)
+	$(Q)REDIS_MODE=cluster SYSTEM_ONLY=cluster B=$(B) tests/system/run.sh
 
 # The dashboard in a real browser: Debian's chromium driven by playwright-core (ui/package-lock.json)
 # against the real stack behind nginx, in open mode and (once API_AUTH=keys exists) with a
