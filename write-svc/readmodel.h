@@ -37,7 +37,8 @@ int readmodel_del(struct app *app, const char *code) ATTR_WARN_UNUSED;
  */
 int readmodel_take(struct app *app, const char *code, long long *clicks) ATTR_WARN_UNUSED;
 
-/* 1 when the marker key exists, 0 when not, ERR_KV when Redis is unreachable. */
+/* 1 when the marker key and every shard's marker (rkeys.h) exist, 0 when one is missing,
+ * ERR_KV when Redis is unreachable. */
 int readmodel_complete(struct app *app) ATTR_WARN_UNUSED;
 
 /* PING; 0 or ERR_KV. */
@@ -46,8 +47,9 @@ int readmodel_ping(struct app *app) ATTR_WARN_UNUSED;
 /*
  * Rebuilds the model from PostgreSQL when the marker is missing: takes the
  * read-model advisory lock exclusively (so no URL write runs meanwhile and
- * only one instance rebuilds), removes stale links, loads every active URL in
- * pipelined batches, then sets the marker. 0 when the model is complete.
+ * only one instance rebuilds), deletes the global marker, removes stale links (on every
+ * primary of a cluster), loads every active URL in pipelined batches, then sets the shard
+ * markers and the global one. 0 when the model is complete.
  */
 int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 
