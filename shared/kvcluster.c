@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -292,30 +293,30 @@ int kvc_send_entry(struct kvcluster *c, size_t i, int n, int asking)
         node->dirty = 1;
         return 0;
     }
-    /* Nothing of this node's pipeline can be trusted now: the handle breaks. */
+    /*
+     * Not sent. A node we cannot connect to is treated like CLUSTERDOWN (back-off, a new slot
+     * map, another try: a failover may be under way); anything else fails this command.
+     * Whatever this node owed us went down with its connection.
+     */
     char why[KV_ERR_MAX];
-    snprintf(why, sizeof(why), "%s:%d: %s", node->host, node->port,
-             node->kv ? kv_errmsg(node->kv) : "out of memory");
+    int down = !k && node->kv;
+    snprintf(why, sizeof(why), "%s %s:%d: %.160s", down ? "CLUSTERDOWN cannot reach" : "io:",
+             node->host, node->port, node->kv ? kv_errmsg(node->kv) : "out of memory");
+    kvc_node_fail(c, n);
     e->state = KVC_DONE;
-    e->io = 1;
+    e->io = !down;
     free(e->err);
     e->err = strdup(why);
-    kvc_error(c, "io", why);
-    c->broken = 1;
     c->map_stale = 1;
-    return ERR_KV;
+    return 0;
 }
 
 int kvc_flush(struct kvcluster *c)
 {
     for (size_t i = 0; i < c->nnodes; i++) {
         struct kvc_node *n = &c->nodes[i];
-        if (n->fn && n->kv && kv_send(n->kv) != 0) {
-            kvc_error(c, "io", kv_errmsg(n->kv));
-            c->broken = 1;
-            c->map_stale = 1;
-            return ERR_KV;
-        }
+        if (n->fn && n->kv && kv_send(n->kv) != 0)
+            kvc_node_fail(c, (int)i); /* its commands fail; the other nodes' go on */
     }
     return 0;
 }
@@ -541,9 +542,15 @@ int kvcluster_send(struct kvcluster *c)
 void kvcluster_abandon(struct kvcluster *c, const char *why)
 {
     kvc_error(c, "abandoned", why);
-    for (size_t i = 0; i < c->nnodes; i++)
-        if (c->nodes[i].kv)
-            kv_abandon(c->nodes[i].kv, why);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        struct kvc_node *n = &c->nodes[i];
+        char b;
+        int fd = n->kv ? kv_fd(n->kv) : -1;
+        if (fd >= 0 && (n->fn || recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+                        (errno != EAGAIN && errno != EWOULDBLOCK)))
+            kv_abandon(n->kv, why); /* replies due (or input unasked for): lost */
+        n->fn = n->fhead = 0;
+    }
     kvc_drop_all(c);
     c->map_stale = 1;
 }
@@ -555,7 +562,7 @@ const char *kvcluster_errmsg(const struct kvcluster *c)
 
 int kvcluster_is_broken(const struct kvcluster *c)
 {
-    return c->broken;
+    return c->broken || (c->last_io && c->qhead == c->qn);
 }
 
 size_t kvcluster_primaries(struct kvcluster *c)

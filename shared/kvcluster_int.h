@@ -60,7 +60,8 @@ struct kvcluster {
     struct kvc_entry *q; /* owned: entries [qhead, qn) are live */
     size_t qhead, qn, qcap;
     int epfd, timerfd; /* owned: the node sockets (kv_fd) and the back-off timer */
-    int broken;
+    int broken;  /* no slot map: nothing can be sent */
+    int last_io; /* the last reply handed out failed with its node's connection */
     char errmsg[KV_ERR_MAX];
 };
 
@@ -76,6 +77,7 @@ int kvc_flush(struct kvcluster *c);
 void kvc_drop_all(struct kvcluster *c);
 
 /* kvcluster_io.c */
+void kvc_node_fail(struct kvcluster *c, int n);
 int kvc_pump_node(struct kvcluster *c, int n, int blocking);
 int kvc_settle(struct kvcluster *c, size_t i, int blocking);
 int kvc_finish(struct kvcluster *c, size_t i, struct redisReply **out);

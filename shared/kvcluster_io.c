@@ -54,8 +54,9 @@ static void kvc_store(struct kvcluster *c, size_t idx, redisReply *r, const char
         e->io = 1; /* out of memory: fail it hard rather than lose the text */
 }
 
-/* Node n's connection failed: every reply it owed is lost, and the handle breaks. */
-static void kvc_node_fail(struct kvcluster *c, int n)
+/* Node n's connection failed: every reply it owed is lost (those commands fail with "io:"),
+ * the other nodes' go on. */
+void kvc_node_fail(struct kvcluster *c, int n)
 {
     struct kvc_node *node = &c->nodes[n];
     char why[KV_ERR_MAX];
@@ -65,8 +66,6 @@ static void kvc_node_fail(struct kvcluster *c, int n)
         kvc_store(c, kvc_fifo_pop(node), NULL, why, 1);
     if (node->kv)
         kv_abandon(node->kv, "failed");
-    kvc_error(c, "io", why);
-    c->broken = 1;
     c->map_stale = 1;
 }
 
@@ -95,7 +94,7 @@ int kvc_pump_node(struct kvcluster *c, int n, int blocking)
             return 0;
         if (got < 0 && (!node->kv || kv_is_broken(node->kv))) {
             kvc_node_fail(c, n);
-            return ERR_KV;
+            return 0;
         }
         kvc_store(c, kvc_fifo_pop(node), r, got < 0 ? kvc_reply_text(node->kv) : NULL, 0);
         if (blocking)
@@ -201,11 +200,8 @@ static int kvc_wait_entry(struct kvcluster *c, size_t i)
             return s;
         if (c->q[i].state != KVC_SENT)
             continue;
-        if (kvc_flush(c) != 0 || kvc_pump_node(c, c->q[i].node, 1) != 0) {
-            if (c->q[i].state == KVC_SENT)
-                kvc_node_fail(c, c->q[i].node);
+        if (kvc_flush(c) != 0 || kvc_pump_node(c, c->q[i].node, 1) != 0)
             return ERR_KV;
-        }
     }
 }
 
@@ -262,6 +258,7 @@ int kvc_finish(struct kvcluster *c, size_t i, struct redisReply **out)
     if (!bad && e->cmd)
         e->reply = NULL;
     int rc = 0;
+    c->last_io = bad && bad->io;
     if (bad) {
         kvc_error(c, bad->io ? "io" : "reply", bad->err ? bad->err : "no reply");
         rc = ERR_KV;
@@ -291,7 +288,7 @@ int kvcluster_read_reply(struct kvcluster *c, struct redisReply **out)
     size_t nsub = c->q[i].nsub;
     long block = c->q[i].block_ms;
     for (size_t j = KVC_FIRST(c, i); j <= i + nsub; j++)
-        if (kvc_wait_entry(c, j) != 0 && c->broken)
+        if (kvc_wait_entry(c, j) != 0)
             break;
     int nil = 1;
     for (size_t j = i + 1; j <= i + nsub && nil; j++)
@@ -316,10 +313,8 @@ int kvcluster_read_input(struct kvcluster *c)
             continue;
         }
         struct kvc_node *node = &c->nodes[ev[i].data.u32];
-        if (node->kv && kv_read_input(node->kv) != 0) {
-            kvc_node_fail(c, (int)ev[i].data.u32);
-            return ERR_KV;
-        }
+        if (node->kv && kv_read_input(node->kv) != 0)
+            kvc_node_fail(c, (int)ev[i].data.u32); /* its commands fail, the others go on */
     }
     return 0;
 }
