@@ -391,7 +391,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # make check-fuzz         replay tests/fuzz/corpus/<t> and tests/fuzz/regression/<t> once
 # make fuzz               fuzz each target for FUZZ_SECONDS (default 60) seconds
 # libFuzzer with clang when its runtime links, else the plain driver (FUZZ=driver) with $(CC).
-FUZZ_TARGETS := csv multipart jcompact router entry config validate qr dispatch
+FUZZ_TARGETS := csv multipart jcompact router entry config validate qr dispatch kvslot
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_COMMON := $(call obj,tests/fuzz/fuzz_util.c) \
