@@ -2,7 +2,8 @@
 #   make                      build the three services
 #   make check                unit tests, then the end-to-end suites against real servers
 #   make SANITIZE=address,undefined check   the same under ASan/UBSan (outputs in build-asan/)
-#   make run / stop / logs    the local stack (scripts/run.sh; RUN_DIR= and the port variables
+#   make run / stop / logs    the local stack (scripts/run.sh; REDIS_MODE=cluster make run: on a
+#                             6-node Redis Cluster; RUN_DIR= and the port variables
 #                             it documents run a second, private one)
 # Knobs: O= (optimisation level), V=1 (verbose), CC=clang, SANITIZE=...
 

@@ -131,6 +131,7 @@ redis_cluster_node_start() {
     redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 --cluster-enabled yes \
         --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 1000 \
         --cluster-require-full-coverage no --save '' --appendonly no --daemonize yes \
+        --dbfilename "dump-$port.rdb" --appenddirname "aof-$port" \
         --pidfile "$dir/redis-$port.pid" --dir "$dir" --logfile "$dir/redis-$port.log" \
         "$@" >/dev/null
     wait_until 10 redis_ping "$port" && pid_alive "$dir/redis-$port.pid" || {
