@@ -501,6 +501,13 @@ bench: deps
 	$(Q)B=$(B) bench/run.sh
 	$(Q)B=$(B) bench/stats.sh
 	$(Q)B=$(B) bench/pipeline.sh
+	$(Q)$(MAKE) --no-print-directory bench-cluster
+
+# One Redis primary versus a 3-primary Redis Cluster (bench/cluster.sh): redirects/s, clicks/s,
+# bytes per link; each under tests/harness.sh on free ports (never the make-run stack).
+.PHONY: bench-cluster
+bench-cluster: all $(SYSTEM_BIN)
+	$(Q)B=$(B) bench/cluster.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

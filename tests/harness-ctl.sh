@@ -58,7 +58,9 @@ cluster_primaries() {
     local p
     for p in $(cluster_ports); do
         redis_ping "$p" || continue
-        redis-cli -h 127.0.0.1 -p "$p" role 2>/dev/null | head -n 1 | grep -qx master && echo "$p"
+        if redis-cli -h 127.0.0.1 -p "$p" role 2>/dev/null | head -n 1 | grep -qx master; then
+            echo "$p"
+        fi
     done
 }
 
