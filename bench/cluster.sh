@@ -8,6 +8,7 @@
 # For each mode (single: one redis-server; cluster: 3 primaries + 3 replicas, tests/harness.sh
 # REDIS_MODE=cluster) it starts, under tests/harness.sh, one write-svc, two redirect-svc
 # (HTTP_THREADS=2 each) and one event-worker on free loopback ports, creates 64 links, and:
+# (a third run, cluster-wait1, is the cluster with CLICK_MIN_REPLICAS=1: one WAIT per batch)
 #   1. redirects/s: `systest load` for BENCH_CLUSTER_SECONDS (10) at BENCH_CLUSTER_CONNS (64)
 #      connections, unpaced, spread over the two redirect-svc (302s counted; every click is
 #      recorded by the redirect script);
@@ -53,8 +54,8 @@ inside() {
     svc write-svc "$wport" READMODEL_CHECK_MS=100 API_AUTH=open
     r1=$(pick_free_port)
     r2=$(pick_free_port)
-    svc redirect-svc "$r1" HTTP_THREADS=2
-    svc redirect-svc "$r2" HTTP_THREADS=2
+    svc redirect-svc "$r1" HTTP_THREADS=2 CLICK_MIN_REPLICAS="${BENCH_MIN_REPLICAS:-0}"
+    svc redirect-svc "$r2" HTTP_THREADS=2 CLICK_MIN_REPLICAS="${BENCH_MIN_REPLICAS:-0}"
     svc event-worker 0
     for p in "$wport" "$r1" "$r2"; do
         wait_until 30 curl -sf -o /dev/null "http://127.0.0.1:$p/health" || die "port $p not healthy"
@@ -66,7 +67,7 @@ inside() {
             -d "{\"original_url\": \"https://example.com/bench/$i\", \"short_code\": \"$code\"}" \
             "http://127.0.0.1:$wport/urls" || die "cannot create link $code"
     done
-    local list t0 n302 rows last prev=-1 t_last
+    local list t0 n302 rows prev=-1 t_last
     list=$(printf "'%s'," "${codes[@]}")
     list=${list%,}
     out=$run/load
@@ -106,7 +107,7 @@ inside() {
         die "the read model was not rebuilt"
     m1=$(mem)
     printf 'bench-cluster %s primaries=%s redirects=%s redirects_per_s=%s clicks=%s clicks_per_s=%s bytes_per_link=%s\n' \
-        "${REDIS_MODE:-single}" "$(wc -w <<<"$ports")" "$n302" $((n302 / secs)) "$rows" \
+        "${REDIS_MODE:-single}${BENCH_MIN_REPLICAS:+-wait$BENCH_MIN_REPLICAS}" "$(wc -w <<<"$ports")" "$n302" $((n302 / secs)) "$rows" \
         $((rows * 1000 / (t_last - t0))) $(((m1 - m0) / links))
 }
 
@@ -119,8 +120,10 @@ for b in write-svc redirect-svc event-worker tests/system/systest; do
 done
 res=$(mktemp)
 trap 'rm -f "$res"' EXIT
-for mode in single cluster; do
-    REDIS_MODE=$mode B=$B timeout 600 "$REPO_ROOT/tests/harness.sh" bash "$BENCH_DIR/cluster.sh" \
+for mode in single cluster cluster-wait1; do
+    minrep=
+    [ "$mode" != cluster-wait1 ] || minrep=1
+    REDIS_MODE=${mode%-wait1} BENCH_MIN_REPLICAS=$minrep B=$B timeout 600 "$REPO_ROOT/tests/harness.sh" bash "$BENCH_DIR/cluster.sh" \
         --inside >>"$res" || die "the $mode run failed"
     grep "^bench-cluster $mode" "$res" >&2 || die "the $mode run printed no figures"
 done

@@ -112,15 +112,15 @@ redis_ping() {
 }
 
 redis_cluster_pick() {
-    local n=$1 out=() p seen=' '
-    while [ "${#out[@]}" -lt $((2 * n)) ]; do
+    local n=$1 picked=() p seen=' '
+    while [ "${#picked[@]}" -lt $((2 * n)) ]; do
         p=$(pick_free_port) || return 1
         case "$seen" in *" $p "*) continue ;; esac
         seen="$seen$p "
-        out+=("$p")
+        picked+=("$p")
     done
     local i
-    for ((i = 0; i < n; i++)); do printf '%s/%s\n' "${out[2 * i]}" "${out[2 * i + 1]}"; done
+    for ((i = 0; i < n; i++)); do printf '%s/%s\n' "${picked[2 * i]}" "${picked[2 * i + 1]}"; done
 }
 
 redis_cluster_node_start() {
@@ -134,10 +134,10 @@ redis_cluster_node_start() {
         --dbfilename "dump-$port.rdb" --appenddirname "aof-$port" \
         --pidfile "$dir/redis-$port.pid" --dir "$dir" --logfile "$dir/redis-$port.log" \
         "$@" >/dev/null
-    wait_until 10 redis_ping "$port" && pid_alive "$dir/redis-$port.pid" || {
+    if ! wait_until 10 redis_ping "$port" || ! pid_alive "$dir/redis-$port.pid"; then
         tail -n 5 "$dir/redis-$port.log" >&2 || true
         return 1
-    }
+    fi
 }
 
 redis_cluster_ok() {

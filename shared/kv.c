@@ -29,7 +29,7 @@
 
 struct kv {
     struct kvcluster *cl; /* owned: a cluster handle (every call goes there), or NULL */
-    char *host; /* owned */
+    char *host;           /* owned */
     int port;
     char *password; /* owned, or NULL */
     long dbnum;

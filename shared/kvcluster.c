@@ -300,8 +300,9 @@ int kvc_send_entry(struct kvcluster *c, size_t i, int n, int asking)
      */
     char why[KV_ERR_MAX];
     int down = !k && node->kv;
-    snprintf(why, sizeof(why), "%s %s:%d: %.160s", down ? "CLUSTERDOWN cannot reach" : "io:",
-             node->host, node->port, node->kv ? kv_errmsg(node->kv) : "out of memory");
+    snprintf(why, sizeof(why), "%s %s:%d: %.160s",
+             down ? "CLUSTERDOWN cannot reach" : "io:", node->host, node->port,
+             node->kv ? kv_errmsg(node->kv) : "out of memory");
     kvc_node_fail(c, n);
     e->state = KVC_DONE;
     e->io = !down;
@@ -419,8 +420,8 @@ static size_t kvc_len(const char **argv, const size_t *lens, int i)
  * XREAD/XREADGROUP over streams argv[k..) (keys, then as many ids): one read per slot,
  * without BLOCK, merged when read. A read of one slot goes as it is.
  */
-static int kvc_queue_streams(struct kvcluster *c, int argc, const char **argv,
-                             const size_t *lens, int k)
+static int kvc_queue_streams(struct kvcluster *c, int argc, const char **argv, const size_t *lens,
+                             int k)
 {
     int nkeys = (argc - k) / 2;
     unsigned first = kvslot_of(argv[k], kvc_len(argv, lens, k));

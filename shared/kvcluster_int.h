@@ -23,27 +23,27 @@ enum kvc_state { KVC_SENT, KVC_DONE, KVC_RETRY };
 struct kvc_entry {
     char *cmd; /* owned: the command in RESP, kept to send it again; NULL for a parent */
     size_t len;
-    int node;       /* where it was last sent (-1: not sent) */
-    int fixed;      /* 1: goes to `node` whatever the slot map says (SCRIPT, WAIT) */
-    unsigned slot;  /* its key's slot; KVSLOT_COUNT when it has none */
+    int node;      /* where it was last sent (-1: not sent) */
+    int fixed;     /* 1: goes to `node` whatever the slot map says (SCRIPT, WAIT) */
+    unsigned slot; /* its key's slot; KVSLOT_COUNT when it has none */
     enum kvc_state state;
     int attempts;
     int64_t retry_at; /* KVC_RETRY: when (monotonic ms) */
     size_t nsub;      /* a parent: how many children follow */
     int child;        /* 1: a parent's child, never handed to the caller */
     enum kvc_merge merge;
-    long block_ms;             /* a split XREAD[GROUP]'s BLOCK */
-    long wait_min;             /* KVC_MERGE_MIN with no child: this */
-    struct redisReply *reply;  /* KVC_DONE: owned, or NULL for an error */
-    char *err;                 /* KVC_DONE with an error: owned text */
-    int io;                    /* KVC_DONE with an error: 1 when the connection failed */
+    long block_ms;            /* a split XREAD[GROUP]'s BLOCK */
+    long wait_min;            /* KVC_MERGE_MIN with no child: this */
+    struct redisReply *reply; /* KVC_DONE: owned, or NULL for an error */
+    char *err;                /* KVC_DONE with an error: owned text */
+    int io;                   /* KVC_DONE with an error: 1 when the connection failed */
 };
 
 struct kvc_node {
     char host[KVSLOT_HOST_MAX];
     int port;
-    int primary;  /* in the current slot map */
-    int dirty;    /* sent something since the last WAIT */
+    int primary;   /* in the current slot map */
+    int dirty;     /* sent something since the last WAIT */
     struct kv *kv; /* owned; NULL until first used */
     size_t *fifo;  /* owned ring: queue indexes of the replies this node owes, in order */
     size_t fhead, fn, fcap;
@@ -53,15 +53,15 @@ struct kvcluster {
     char *password; /* owned, or NULL */
     int timeout_ms;
     struct kvc_node nodes[KVCLUSTER_NODES];
-    size_t nnodes, nseeds; /* nodes[0..nseeds) came from the URL */
+    size_t nnodes, nseeds;          /* nodes[0..nseeds) came from the URL */
     int8_t slot_node[KVSLOT_COUNT]; /* node index of each slot's primary, -1 unknown */
     int have_map, map_stale;
-    int64_t map_at; /* when the map was last refreshed (monotonic ms) */
+    int64_t map_at;      /* when the map was last refreshed (monotonic ms) */
     struct kvc_entry *q; /* owned: entries [qhead, qn) are live */
     size_t qhead, qn, qcap;
     int epfd, timerfd; /* owned: the node sockets (kv_fd) and the back-off timer */
-    int broken;  /* no slot map: nothing can be sent */
-    int last_io; /* the last reply handed out failed with its node's connection */
+    int broken;        /* no slot map: nothing can be sent */
+    int last_io;       /* the last reply handed out failed with its node's connection */
     char errmsg[KV_ERR_MAX];
 };
 

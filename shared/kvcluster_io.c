@@ -217,7 +217,8 @@ static redisReply *kvc_merge(struct kvcluster *c, size_t p)
         m->integer = e->wait_min;
         for (size_t i = p + 1; i <= p + e->nsub; i++)
             if (c->q[i].reply->type != REDIS_REPLY_INTEGER || c->q[i].reply->integer < m->integer)
-                m->integer = c->q[i].reply->type == REDIS_REPLY_INTEGER ? c->q[i].reply->integer : 0;
+                m->integer =
+                    c->q[i].reply->type == REDIS_REPLY_INTEGER ? c->q[i].reply->integer : 0;
         return m;
     }
     if (e->merge == KVC_MERGE_FIRST && e->nsub) {
@@ -295,7 +296,8 @@ int kvcluster_read_reply(struct kvcluster *c, struct redisReply **out)
         nil = c->q[j].reply && c->q[j].reply->type == REDIS_REPLY_NIL;
     int rc = kvc_finish(c, i, out);
     if (rc == 0 && nsub && nil && block > 0) {
-        struct timespec ts = {0, (block < KVCLUSTER_POLL_MS ? block : KVCLUSTER_POLL_MS) * 1000000L};
+        struct timespec ts = {0,
+                              (block < KVCLUSTER_POLL_MS ? block : KVCLUSTER_POLL_MS) * 1000000L};
         nanosleep(&ts, NULL); /* an empty split read: the poll interval stands for BLOCK */
     }
     return rc;

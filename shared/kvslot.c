@@ -50,14 +50,22 @@ static const struct {
     enum kvslot_route route;
     int key; /* KVSLOT_KEY: the key's index */
 } kvslot_table[] = {
-    {.name = "PING", .route = KVSLOT_ANY},     {.name = "INFO", .route = KVSLOT_ANY},
-    {.name = "CLUSTER", .route = KVSLOT_ANY},  {.name = "WAIT", .route = KVSLOT_ANY},
-    {.name = "TIME", .route = KVSLOT_ANY},     {.name = "DBSIZE", .route = KVSLOT_ANY},
-    {.name = "SCAN", .route = KVSLOT_ANY},     {.name = "KEYS", .route = KVSLOT_ANY},
-    {.name = "CLIENT", .route = KVSLOT_ANY},   {.name = "CONFIG", .route = KVSLOT_ANY},
-    {.name = "ECHO", .route = KVSLOT_ANY},     {.name = "ROLE", .route = KVSLOT_ANY},
-    {.name = "COMMAND", .route = KVSLOT_ANY},  {.name = "SCRIPT", .route = KVSLOT_ALL},
-    {.name = "FLUSHALL", .route = KVSLOT_ALL}, {.name = "FLUSHDB", .route = KVSLOT_ALL},
+    {.name = "PING", .route = KVSLOT_ANY},
+    {.name = "INFO", .route = KVSLOT_ANY},
+    {.name = "CLUSTER", .route = KVSLOT_ANY},
+    {.name = "WAIT", .route = KVSLOT_ANY},
+    {.name = "TIME", .route = KVSLOT_ANY},
+    {.name = "DBSIZE", .route = KVSLOT_ANY},
+    {.name = "SCAN", .route = KVSLOT_ANY},
+    {.name = "KEYS", .route = KVSLOT_ANY},
+    {.name = "CLIENT", .route = KVSLOT_ANY},
+    {.name = "CONFIG", .route = KVSLOT_ANY},
+    {.name = "ECHO", .route = KVSLOT_ANY},
+    {.name = "ROLE", .route = KVSLOT_ANY},
+    {.name = "COMMAND", .route = KVSLOT_ANY},
+    {.name = "SCRIPT", .route = KVSLOT_ALL},
+    {.name = "FLUSHALL", .route = KVSLOT_ALL},
+    {.name = "FLUSHDB", .route = KVSLOT_ALL},
     {.name = "XINFO", .route = KVSLOT_KEY, .key = 2},
     {.name = "XGROUP", .route = KVSLOT_KEY, .key = 2},
     {.name = "OBJECT", .route = KVSLOT_KEY, .key = 2},
@@ -79,8 +87,7 @@ enum kvslot_route kvslot_route(int argc, const char *const *argv, const size_t *
         for (int i = 1; i < argc; i++)
             if (kvslot_is(argv, lens, i, "STREAMS")) {
                 *key = i + 1;
-                return (argc - i - 1) >= 2 && (argc - i - 1) % 2 == 0 ? KVSLOT_STREAMS
-                                                                      : KVSLOT_ANY;
+                return (argc - i - 1) >= 2 && (argc - i - 1) % 2 == 0 ? KVSLOT_STREAMS : KVSLOT_ANY;
             }
         return KVSLOT_ANY;
     }
@@ -132,8 +139,7 @@ static int kvslot_word(const char *err, size_t len, const char *w)
 enum kvslot_redirect kvslot_parse_error(const char *err, size_t len, struct kvslot_target *t)
 {
     if (kvslot_word(err, len, "MOVED"))
-        return kvslot_parse_target(err + 6, len > 6 ? len - 6 : 0, t) ? KVSLOT_NONE
-                                                                     : KVSLOT_MOVED;
+        return kvslot_parse_target(err + 6, len > 6 ? len - 6 : 0, t) ? KVSLOT_NONE : KVSLOT_MOVED;
     if (kvslot_word(err, len, "ASK"))
         return kvslot_parse_target(err + 4, len > 4 ? len - 4 : 0, t) ? KVSLOT_NONE : KVSLOT_ASK;
     if (kvslot_word(err, len, "TRYAGAIN"))
@@ -152,9 +158,9 @@ static int kvslot_parse_range(const redisReply *e, const char *asked, struct kvs
     if (a->type != REDIS_REPLY_INTEGER || b->type != REDIS_REPLY_INTEGER || a->integer < 0 ||
         b->integer < a->integer || b->integer >= KVSLOT_COUNT)
         return ERR_INVALID;
-    if (p->type != REDIS_REPLY_ARRAY || p->elements < 2 || p->element[0]->type != REDIS_REPLY_STRING ||
-        p->element[1]->type != REDIS_REPLY_INTEGER || p->element[1]->integer < 1 ||
-        p->element[1]->integer > 65535)
+    if (p->type != REDIS_REPLY_ARRAY || p->elements < 2 ||
+        p->element[0]->type != REDIS_REPLY_STRING || p->element[1]->type != REDIS_REPLY_INTEGER ||
+        p->element[1]->integer < 1 || p->element[1]->integer > 65535)
         return ERR_INVALID;
     const char *host = p->element[0]->str;
     size_t hlen = p->element[0]->len;

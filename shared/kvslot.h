@@ -24,10 +24,10 @@ unsigned kvslot_of(const char *key, size_t len);
 
 /* How a command is routed (kvslot_route). */
 enum kvslot_route {
-    KVSLOT_ANY,       /* no key: any primary answers (PING, INFO, EVAL with no key, ...) */
-    KVSLOT_KEY,       /* by the slot of argv[*key] */
-    KVSLOT_ALL,       /* to every primary, the first reply stands (SCRIPT LOAD, FLUSHALL) */
-    KVSLOT_STREAMS,   /* XREAD/XREADGROUP: keys from argv[*key], as many ids after them */
+    KVSLOT_ANY,     /* no key: any primary answers (PING, INFO, EVAL with no key, ...) */
+    KVSLOT_KEY,     /* by the slot of argv[*key] */
+    KVSLOT_ALL,     /* to every primary, the first reply stands (SCRIPT LOAD, FLUSHALL) */
+    KVSLOT_STREAMS, /* XREAD/XREADGROUP: keys from argv[*key], as many ids after them */
 };
 
 /* Where argv's key is: the route, and in *key the index of the first key (KEY, STREAMS).

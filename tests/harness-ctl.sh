@@ -124,8 +124,10 @@ cluster-kill)
 cluster-node-start) redis_cluster_node_start "$REDIS_DIR" "$(cluster_node "$2")" ;;
 cluster-primaries) cluster_primaries ;;
 cluster-replica-of) cluster_replica_of "$2" ;;
-# shellcheck disable=SC2046 # the node list splits on purpose
-cluster-wait-ok) wait_until "${2:-30}" redis_cluster_ok $REDIS_CLUSTER_NODES ;;
+cluster-wait-ok)
+    # shellcheck disable=SC2086 # the node list splits on purpose
+    wait_until "${2:-30}" redis_cluster_ok $REDIS_CLUSTER_NODES
+    ;;
 status)
     printf 'postgres 127.0.0.1:%s %s\n' "$PG_PORT" \
         "$(pg_ctl_as status >/dev/null 2>&1 && echo running || echo stopped)"

@@ -57,8 +57,7 @@ static void test_kvslot_matches_redis(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(slot_cases); i++) {
         unsigned got = kvslot_of(slot_cases[i].key, strlen(slot_cases[i].key));
         if (got != slot_cases[i].slot)
-            fail_msg("slot of '%s': %u, Redis says %u", slot_cases[i].key, got,
-                     slot_cases[i].slot);
+            fail_msg("slot of '%s': %u, Redis says %u", slot_cases[i].key, got, slot_cases[i].slot);
     }
 }
 
@@ -91,8 +90,7 @@ static void test_kvslot_route(void **state)
     int k = -1;
     assert_int_equal(route_of(&k, 3, "HGET", "url:{1}:x", "id"), KVSLOT_KEY);
     assert_int_equal(k, 1);
-    assert_int_equal(route_of(&k, 5, "evalsha", "abc", "2", "clicks:{1}", "url:{1}:x"),
-                     KVSLOT_KEY);
+    assert_int_equal(route_of(&k, 5, "evalsha", "abc", "2", "clicks:{1}", "url:{1}:x"), KVSLOT_KEY);
     assert_int_equal(k, 3);
     assert_int_equal(route_of(&k, 4, "EVAL", "return 1", "0", "arg"), KVSLOT_ANY);
     assert_int_equal(route_of(&k, 3, "SCRIPT", "LOAD", "return 1"), KVSLOT_ALL);
@@ -103,11 +101,11 @@ static void test_kvslot_route(void **state)
     assert_int_equal(route_of(&k, 2, "XINFO", "STREAM"), KVSLOT_ANY);
     assert_int_equal(route_of(&k, 5, "XGROUP", "CREATE", "clicks:{3}", "g", "$"), KVSLOT_KEY);
     assert_int_equal(k, 2);
-    assert_int_equal(route_of(&k, 12, "XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK",
-                              "5", "STREAMS", "clicks:{0}", "clicks:{1}", ">"),
+    assert_int_equal(route_of(&k, 12, "XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK", "5",
+                              "STREAMS", "clicks:{0}", "clicks:{1}", ">"),
                      KVSLOT_ANY); /* 2 keys need 2 ids: Redis answers that error */
-    assert_int_equal(route_of(&k, 13, "XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK",
-                              "5", "STREAMS", "clicks:{0}", "clicks:{1}", ">", ">"),
+    assert_int_equal(route_of(&k, 13, "XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "BLOCK", "5",
+                              "STREAMS", "clicks:{0}", "clicks:{1}", ">", ">"),
                      KVSLOT_STREAMS);
     assert_int_equal(k, 9);
     assert_int_equal(route_of(&k, 4, "XREAD", "STREAMS", "clicks:{0}", "0"), KVSLOT_STREAMS);
@@ -136,9 +134,20 @@ static void test_kvslot_parse_moved_ask(void **state)
     assert_string_equal(t.host, "");
     assert_int_equal(t.port, 7000);
     static const char *const bad[] = {
-        "MOVED",         "MOVED ",          "MOVED 16384 h:1", "MOVED -1 h:1", "MOVED 1 h",
-        "MOVED 1 h:0",   "MOVED 1 h:65536", "MOVED 1 h:12x",   "MOVED x h:1",  "MOVEDX 1 h:1",
-        "ASK 1",         "ERR wrong",       "NOSCRIPT No matching script",     "moved 1 h:1",
+        "MOVED",
+        "MOVED ",
+        "MOVED 16384 h:1",
+        "MOVED -1 h:1",
+        "MOVED 1 h",
+        "MOVED 1 h:0",
+        "MOVED 1 h:65536",
+        "MOVED 1 h:12x",
+        "MOVED x h:1",
+        "MOVEDX 1 h:1",
+        "ASK 1",
+        "ERR wrong",
+        "NOSCRIPT No matching script",
+        "moved 1 h:1",
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         assert_int_equal(kvslot_parse_error(bad[i], strlen(bad[i]), &t), KVSLOT_NONE);
@@ -184,12 +193,12 @@ static void test_kvslot_parse_slots(void **state)
     static const char *const bad[] = {
         "+OK\r\n",
         "*1\r\n:1\r\n",
-        "*1\r\n*3\r\n:5\r\n:4\r\n*2\r\n$1\r\nh\r\n:1\r\n",         /* first > last */
-        "*1\r\n*3\r\n:0\r\n:16384\r\n*2\r\n$1\r\nh\r\n:1\r\n",     /* past the last slot */
-        "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\nh\r\n:0\r\n",         /* port 0 */
-        "*1\r\n*3\r\n:0\r\n:1\r\n*1\r\n$1\r\nh\r\n",               /* no port */
-        "*1\r\n*2\r\n:0\r\n:1\r\n",                                /* no primary */
-        "*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n",    /* a string slot */
+        "*1\r\n*3\r\n:5\r\n:4\r\n*2\r\n$1\r\nh\r\n:1\r\n",      /* first > last */
+        "*1\r\n*3\r\n:0\r\n:16384\r\n*2\r\n$1\r\nh\r\n:1\r\n",  /* past the last slot */
+        "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\nh\r\n:0\r\n",      /* port 0 */
+        "*1\r\n*3\r\n:0\r\n:1\r\n*1\r\n$1\r\nh\r\n",            /* no port */
+        "*1\r\n*2\r\n:0\r\n:1\r\n",                             /* no primary */
+        "*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n", /* a string slot */
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         r = resp(bad[i]);
