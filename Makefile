@@ -79,6 +79,7 @@ SHARED_SRCS := \
 	shared/kv.c \
 	shared/kvcluster.c \
 	shared/kvcluster_io.c \
+	shared/kvcluster_map.c \
 	shared/kvslot.c \
 	shared/kvthread.c \
 	shared/log.c \
@@ -458,9 +459,16 @@ check-openapi: $(BINS)
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
 
-# The system suite's cluster part on a 6-node Redis Cluster (tests/system/checks_cluster.sh).
+# shared/kvcluster.c against a live cluster (tests/integration/test_kvcluster.c), then the
+# system suite's cluster part (tests/system/checks_cluster.sh), each on a 6-node Redis Cluster.
+KVCLUSTER_TEST := $(B)/tests/integration/test_kvcluster
+$(KVCLUSTER_TEST): $(B)/obj/tests/integration/test_kvcluster.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
 .PHONY: check-cluster
-check-cluster: $(BINS) $(SYSTEM_BIN)
+check-cluster: $(BINS) $(SYSTEM_BIN) $(KVCLUSTER_TEST)
+	$(Q)REDIS_MODE=cluster tests/harness.sh $(KVCLUSTER_TEST)
 	$(Q)REDIS_MODE=cluster SYSTEM_ONLY=cluster B=$(B) tests/system/run.sh
 
 # The dashboard in a real browser: Debian's chromium driven by playwright-core (ui/package-lock.json)

@@ -25,8 +25,9 @@
 #   redis_cli_url URL ARGS...   redis-cli ARGS against REDIS_URL-style URL: redis://... as it
 #                        is, redis+cluster://[auth@]host:port,... as -c -u redis://[auth@]host:port
 #                        (the first seed; -c follows MOVED, so keyed commands reach their slot)
-#   redis_cluster_ok PORT/BUS...    true when every live node says cluster_state:ok and
-#                        redis-cli --cluster check passes (all slots covered, one view)
+#   redis_cluster_ok PORT/BUS...    true when every live node says cluster_state:ok,
+#                        redis-cli --cluster check passes (all slots covered, one view) and
+#                        every live replica has finished its sync (master_link_status:up)
 #   skip_or_fail MSG     a test cannot run here: print "SKIP: MSG" and exit 0, or under
 #                        CI=true die with MSG (CI must install what the tests need)
 #   svc_start NAME PORT [VAR=value...]   under tests/harness.sh: start $B/bin/NAME on PORT
@@ -148,6 +149,11 @@ redis_cluster_ok() {
         redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null |
             grep -q '^cluster_state:ok' || return 1
         redis-cli --cluster check "127.0.0.1:$port" >/dev/null 2>&1 || return 1
+        # A replica counts once its initial sync is done (WAIT would say 0 before).
+        if redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n 1 | grep -qx slave; then
+            redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null |
+                grep -q '^master_link_status:up' || return 1
+        fi
     done
 }
 

@@ -1,6 +1,7 @@
 /*
- * kvcluster.c - a Redis Cluster handle: seeds, nodes, the slot map, routing and sending
- * (see kvcluster.h; replies and redirections are in kvcluster_io.c).
+ * kvcluster.c - a Redis Cluster handle: its life, its pipeline of commands and sending each
+ * to its node (see kvcluster.h; the slot map is in kvcluster_map.c, replies and redirections
+ * in kvcluster_io.c).
  */
 #include "kvcluster.h"
 
@@ -22,67 +23,11 @@
 
 #include "banned.h"
 
-#define KVC_RANGES_MAX  4096 /* slot ranges of one CLUSTER SLOTS reply at most */
-#define KVC_REFRESH_GAP 100  /* ms between two slot map refreshes at least (unless forced) */
-#define KVC_TIMER_TAG   UINT32_MAX
+#define KVC_TIMER_TAG UINT32_MAX
 
 void kvc_error(struct kvcluster *c, const char *what, const char *detail)
 {
     snprintf(c->errmsg, sizeof(c->errmsg), "%s: %.200s", what, detail ? detail : "unknown");
-}
-
-/* Adds a seed "host:port" (len bytes) from the URL. 0 or ERR_INVALID. */
-static int kvc_add_seed(struct kvcluster *c, const char *s, size_t len)
-{
-    char buf[KVSLOT_HOST_MAX + 8];
-    if (len == 0 || len >= sizeof(buf) || c->nnodes == KVCLUSTER_NODES)
-        return ERR_INVALID;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *colon = strrchr(buf, ':'), *end;
-    long port = 6379;
-    if (colon) {
-        errno = 0;
-        port = strtol(colon + 1, &end, 10);
-        if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
-            return ERR_INVALID;
-        *colon = '\0';
-    }
-    size_t hlen = strlen(buf);
-    if (hlen == 0 || hlen >= KVSLOT_HOST_MAX)
-        return ERR_INVALID;
-    struct kvc_node *n = &c->nodes[c->nnodes++];
-    memcpy(n->host, buf, hlen + 1);
-    n->port = (int)port;
-    return 0;
-}
-
-/* redis+cluster://[[user]:password@]host[:port][,host[:port]...] into c. */
-static int kvc_parse_url(struct kvcluster *c, const char *url)
-{
-    size_t pre = strlen(KVCLUSTER_SCHEME);
-    if (strncmp(url, KVCLUSTER_SCHEME, pre) != 0)
-        return ERR_INVALID;
-    const char *p = url + pre;
-    const char *at = strchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        if (!(c->password = strndup(pw, (size_t)(at - pw))))
-            return ERR_NOMEM;
-        p = at + 1;
-    }
-    while (*p) {
-        size_t len = strcspn(p, ",/");
-        if (kvc_add_seed(c, p, len) != 0)
-            return ERR_INVALID;
-        p += len;
-        if (*p == '/')
-            return p[1] == '\0' || strcmp(p, "/0") == 0 ? 0 : ERR_INVALID; /* db 0 only */
-        if (*p == ',')
-            p++;
-    }
-    return c->nnodes ? 0 : ERR_INVALID;
 }
 
 struct kvcluster *kvcluster_new(const char *url, int timeout_ms)
@@ -120,100 +65,6 @@ void kvcluster_free(struct kvcluster *c)
     if (c->timerfd >= 0)
         close(c->timerfd);
     free(c);
-}
-
-/* A new plain handle to node n (redis://[:password@]host:port), or NULL. */
-static struct kv *kvc_node_kv(const struct kvcluster *c, const struct kvc_node *n)
-{
-    char url[KVSLOT_HOST_MAX + 512];
-    int len = snprintf(url, sizeof(url), "redis://%s%s%s%s%s:%d", c->password ? ":" : "",
-                       c->password ? c->password : "", c->password ? "@" : "",
-                       strchr(n->host, ':') ? "" : "", n->host, n->port);
-    return len > 0 && (size_t)len < sizeof(url) ? kv_new(url, c->timeout_ms) : NULL;
-}
-
-int kvc_node_for(struct kvcluster *c, const char *host, int port)
-{
-    for (size_t i = 0; i < c->nnodes; i++)
-        if (c->nodes[i].port == port && strcmp(c->nodes[i].host, host) == 0)
-            return (int)i;
-    if (c->nnodes == KVCLUSTER_NODES || strlen(host) >= KVSLOT_HOST_MAX)
-        return -1;
-    struct kvc_node *n = &c->nodes[c->nnodes];
-    memset(n, 0, sizeof(*n));
-    snprintf(n->host, sizeof(n->host), "%s", host);
-    n->port = port;
-    return (int)c->nnodes++;
-}
-
-/* Applies parsed ranges as the new slot map. */
-static void kvc_apply(struct kvcluster *c, const struct kvslot_range *r, int n)
-{
-    for (size_t i = 0; i < c->nnodes; i++)
-        c->nodes[i].primary = 0;
-    memset(c->slot_node, -1, sizeof(c->slot_node));
-    for (int i = 0; i < n; i++) {
-        int node = kvc_node_for(c, r[i].host, r[i].port);
-        if (node < 0)
-            continue;
-        c->nodes[node].primary = 1;
-        memset(&c->slot_node[r[i].first], node, r[i].last - r[i].first + 1);
-    }
-    c->have_map = 1;
-    c->map_stale = 0;
-    c->map_at = timefmt_mono_ms();
-}
-
-/* Asks node n for CLUSTER SLOTS on a connection of its own (pipelines stay untouched). */
-static int kvc_ask_slots(struct kvcluster *c, size_t n, struct kvslot_range *ranges)
-{
-    struct kv *k = kvc_node_kv(c, &c->nodes[n]);
-    const char *argv[] = {"CLUSTER", "SLOTS"};
-    redisReply *r = NULL;
-    int rc = k ? kv_command(k, 2, argv, NULL, &r) : ERR_NOMEM;
-    if (rc == 0) {
-        rc = kvslot_parse_slots(r, c->nodes[n].host, ranges, KVC_RANGES_MAX);
-        if (rc == 0)
-            rc = ERR_INVALID; /* a node that serves no slot at all is not a cluster yet */
-        if (rc < 0)
-            kvc_error(c, "cluster slots", "unexpected reply");
-        freeReplyObject(r);
-    } else {
-        kvc_error(c, "cluster slots", k ? kv_errmsg(k) : "out of memory");
-    }
-    kv_free(k);
-    return rc;
-}
-
-int kvc_refresh(struct kvcluster *c, int force)
-{
-    if (!force && c->have_map && timefmt_mono_ms() - c->map_at < KVC_REFRESH_GAP)
-        return 0;
-    struct kvslot_range *ranges = malloc(KVC_RANGES_MAX * sizeof(*ranges));
-    if (!ranges)
-        return ERR_NOMEM;
-    int rc = ERR_KV;
-    /* The primaries first (they know best), then every node known, seeds included. */
-    for (int pass = 0; pass < 2 && rc < 0; pass++)
-        for (size_t i = 0; i < c->nnodes && rc < 0; i++)
-            if (c->nodes[i].primary == !pass)
-                rc = kvc_ask_slots(c, i, ranges);
-    if (rc > 0)
-        kvc_apply(c, ranges, rc);
-    else
-        c->map_at = timefmt_mono_ms(); /* no hammering of a cluster that is down */
-    free(ranges);
-    return rc > 0 ? 0 : ERR_KV;
-}
-
-int kvc_route(struct kvcluster *c, unsigned slot)
-{
-    if (slot < KVSLOT_COUNT)
-        return c->slot_node[slot];
-    for (size_t i = 0; i < c->nnodes; i++)
-        if (c->nodes[i].primary)
-            return (int)i;
-    return -1;
 }
 
 void kvc_entry_clear(struct kvc_entry *e)
@@ -416,6 +267,33 @@ static size_t kvc_len(const char **argv, const size_t *lens, int i)
     return lens ? lens[i] : strlen(argv[i]);
 }
 
+/* The scratch of a split XREAD[GROUP]: the head arguments (BLOCK dropped), then one slot's
+ * keys and ids. */
+struct kvc_split {
+    const char **argv;
+    size_t *lens;
+    unsigned *slots;
+    int head;
+};
+
+/* Queues the read of the streams argv[k + j] of slot slots[i] (j >= i), keys then ids. */
+static int kvc_queue_slot_read(struct kvcluster *c, struct kvc_split *sp, const char **argv,
+                               const size_t *lens, int k, int nkeys, int i)
+{
+    int m = 0;
+    for (int j = i; j < nkeys; j++)
+        if (sp->slots[j] == sp->slots[i]) {
+            sp->argv[sp->head + m] = argv[k + j];
+            sp->lens[sp->head + m++] = kvc_len(argv, lens, k + j);
+        }
+    for (int j = i, o = 0; j < nkeys; j++)
+        if (sp->slots[j] == sp->slots[i]) {
+            sp->argv[sp->head + m + o] = argv[k + nkeys + j];
+            sp->lens[sp->head + m + o++] = kvc_len(argv, lens, k + nkeys + j);
+        }
+    return kvc_queue(c, sp->head + 2 * m, sp->argv, sp->lens, sp->slots[i], -1);
+}
+
 /*
  * XREAD/XREADGROUP over streams argv[k..) (keys, then as many ids): one read per slot,
  * without BLOCK, merged when read. A read of one slot goes as it is.
@@ -423,52 +301,40 @@ static size_t kvc_len(const char **argv, const size_t *lens, int i)
 static int kvc_queue_streams(struct kvcluster *c, int argc, const char **argv, const size_t *lens,
                              int k)
 {
-    int nkeys = (argc - k) / 2;
-    unsigned first = kvslot_of(argv[k], kvc_len(argv, lens, k));
-    int same = 1;
-    for (int i = 1; i < nkeys && same; i++)
-        same = kvslot_of(argv[k + i], kvc_len(argv, lens, k + i)) == first;
-    if (same)
-        return kvc_queue(c, argc, argv, lens, first, -1);
-    const char **sub = malloc((size_t)argc * sizeof(*sub));
-    size_t *sublen = malloc((size_t)argc * sizeof(*sublen));
-    unsigned *slots = malloc((size_t)nkeys * sizeof(*slots));
-    size_t p;
-    int rc = sub && sublen && slots ? kvc_parent(c, KVC_MERGE_STREAMS, &p) : ERR_NOMEM;
-    int head = 0;
-    for (int i = 0; i < k && rc == 0; i++) {
+    int nkeys = (argc - k) / 2, same = 1;
+    struct kvc_split sp = {.argv = malloc((size_t)argc * sizeof(*sp.argv)),
+                           .lens = malloc((size_t)argc * sizeof(*sp.lens)),
+                           .slots = malloc((size_t)nkeys * sizeof(*sp.slots))};
+    size_t p = 0;
+    int rc = sp.argv && sp.lens && sp.slots ? 0 : ERR_NOMEM;
+    for (int i = 0; i < nkeys && rc == 0; i++) {
+        sp.slots[i] = kvslot_of(argv[k + i], kvc_len(argv, lens, k + i));
+        same &= sp.slots[i] == sp.slots[0];
+    }
+    if (rc == 0 && same && nkeys > 0)
+        rc = kvc_queue(c, argc, argv, lens, sp.slots[0], -1);
+    else if (rc == 0)
+        rc = kvc_parent(c, KVC_MERGE_STREAMS, &p);
+    for (int i = 0; i < k && rc == 0 && !same; i++) {
         if (i + 1 < k && kvc_len(argv, lens, i) == 5 && strncasecmp(argv[i], "BLOCK", 5) == 0) {
             c->q[p].block_ms = strtol(argv[++i], NULL, 10);
             continue;
         }
-        sub[head] = argv[i];
-        sublen[head++] = kvc_len(argv, lens, i);
+        sp.argv[sp.head] = argv[i];
+        sp.lens[sp.head++] = kvc_len(argv, lens, i);
     }
-    for (int i = 0; i < nkeys && rc == 0; i++)
-        slots[i] = kvslot_of(argv[k + i], kvc_len(argv, lens, k + i));
-    for (int i = 0; i < nkeys && rc == 0; i++) {
-        int seen = 0, m = 0;
+    for (int i = 0; i < nkeys && rc == 0 && !same; i++) {
+        int seen = 0;
         for (int j = 0; j < i && !seen; j++)
-            seen = slots[j] == slots[i];
-        if (seen)
-            continue;
-        for (int j = i; j < nkeys; j++)
-            if (slots[j] == slots[i]) {
-                sub[head + m] = argv[k + j];
-                sublen[head + m++] = kvc_len(argv, lens, k + j);
-            }
-        for (int j = i, o = 0; j < nkeys; j++)
-            if (slots[j] == slots[i]) {
-                sub[head + m + o] = argv[k + nkeys + j];
-                sublen[head + m + o++] = kvc_len(argv, lens, k + nkeys + j);
-            }
-        rc = kvc_queue(c, head + 2 * m, sub, sublen, slots[i], -1);
+            seen = sp.slots[j] == sp.slots[i];
+        if (!seen)
+            rc = kvc_queue_slot_read(c, &sp, argv, lens, k, nkeys, i);
     }
-    if (rc == 0 || rc == ERR_KV)
+    if (!same && c->qn > p && c->q[p].cmd == NULL)
         kvc_adopt(c, p);
-    free(sub);
-    free(sublen);
-    free(slots);
+    free(sp.argv);
+    free(sp.lens);
+    free(sp.slots);
     return rc;
 }
 
@@ -493,21 +359,27 @@ int kvcluster_connect(struct kvcluster *c)
 
 int kvcluster_append(struct kvcluster *c, int argc, const char **argv, const size_t *lens)
 {
-    int rc = kvc_prepare(c);
+    int rc = kvc_prepare(c), k;
     if (rc)
         return rc;
-    int k;
     switch (kvslot_route(argc, argv, lens, &k)) {
     case KVSLOT_KEY:
-        return kvc_queue(c, argc, argv, lens, kvslot_of(argv[k], kvc_len(argv, lens, k)), -1);
+        rc = kvc_queue(c, argc, argv, lens, kvslot_of(argv[k], kvc_len(argv, lens, k)), -1);
+        break;
     case KVSLOT_ALL:
-        return kvc_queue_all(c, argc, argv, lens);
+        rc = kvc_queue_all(c, argc, argv, lens);
+        break;
     case KVSLOT_STREAMS:
-        return kvc_queue_streams(c, argc, argv, lens, k);
+        rc = kvc_queue_streams(c, argc, argv, lens, k);
+        break;
     case KVSLOT_ANY:
     default:
-        return kvc_queue(c, argc, argv, lens, KVSLOT_COUNT, -1);
+        rc = kvc_queue(c, argc, argv, lens, KVSLOT_COUNT, -1);
+        break;
     }
+    if (rc)
+        c->broken = 1; /* half queued (out of memory, too many): the pipeline starts afresh */
+    return rc;
 }
 
 int kvcluster_append_wait(struct kvcluster *c, int numreplicas, int timeout_ms)
@@ -564,26 +436,4 @@ const char *kvcluster_errmsg(const struct kvcluster *c)
 int kvcluster_is_broken(const struct kvcluster *c)
 {
     return c->broken || (c->last_io && c->qhead == c->qn);
-}
-
-size_t kvcluster_primaries(struct kvcluster *c)
-{
-    if (!c->have_map || c->map_stale)
-        (void)kvc_refresh(c, !c->have_map);
-    size_t n = 0;
-    for (size_t i = 0; i < c->nnodes; i++)
-        n += c->nodes[i].primary ? 1 : 0;
-    return n;
-}
-
-struct kv *kvcluster_primary(struct kvcluster *c, size_t i)
-{
-    for (size_t n = 0; n < c->nnodes; n++)
-        if (c->nodes[n].primary && i-- == 0) {
-            struct kvc_node *node = &c->nodes[n];
-            if (!node->kv)
-                node->kv = kvc_node_kv(c, node);
-            return node->kv;
-        }
-    return NULL;
 }

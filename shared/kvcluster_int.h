@@ -1,6 +1,7 @@
 /*
- * kvcluster_int.h - the state of a cluster handle, shared by kvcluster.c (nodes, slot map,
- * routing, sending) and kvcluster_io.c (replies, redirections, back-off, merging).
+ * kvcluster_int.h - the state of a cluster handle, shared by kvcluster.c (the pipeline,
+ * sending), kvcluster_map.c (nodes, slot map, routing) and kvcluster_io.c (replies,
+ * redirections, back-off, merging).
  */
 #ifndef KVCLUSTER_INT_H
 #define KVCLUSTER_INT_H
@@ -64,6 +65,10 @@ struct kvcluster {
     int last_io;       /* the last reply handed out failed with its node's connection */
     char errmsg[KV_ERR_MAX];
 };
+
+/* kvcluster_map.c */
+int kvc_parse_url(struct kvcluster *c, const char *url);
+struct kv *kvc_node_kv(const struct kvcluster *c, const struct kvc_node *n);
 
 /* kvcluster.c */
 void kvc_error(struct kvcluster *c, const char *what, const char *detail);

@@ -274,8 +274,11 @@ int kvc_finish(struct kvcluster *c, size_t i, struct redisReply **out)
     for (size_t j = i; j <= last; j++)
         kvc_entry_clear(&c->q[j]);
     c->qhead = last + 1;
-    if (c->qhead == c->qn)
+    if (c->qhead == c->qn) {
+        struct itimerspec off = {{0, 0}, {0, 0}};
         c->qhead = c->qn = 0;
+        timerfd_settime(c->timerfd, 0, &off, NULL); /* no back-off left to wake anyone for */
+    }
     return rc;
 }
 
@@ -328,13 +331,17 @@ int kvcluster_take_reply(struct kvcluster *c, struct redisReply **out)
     for (size_t n = 0; n < c->nnodes; n++)
         if (c->nodes[n].fn && kvc_pump_node(c, (int)n, 0) != 0)
             return ERR_KV;
+    /* Every redirected command is sent again now, not when it reaches the head. */
     size_t i = c->qhead;
     int pending = 0;
-    for (size_t j = KVC_FIRST(c, i); j <= i + c->q[i].nsub; j++) {
+    for (size_t j = c->qhead; j < c->qn; j++) {
+        if (!c->q[j].cmd)
+            continue; /* a parent: its children are settled on their own */
         int s = kvc_settle(c, j, 0);
         if (s < 0)
             return ERR_KV;
-        pending |= s;
+        if (j >= KVC_FIRST(c, i) && j <= i + c->q[i].nsub)
+            pending |= s;
     }
     if (kvc_flush(c) != 0)
         return ERR_KV;
