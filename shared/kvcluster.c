@@ -344,7 +344,7 @@ static int kvc_prepare(struct kvcluster *c)
     if (c->broken)
         kvc_drop_all(c);
     if (c->qn == 0 && (!c->have_map || c->map_stale))
-        (void)kvc_refresh(c, !c->have_map);
+        (void)kvc_refresh(c);
     if (!c->have_map) {
         c->broken = 1;
         return ERR_KV;

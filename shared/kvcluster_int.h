@@ -72,7 +72,7 @@ struct kv *kvc_node_kv(const struct kvcluster *c, const struct kvc_node *n);
 
 /* kvcluster.c */
 void kvc_error(struct kvcluster *c, const char *what, const char *detail);
-int kvc_refresh(struct kvcluster *c, int force);
+int kvc_refresh(struct kvcluster *c);
 int kvc_node_for(struct kvcluster *c, const char *host, int port);
 int kvc_send_entry(struct kvcluster *c, size_t i, int node, int asking);
 int kvc_dispatch(struct kvcluster *c, size_t i, int asking_node);

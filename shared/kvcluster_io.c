@@ -160,8 +160,8 @@ int kvc_settle(struct kvcluster *c, size_t i, int blocking)
         if (timefmt_mono_ms() < e->retry_at && !blocking)
             return 1;
         kvc_sleep_until(e->retry_at);
-        if (c->map_stale && kvc_refresh(c, 0) == 0)
-            c->map_stale = 0;
+        if (c->map_stale)
+            (void)kvc_refresh(c); /* clears map_stale when it got a map */
         int rc = kvc_dispatch(c, i, -1);
         return rc ? rc : 1;
     }

@@ -135,10 +135,12 @@ static int kvc_ask_slots(struct kvcluster *c, size_t n, struct kvslot_range *ran
     return rc;
 }
 
-int kvc_refresh(struct kvcluster *c, int force)
+int kvc_refresh(struct kvcluster *c)
 {
-    if (!force && c->have_map && timefmt_mono_ms() - c->map_at < KVC_REFRESH_GAP)
-        return 0;
+    /* At most one attempt per KVC_REFRESH_GAP, also when the last one failed: a cluster that
+     * is down is not asked (each seed a connect timeout) for every request. */
+    if (c->map_at && timefmt_mono_ms() - c->map_at < KVC_REFRESH_GAP)
+        return c->have_map ? 0 : ERR_KV;
     struct kvslot_range *ranges = malloc(KVC_RANGES_MAX * sizeof(*ranges));
     if (!ranges)
         return ERR_NOMEM;
@@ -169,7 +171,7 @@ int kvc_route(struct kvcluster *c, unsigned slot)
 size_t kvcluster_primaries(struct kvcluster *c)
 {
     if (!c->have_map || c->map_stale)
-        (void)kvc_refresh(c, !c->have_map);
+        (void)kvc_refresh(c);
     size_t n = 0;
     for (size_t i = 0; i < c->nnodes; i++)
         n += c->nodes[i].primary ? 1 : 0;
