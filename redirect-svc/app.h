@@ -20,10 +20,11 @@ struct app_cfg {
     long stream_shards;
     long stream_maxlen;
     long click_field_max;
-    long cache_max_age;      /* of 301/308 answers */
-    long click_min_replicas; /* WAIT for this many replicas per batch (0: none) */
-    int access_log;          /* CFG_BOOL */
-    int click_batch; /* CFG_BOOL: one batched stream entry per shard and turn (clickstream.h) */
+    long cache_max_age; /* of 301/308 answers */
+    int access_log;     /* CFG_BOOL */
+    int click_batch;    /* CFG_BOOL: one batched stream entry per shard and turn (clickstream.h) */
+    /* CLICK_MIN_REPLICAS: WAIT for this many replicas per batch (0: none) */
+    long click_min_replicas;
     const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */
     const char *self_hosts;      /* SELF_HOSTS as given (normalised into app.self) */
 };
