@@ -9,7 +9,10 @@
 #       TRYAGAIN), (b) a primary is failed over by hand (CLUSTER FAILOVER on its replica),
 #       (c0) a primary is SIGKILLed and its replica promoted, CLICK_MIN_REPLICAS=0: the lost
 #       clicks (302s answered whose click never reached PostgreSQL) are reported, not failed,
-#       (c1) the same with CLICK_MIN_REPLICAS=1 (a third pair of redirect-svc): zero lost.
+#       (c1) the same with CLICK_MIN_REPLICAS=1 (a third pair of redirect-svc): zero lost;
+#       (c0lag), (c1lag): the same two, the replica frozen (SIGSTOP) for the last second
+#       before the kill: the loss window of CLICK_MIN_REPLICAS=0 is measured (reported), and
+#       CLICK_MIN_REPLICAS=1 still loses nothing.
 #       In each: every stream id stored once, nothing left pending; (a), (b): no answer but
 #       302 and click rows == 302s; (c1): no 302 without its click row. A click row without a
 #       302 ("extra": the click was written, then its batch answered 503 because another node
@@ -110,6 +113,33 @@ action_kill() {
     check "cluster $round: the cluster agrees on the map" ctl cluster-wait-ok 20
 }
 
+# (c, lagging) the same, but its replica is cut off first: frozen (SIGSTOP) and its link
+# closed by the primary (CLIENT KILL TYPE replica; it cannot reconnect while frozen), 1 s
+# later the primary is killed and the replica thawed: the clicks of that second were on the
+# primary only. The event-workers are frozen for that second too (else they would have
+# stored most of those clicks in PostgreSQL within milliseconds, which hides the window): the
+# loss window of CLICK_MIN_REPLICAS=0 at its worst; with 1 those redirects answered 503.
+action_kill_lagging() {
+    local p r rpid w
+    p=$(slot_owner "$(shard_slot 4)")
+    r=$(ctl cluster-replica-of "$p")
+    rpid=$(head -n 1 "$HARNESS_DIR/redis/redis-$r.pid")
+    say "replica :$r cut off (SIGSTOP, CLIENT KILL) and the workers frozen for 1 s," \
+        "then SIGKILL of its primary :$p"
+    for w in event-worker-1 event-worker-2; do kill -STOP "$(child_pid "$w")"; done
+    kill -STOP "$rpid"
+    redis-cli -h 127.0.0.1 -p "$p" client kill type replica >/dev/null
+    sleep 1
+    ctl cluster-kill "$p"
+    kill -CONT "$rpid"
+    for w in event-worker-1 event-worker-2; do kill -CONT "$(child_pid "$w")"; done
+    check "cluster $round: the lagging replica :$r was promoted" wait_for 30 is_master "$r"
+    check "cluster $round: the slots are served again" wait_for 30 cluster_state_ok "$r"
+    check "cluster $round: the killed node restarts" ctl cluster-node-start "$p"
+    check "cluster $round: it rejoins as a replica in sync" wait_for 30 link_up "$p"
+    check "cluster $round: the cluster agrees on the map" ctl cluster-wait-ok 20
+}
+
 # cluster_round NAME ACTION ZERO_LOST URL...: load on 8 new links, ACTION at 30%, accounting.
 cluster_round() {
     local name=$1 action=$2 zero_lost=$3 i code codes=() out=$OUT/cluster-$1 urls=() rc=0
@@ -183,5 +213,7 @@ cluster_checks() {
         w+=("http://127.0.0.1:${port[redirect-svc-w$i]}")
     done
     cluster_round c1 action_kill 1 "${w[@]}"
+    cluster_round c0lag action_kill_lagging 0 "$r1" "$r2"
+    cluster_round c1lag action_kill_lagging 1 "${w[@]}"
     cat "$OUT/cluster.figures"
 }
