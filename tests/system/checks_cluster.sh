@@ -10,8 +10,9 @@
 #       (c0) a primary is SIGKILLed and its replica promoted, CLICK_MIN_REPLICAS=0: the lost
 #       clicks (302s answered whose click never reached PostgreSQL) are reported, not failed,
 #       (c1) the same with CLICK_MIN_REPLICAS=1 (a third pair of redirect-svc): zero lost;
-#       (c0lag), (c1lag): the same two, the replica frozen (SIGSTOP) for the last second
-#       before the kill: the loss window of CLICK_MIN_REPLICAS=0 is measured (reported), and
+#       (c0lag), (c1lag): the same two, the replica cut off (SIGSTOP, CLIENT KILL TYPE
+#       replica) and the event-workers frozen for the last second before the kill: the loss
+#       window of CLICK_MIN_REPLICAS=0 at its worst is measured (reported), and
 #       CLICK_MIN_REPLICAS=1 still loses nothing.
 #       In each: every stream id stored once, nothing left pending; (a), (b): no answer but
 #       302 and click rows == 302s; (c1): no 302 without its click row. A click row without a
