@@ -2,7 +2,8 @@
 #   make                      build the three services
 #   make check                unit tests, then the end-to-end suites against real servers
 #   make SANITIZE=address,undefined check   the same under ASan/UBSan (outputs in build-asan/)
-#   make run / stop / logs    the local stack (scripts/run.sh; RUN_DIR= and the port variables
+#   make run / stop / logs    the local stack (scripts/run.sh; REDIS_MODE=cluster make run: on a
+#                             6-node Redis Cluster; RUN_DIR= and the port variables
 #                             it documents run a second, private one)
 # Knobs: O= (optimisation level), V=1 (verbose), CC=clang, SANITIZE=...
 
@@ -76,6 +77,10 @@ SHARED_SRCS := \
 	shared/jcompact.c \
 	shared/jx.c \
 	shared/kv.c \
+	shared/kvcluster.c \
+	shared/kvcluster_io.c \
+	shared/kvcluster_map.c \
+	shared/kvslot.c \
 	shared/kvthread.c \
 	shared/log.c \
 	shared/metrics.c \
@@ -167,6 +172,7 @@ UNIT_TESTS := \
 	idempotency \
 	jcompact \
 	jx \
+	kvslot \
 	live \
 	log \
 	multipart \
@@ -406,7 +412,7 @@ tests: $(UNIT_BINS) $(E2E_BIN) $(SYSTEM_BIN)
 # make check-fuzz         replay tests/fuzz/corpus/<t> and tests/fuzz/regression/<t> once
 # make fuzz               fuzz each target for FUZZ_SECONDS (default 60) seconds
 # libFuzzer with clang when its runtime links, else the plain driver (FUZZ=driver) with $(CC).
-FUZZ_TARGETS := csv multipart jcompact router entry config validate qr dispatch
+FUZZ_TARGETS := csv multipart jcompact router entry config validate qr dispatch kvslot
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_COMMON := $(call obj,tests/fuzz/fuzz_util.c) \
@@ -442,7 +448,8 @@ fuzz:
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
-		check-system check-docs check-openapi check-ops check-supervise check-ui check-pgbouncer
+		check-system check-cluster check-docs check-openapi check-ops check-supervise check-ui \
+		check-pgbouncer
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -479,6 +486,18 @@ check-openapi: $(BINS)
 
 check-system: $(BINS) $(SYSTEM_BIN)
 	$(Q)B=$(B) tests/system/run.sh
+
+# shared/kvcluster.c against a live cluster (tests/integration/test_kvcluster.c), then the
+# system suite's cluster part (tests/system/checks_cluster.sh), each on a 6-node Redis Cluster.
+KVCLUSTER_TEST := $(B)/tests/integration/test_kvcluster
+$(KVCLUSTER_TEST): $(B)/obj/tests/integration/test_kvcluster.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+.PHONY: check-cluster
+check-cluster: $(BINS) $(SYSTEM_BIN) $(KVCLUSTER_TEST)
+	$(Q)REDIS_MODE=cluster tests/harness.sh $(KVCLUSTER_TEST)
+	$(Q)REDIS_MODE=cluster SYSTEM_ONLY=cluster B=$(B) tests/system/run.sh
 
 # The dashboard in a real browser: Debian's chromium driven by playwright-core (ui/package-lock.json)
 # against the real stack behind nginx, in open mode and (once API_AUTH=keys exists) with a
@@ -518,6 +537,13 @@ bench: deps
 	$(Q)B=$(B) bench/run.sh
 	$(Q)B=$(B) bench/stats.sh
 	$(Q)B=$(B) bench/pipeline.sh
+	$(Q)$(MAKE) --no-print-directory bench-cluster
+
+# One Redis primary versus a 3-primary Redis Cluster (bench/cluster.sh): redirects/s, clicks/s,
+# bytes per link; each under tests/harness.sh on free ports (never the make-run stack).
+.PHONY: bench-cluster
+bench-cluster: all $(SYSTEM_BIN)
+	$(Q)B=$(B) bench/cluster.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -60,6 +60,10 @@ PGBOUNCER_IMAGE=shortener-pgbouncer:latest
 PGBOUNCER_POOL_SIZE=20
 # Redis AOF fsync policy: everysec (may lose ~1 s of clicks on a machine crash) or always.
 REDIS_APPENDFSYNC=everysec
+# The Redis the services use. Default: the single redis container. With the Redis Cluster
+# profile (--profile redis-cluster: 6 nodes):
+#   REDIS_URL=redis+cluster://redis-c1:6379,redis-c2:6379,redis-c3:6379
+# REDIS_URL=redis://redis:6379
 # Replicas of each service.
 WRITE_REPLICAS=2
 REDIRECT_REPLICAS=2

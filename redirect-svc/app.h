@@ -24,6 +24,8 @@ struct app_cfg {
     long near_cache_mb; /* the near cache's budget, all loops together; 0 = off (ncache.h) */
     int access_log;     /* CFG_BOOL */
     int click_batch;    /* CFG_BOOL: one batched stream entry per shard and turn (clickstream.h) */
+    /* CLICK_MIN_REPLICAS: WAIT for this many replicas per batch (0: none) */
+    long click_min_replicas;
     const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */
     const char *self_hosts;      /* SELF_HOSTS as given (normalised into app.self) */
 };

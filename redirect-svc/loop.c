@@ -215,6 +215,8 @@ static void loop_finish(struct loop *l, int rc)
         }
         if (x->result == FOLLOW_MISS || x->result == LOOP_RETRY || x->kind != RCTX_FOLLOW)
             x->result = rc == 0 ? l->marker_result : rc;
+        else if (x->result == FOLLOW_FOUND && !l->wait_ok)
+            x->result = ERR_KV; /* its click is on too few replicas to answer */
         x->state = RCTX_READY;
         MHD_resume_connection(x->conn);
     }
@@ -245,6 +247,13 @@ static void loop_send(struct loop *l)
         rc = follow_load_script(app, l->kv);
     for (size_t s = 0; s < nshards && rc == 0; s++)
         rc = loop_append_shard(l, &l->pending[s]);
+    l->wait_sent = 0;
+    if (rc == 0 && l->ncalls && app->cfg.click_min_replicas > 0) {
+        rc = kv_append_wait(l->kv, (int)app->cfg.click_min_replicas,
+                            (int)app->cfg.redis_timeout_ms / 2);
+        l->wait_sent = rc == 0;
+    }
+    l->wait_ok = !l->wait_sent;
     if (rc == 0)
         rc = follow_append_marker(l->kv);
     metrics_hist_observe(&l->srv->stats.batch, (double)l->npending);
@@ -328,11 +337,22 @@ static void loop_take_call(struct loop *l, const redisReply *r, int got)
         loop_report_size(l);
 }
 
+/* The WAIT's reply: how many replicas have the batch's clicks (on every node written). */
+static void loop_take_wait(struct loop *l, const redisReply *r, int got)
+{
+    long want = l->srv->app->cfg.click_min_replicas;
+    l->wait_ok = got == 1 && r->type == REDIS_REPLY_INTEGER && r->integer >= want;
+    if (!l->wait_ok)
+        log_warn("redis WAIT: %lld of %ld replicas have the batch: its redirects answer 503",
+                 got == 1 && r->type == REDIS_REPLY_INTEGER ? (long long)r->integer : -1LL, want);
+}
+
 /* Takes every reply that arrived; ends the batch when complete or late. Never blocks. */
 static void loop_poll(struct loop *l)
 {
     int rc = kv_read_input(l->kv);
-    while (rc == 0 && l->replies <= l->ncalls) {
+    size_t last = l->ncalls + (size_t)l->wait_sent; /* the marker's reply */
+    while (rc == 0 && l->replies <= last) {
         redisReply *r = NULL;
         int got = kv_take_reply(l->kv, &r);
         if (got == 0)
@@ -343,13 +363,15 @@ static void loop_poll(struct loop *l)
         }
         if (l->replies < l->ncalls)
             loop_take_call(l, r, got);
+        else if (l->replies < last)
+            loop_take_wait(l, r, got);
         else
             l->marker_result = got == 1 ? follow_marker_reply(r) : ERR_KV;
         l->replies++;
         if (r)
             freeReplyObject(r);
     }
-    if (rc == 0 && l->replies == l->ncalls + 1) {
+    if (rc == 0 && l->replies == last + 1) {
         loop_finish(l, 0);
         return;
     }

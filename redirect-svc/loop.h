@@ -6,10 +6,13 @@
  * Redis socket. A request that needs Redis (a redirect, /health, /readyz) is queued in the
  * loop's pending set (by shard) and its connection suspended. When no batch is in flight,
  * the loop sends the pending set as one batch: one script call per shard (group commit of
- * that turn's clicks), then one EXISTS of the read-model marker. The replies are read as
+ * that turn's clicks), with CLICK_MIN_REPLICAS one WAIT (kv_append_wait: per Redis node
+ * written), then one EXISTS of the read-model marker. The replies are read as
  * they arrive, without blocking, while the loop goes on serving other connections; once the
  * batch is complete (or REDIS_TIMEOUT_MS passed: 503) its connections are resumed and MHD
- * sends their answers. Nothing is answered before Redis acknowledged its click.
+ * sends their answers. Nothing is answered before Redis acknowledged its click (and, with
+ * CLICK_MIN_REPLICAS, before that many replicas have it: else the batch's redirects are 503,
+ * cached ones included: a cache hit still writes its click in the batch).
  *
  * With NEAR_CACHE_MB > 0 each loop has its near cache (ncache.h) and a position per shard
  * in the change streams: a request whose code is cached joins its call marked cached (its
@@ -84,6 +87,8 @@ struct loop {
     size_t ncalls, ncalls_max, replies;
     struct rctx *cursor;            /* the first request of the next call's reply */
     int marker_result;              /* the marker's reply of the batch in flight */
+    int wait_sent;                  /* the batch in flight has a WAIT (CLICK_MIN_REPLICAS) */
+    int wait_ok;                    /* ... and it said enough replicas have its clicks */
     int use_eval;                   /* the script went missing (NOSCRIPT): send its text */
     int64_t deadline_us;            /* when the batch in flight is given up (0: none) */
     struct rctx *free_rctx;         /* the pool: requests done, kept for reuse */

@@ -48,6 +48,10 @@ static const struct cfg_entry main_cfg[] = {
      "append each loop turn's clicks of a shard as one batched stream entry (false: one entry "
      "per click, for an event-worker older than the batched format)",
      &main_app.cfg.click_batch},
+    {"CLICK_MIN_REPLICAS", CFG_INT, "0", 0, 8, 0, 0, NULL,
+     "replicas that must have a batch's clicks before its redirects answer (one WAIT per batch "
+     "and Redis node, bounded by REDIS_TIMEOUT_MS / 2; fewer: 503); 0 = the primary's ack",
+     &main_app.cfg.click_min_replicas},
     {"ACCESS_LOG", CFG_BOOL, "true", 0, 0, 0, 0, NULL, "one JSON access line per request",
      &main_app.cfg.access_log},
     {"REDIRECT_CACHE_MAX_AGE", CFG_INT, "300", 0, 31536000, 0, 0, NULL,

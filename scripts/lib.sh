@@ -12,6 +12,22 @@
 #   wait_until SECS CMD  poll CMD every 0.1 s until it succeeds or SECS elapse
 #   redis_ping PORT      true when a Redis on 127.0.0.1:PORT answers PONG
 #   pid_alive FILE       true when FILE holds the pid of a live process
+#   redis_cluster_pick N print N "port/busport" pairs of free loopback ports (a Redis Cluster's
+#                        nodes: the client port and the cluster bus port, both picked free)
+#   redis_cluster_node_start DIR PORT/BUS [ARGS...]   start (or restart: its nodes-PORT.conf is
+#                        kept) one cluster-enabled redis-server on 127.0.0.1:PORT, files in DIR
+#                        (no persistence; cluster-node-timeout 1000 ms; ARGS appended); waits 10 s
+#   redis_cluster_start DIR PORT/BUS...   start every node, then redis-cli --cluster create
+#                        with one replica per primary (6 nodes: 3 primaries, 3 replicas) and wait
+#                        (30 s) until every node reports cluster_state:ok and agrees on the map
+#   redis_cluster_stop DIR   SHUTDOWN NOSAVE (then SIGKILL) every node started in DIR
+#   redis_cluster_url PORT/BUS...   print redis+cluster://127.0.0.1:PORT,... (the seeds)
+#   redis_cli_url URL ARGS...   redis-cli ARGS against REDIS_URL-style URL: redis://... as it
+#                        is, redis+cluster://[auth@]host:port,... as -c -u redis://[auth@]host:port
+#                        (the first seed; -c follows MOVED, so keyed commands reach their slot)
+#   redis_cluster_ok PORT/BUS...    true when every live node says cluster_state:ok,
+#                        redis-cli --cluster check passes (all slots covered, one view) and
+#                        every live replica has finished its sync (master_link_status:up)
 #   skip_or_fail MSG     a test cannot run here: print "SKIP: MSG" and exit 0, or under
 #                        CI=true die with MSG (CI must install what the tests need)
 #   svc_start NAME PORT [VAR=value...]   under tests/harness.sh: start $B/bin/NAME on PORT
@@ -94,6 +110,103 @@ wait_until() {
 
 redis_ping() {
     [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+redis_cluster_pick() {
+    local n=$1 picked=() p seen=' '
+    while [ "${#picked[@]}" -lt $((2 * n)) ]; do
+        p=$(pick_free_port) || return 1
+        case "$seen" in *" $p "*) continue ;; esac
+        seen="$seen$p "
+        picked+=("$p")
+    done
+    local i
+    for ((i = 0; i < n; i++)); do printf '%s/%s\n' "${picked[2 * i]}" "${picked[2 * i + 1]}"; done
+}
+
+redis_cluster_node_start() {
+    local dir=$1 node=$2
+    shift 2
+    local port=${node%/*} bus=${node#*/}
+    rm -f "$dir/redis-$port.pid"
+    redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 --cluster-enabled yes \
+        --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 1000 \
+        --cluster-require-full-coverage no --save '' --appendonly no --daemonize yes \
+        --dbfilename "dump-$port.rdb" --appenddirname "aof-$port" \
+        --pidfile "$dir/redis-$port.pid" --dir "$dir" --logfile "$dir/redis-$port.log" \
+        "$@" >/dev/null
+    if ! wait_until 10 redis_ping "$port" || ! pid_alive "$dir/redis-$port.pid"; then
+        tail -n 5 "$dir/redis-$port.log" >&2 || true
+        return 1
+    fi
+}
+
+redis_cluster_ok() {
+    local node port
+    for node in "$@"; do
+        port=${node%/*}
+        redis_ping "$port" || continue
+        redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null |
+            grep -q '^cluster_state:ok' || return 1
+        redis-cli --cluster check "127.0.0.1:$port" >/dev/null 2>&1 || return 1
+        # A replica counts once its initial sync is done (WAIT would say 0 before).
+        if redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n 1 | grep -qx slave; then
+            redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null |
+                grep -q '^master_link_status:up' || return 1
+        fi
+    done
+}
+
+redis_cluster_start() {
+    local dir=$1 node addrs=()
+    shift
+    mkdir -p "$dir"
+    for node in "$@"; do
+        redis_cluster_node_start "$dir" "$node" || return 1
+        addrs+=("127.0.0.1:${node%/*}")
+    done
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
+        >"$dir/create.log" 2>&1 || {
+        tail -n 5 "$dir/create.log" >&2
+        return 1
+    }
+    wait_until 30 redis_cluster_ok "$@"
+}
+
+redis_cluster_stop() {
+    local dir=$1 f pid port
+    for f in "$dir"/redis-*.pid; do
+        [ -f "$f" ] || continue
+        pid_alive "$f" || continue
+        pid=$(head -n 1 "$f")
+        port=${f##*/redis-}
+        port=${port%.pid}
+        redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+        wait_until 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$f"
+    done
+}
+
+redis_cli_url() {
+    local url=$1 rest auth=
+    shift
+    case $url in
+    redis+cluster://*)
+        rest=${url#redis+cluster://}
+        if [[ $rest == *@* ]]; then
+            auth=${rest%%@*}@
+            rest=${rest#*@}
+        fi
+        redis-cli -c -u "redis://$auth${rest%%,*}" "$@"
+        ;;
+    *) redis-cli -u "$url" "$@" ;;
+    esac
+}
+
+redis_cluster_url() {
+    local node url=
+    for node in "$@"; do url="$url${url:+,}127.0.0.1:${node%/*}"; done
+    printf 'redis+cluster://%s\n' "$url"
 }
 
 pid_alive() {

@@ -9,7 +9,13 @@
 #               scripts/migrate.sh on every run; the postmaster runs under scripts/supervise.sh
 #               (name "postgres"): killed, it is started again and recovers from its WAL
 #   Redis       .run/redis (AOF: appendonly yes, appendfsync everysec), 127.0.0.1 only, under
-#               scripts/supervise.sh (name "redis"): killed, it is started again from its AOF
+#               scripts/supervise.sh (name "redis"): killed, it is started again from its AOF.
+#               REDIS_MODE=cluster: a Redis Cluster instead, 6 nodes (3 primaries with a
+#               replica each, redis-cli --cluster create on the first start) in
+#               .run/redis-cluster on 127.0.0.1:REDIS_CLUSTER_PORT.. (16400..16405, cluster
+#               bus ports 10000 above: 26400..), AOF each, daemons (a killed primary is
+#               replaced by its replica; start it again with make run, it rejoins as a
+#               replica); the services get REDIS_URL=redis+cluster://127.0.0.1:16400,...
 #   seed        scripts/seed.sh when the database was created by this run, or when RESEED=1;
 #               never with SEED=0. A new database also empties our Redis (its read model and
 #               click streams belonged to the old one).
@@ -27,6 +33,7 @@
 # Env (defaults): B (build) RUN_DIR (<repo>/.run: another dir runs a second, private stack,
 #   with other ports; scripts/stop.sh takes the same RUN_DIR) SEED (1) RESEED (0) SEED_DIR (schema/seed) WRITE_INSTANCES (2)
 #   REDIRECT_INSTANCES (2) WORKERS (1) PG_PORT (15432) REDIS_PORT (16379) NGINX_PORT (8080)
+#   REDIS_MODE (single; cluster: see Redis above) REDIS_CLUSTER_PORT (16400)
 #   NGINX_STATUS_PORT (8088: nginx stub_status at /nginx_status, for scraping)
 #   WRITE_PORT (8081, first write-svc) REDIRECT_PORT (8091) WORKER_PORT (8099)
 #   START_TIMEOUT (30 s for each new instance to accept connections) HEALTH_TIMEOUT (60 s for
@@ -161,7 +168,7 @@ check_svc_ports() {
     done
 }
 pg_running || check_port PostgreSQL "$pg_port"
-redis_running || check_port Redis "$redis_port"
+[ "${REDIS_MODE:-single}" = cluster ] || redis_running || check_port Redis "$redis_port"
 check_svc_ports write-svc "$write_n" "$write_port"
 check_svc_ports redirect-svc "$redirect_n" "$redirect_port"
 check_svc_ports event-worker "$worker_n" "$worker_port"
@@ -214,7 +221,41 @@ wait_until 60 pg_ready || {
 }
 
 # --- Redis ------------------------------------------------------------------------------------
-if redis_running; then
+redis_mode=${REDIS_MODE:-single}
+cluster_dir=$RUN_DIR/redis-cluster
+cluster_nodes=
+if [ "$redis_mode" = cluster ]; then
+    ! redis_running || die "a single Redis runs on port $redis_port: make stop first"
+    cbase=${REDIS_CLUSTER_PORT:-16400}
+    for ((i = 0; i < 6; i++)); do cluster_nodes+="$((cbase + i))/$((cbase + 10000 + i)) "; done
+    cluster_nodes=${cluster_nodes% }
+    mkdir -p "$cluster_dir"
+    fresh_cluster=1
+    for node in $cluster_nodes; do
+        [ ! -s "$cluster_dir/nodes-${node%/*}.conf" ] || fresh_cluster=0
+        if pid_alive "$cluster_dir/redis-${node%/*}.pid"; then
+            continue
+        fi
+        check_port "Redis Cluster node" "${node%/*}"
+        redis_cluster_node_start "$cluster_dir" "$node" --appendonly yes \
+            --appendfsync everysec --logfile "$logs/redis-${node%/*}.log" ||
+            die "Redis Cluster node ${node%/*} did not start (log: $logs/redis-${node%/*}.log)"
+    done
+    if [ "$fresh_cluster" = 1 ]; then
+        addrs=()
+        for node in $cluster_nodes; do addrs+=("127.0.0.1:${node%/*}"); done
+        redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
+            >"$logs/redis-cluster-create.log" 2>&1 ||
+            die "redis-cli --cluster create failed (log: $logs/redis-cluster-create.log)"
+    fi
+    # shellcheck disable=SC2086 # the node list splits on purpose
+    wait_until 30 redis_cluster_ok $cluster_nodes ||
+        die "the Redis Cluster is not ok (logs: $logs/redis-*.log)"
+    say "Redis Cluster on ports $cbase..$((cbase + 5)) (3 primaries, 3 replicas)"
+elif [ -f "$RUN_DIR/state" ] && grep -qx 'REDIS_MODE=cluster' "$RUN_DIR/state" &&
+    pid_alive "$cluster_dir/redis-${REDIS_CLUSTER_PORT:-16400}.pid"; then
+    die "a Redis Cluster runs (REDIS_MODE=cluster): make stop first, or run with REDIS_MODE=cluster"
+elif redis_running; then
     say "Redis already running on port $redis_port"
     wait_until 10 redis_ping "$redis_port" || die "Redis does not answer on port $redis_port"
 else
@@ -231,10 +272,15 @@ else
     fi
     say "Redis started on port $redis_port (supervised)"
 fi
-printf 'PG_PORT=%s\nREDIS_PORT=%s\n' "$pg_port" "$redis_port" >"$RUN_DIR/state"
+printf 'PG_PORT=%s\nREDIS_PORT=%s\nREDIS_MODE=%s\n' "$pg_port" "$redis_port" "$redis_mode" \
+    >"$RUN_DIR/state"
 
 export DATABASE_URL="postgresql://$pg_user@127.0.0.1:$pg_port/$db"
 export REDIS_URL="redis://127.0.0.1:$redis_port"
+if [ "$redis_mode" = cluster ]; then
+    # shellcheck disable=SC2086 # the node list splits on purpose
+    REDIS_URL=$(redis_cluster_url $cluster_nodes)
+fi
 
 # --- database, schema, seed -------------------------------------------------------------------
 psql_admin() {
@@ -246,7 +292,13 @@ if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]
     fresh=1
     say "created database $db"
     # Our Redis holds the read model and click streams of a database that no longer exists.
-    redis-cli -h 127.0.0.1 -p "$redis_port" flushall >/dev/null || die "Redis FLUSHALL failed"
+    if [ "$redis_mode" = cluster ]; then
+        for node in $cluster_nodes; do # the replicas refuse (READONLY): their primaries flush
+            redis-cli -h 127.0.0.1 -p "${node%/*}" flushall >/dev/null 2>&1 || true
+        done
+    else
+        redis-cli -h 127.0.0.1 -p "$redis_port" flushall >/dev/null || die "Redis FLUSHALL failed"
+    fi
 fi
 "$REPO_ROOT/scripts/migrate.sh"
 if [ "${SEED:-1}" != 0 ] && { [ "$fresh" = 1 ] || [ "${RESEED:-0}" = 1 ]; }; then

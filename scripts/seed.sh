@@ -141,7 +141,7 @@ SQL
 if [ -n "${REDIS_URL:-}" ]; then
     command -v redis-cli >/dev/null || die "redis-cli not found; the database is seeded," \
         "but delete the key readmodel:complete so that write-svc rebuilds the read model"
-    out=$(redis-cli -u "$REDIS_URL" DEL readmodel:complete 2>&1) || true
+    out=$(redis_cli_url "$REDIS_URL" DEL readmodel:complete 2>&1) || true
     [[ "$out" =~ ^[0-9]+$ ]] ||
         die "Redis at $REDIS_URL: $out; the database is seeded, but the read-model marker" \
             "readmodel:complete is not deleted, so write-svc will not rebuild the read model"

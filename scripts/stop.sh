@@ -144,6 +144,7 @@ stop_daemon() {
 stop_daemon nginx "$run_dir/nginx/nginx.pid" QUIT
 stop_supervised redis $((stop_timeout + 5))
 stop_daemon Redis "$run_dir/redis/redis.pid" TERM
+redis_cluster_stop "$run_dir/redis-cluster" # REDIS_MODE=cluster's nodes (none: nothing to do)
 stop_supervised postgres 65
 
 # --- PostgreSQL -------------------------------------------------------------------------------

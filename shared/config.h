@@ -50,7 +50,9 @@ struct cfg_entry {
 #define CFG_REDIS_URL(dst)                                                                         \
     {                                                                                              \
         .name = "REDIS_URL", .type = CFG_URL, .required = 1, .secret = 1,                          \
-        .help = "Redis URL (redis://[:password@]host:port[/db])", .dest = (dst)                    \
+        .help = "Redis URL: redis://[:password@]host:port[/db], or a Redis Cluster by its seeds: " \
+                "redis+cluster://[:password@]host:port[,host:port...]",                            \
+        .dest = (dst)                                                                              \
     }
 #define CFG_PORT(port, what, dst)                                                                  \
     {                                                                                              \

@@ -12,6 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "kvcluster.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -27,7 +28,8 @@
 #define KV_READ_CHUNK (16 * 1024) /* bytes read per kv_read_input() */
 
 struct kv {
-    char *host; /* owned */
+    struct kvcluster *cl; /* owned: a cluster handle (every call goes there), or NULL */
+    char *host;           /* owned */
     int port;
     char *password; /* owned, or NULL */
     long dbnum;
@@ -87,6 +89,13 @@ struct kv *kv_new(const char *url, int timeout_ms)
     if (!kv)
         return NULL;
     kv->timeout_ms = timeout_ms;
+    if (strncmp(url, KVCLUSTER_SCHEME, strlen(KVCLUSTER_SCHEME)) == 0) {
+        if (!(kv->cl = kvcluster_new(url, timeout_ms))) {
+            free(kv);
+            return NULL;
+        }
+        return kv;
+    }
     if (kv_parse_url(kv, url) != 0) {
         kv_free(kv);
         return NULL;
@@ -119,6 +128,7 @@ void kv_free(struct kv *kv)
 {
     if (!kv)
         return;
+    kvcluster_free(kv->cl);
     kv_disconnect(kv);
     free(kv->host);
     free(kv->password);
@@ -146,6 +156,8 @@ static int kv_setup_command(struct kv *kv, const char *what, int argc, const cha
 
 int kv_connect(struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_connect(kv->cl);
     if (kv->ctx && !kv->broken) {
         if (kv->inflight || timefmt_mono_ms() - kv->last_io_ms < KV_IDLE_CHECK_MS ||
             !kv_peer_closed(kv))
@@ -210,6 +222,10 @@ static int kv_check_reply(struct kv *kv, redisReply *r, struct redisReply **out)
 int kv_command(struct kv *kv, int argc, const char **argv, const size_t *lens,
                struct redisReply **out)
 {
+    if (kv->cl) {
+        int rc = kvcluster_append(kv->cl, argc, argv, lens);
+        return rc ? rc : kvcluster_read_reply(kv->cl, out);
+    }
     int rc = kv_connect(kv);
     if (rc)
         return rc;
@@ -219,6 +235,8 @@ int kv_command(struct kv *kv, int argc, const char **argv, const size_t *lens,
 
 int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
+    if (kv->cl)
+        return kvcluster_append(kv->cl, argc, argv, lens);
     int rc = kv_connect(kv);
     if (rc)
         return rc;
@@ -233,6 +251,8 @@ int kv_append(struct kv *kv, int argc, const char **argv, const size_t *lens)
 
 int kv_read_reply(struct kv *kv, struct redisReply **out)
 {
+    if (kv->cl)
+        return kvcluster_read_reply(kv->cl, out);
     if (!kv->ctx) {
         kv_set_error(kv, "read", "not connected");
         return ERR_KV;
@@ -247,11 +267,15 @@ int kv_read_reply(struct kv *kv, struct redisReply **out)
 
 int kv_fd(const struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_fd(kv->cl);
     return kv->ctx && !kv->broken ? kv->ctx->fd : -1;
 }
 
 int kv_send(struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_send(kv->cl);
     int done = 0;
     if (!kv->ctx || kv->broken) {
         kv_set_error(kv, "send", "not connected");
@@ -269,6 +293,8 @@ int kv_send(struct kv *kv)
 
 int kv_read_input(struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_read_input(kv->cl);
     char buf[KV_READ_CHUNK];
     if (!kv->ctx || kv->broken) {
         kv_set_error(kv, "read", "not connected");
@@ -287,6 +313,8 @@ int kv_read_input(struct kv *kv)
 
 int kv_take_reply(struct kv *kv, struct redisReply **out)
 {
+    if (kv->cl)
+        return kvcluster_take_reply(kv->cl, out);
     void *r = NULL;
     if (!kv->ctx || kv->broken) {
         kv_set_error(kv, "read", "not connected");
@@ -307,6 +335,10 @@ int kv_take_reply(struct kv *kv, struct redisReply **out)
 
 void kv_abandon(struct kv *kv, const char *why)
 {
+    if (kv->cl) {
+        kvcluster_abandon(kv->cl, why);
+        return;
+    }
     kv_set_error(kv, "abandoned", why);
     kv_disconnect(kv);
 }
@@ -323,10 +355,56 @@ const struct redisReply *kv_reply_field(const struct redisReply *r, const char *
 
 const char *kv_errmsg(const struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_errmsg(kv->cl);
     return kv->errmsg;
 }
 
 int kv_is_broken(const struct kv *kv)
 {
+    if (kv->cl)
+        return kvcluster_is_broken(kv->cl);
     return kv->broken || !kv->ctx;
+}
+
+int kv_append_formatted(struct kv *kv, const char *cmd, size_t len)
+{
+    int rc = kv->cl ? ERR_INVALID : kv_connect(kv);
+    if (rc)
+        return rc;
+    if (redisAppendFormattedCommand(kv->ctx, cmd, len) != REDIS_OK) {
+        kv_set_error(kv, "append", kv->ctx->errstr);
+        kv->broken = 1;
+        return ERR_KV;
+    }
+    kv->inflight++;
+    return 0;
+}
+
+int kv_append_wait(struct kv *kv, int numreplicas, int timeout_ms)
+{
+    if (kv->cl)
+        return kvcluster_append_wait(kv->cl, numreplicas, timeout_ms);
+    char nrep[16], ms[24];
+    snprintf(nrep, sizeof(nrep), "%d", numreplicas);
+    snprintf(ms, sizeof(ms), "%d", timeout_ms);
+    const char *argv[] = {"WAIT", nrep, ms};
+    return kv_append(kv, 3, argv, NULL);
+}
+
+int kv_is_cluster(const struct kv *kv)
+{
+    return kv->cl != NULL;
+}
+
+size_t kv_primaries(struct kv *kv)
+{
+    return kv->cl ? kvcluster_primaries(kv->cl) : 1;
+}
+
+struct kv *kv_primary(struct kv *kv, size_t i)
+{
+    if (kv->cl)
+        return kvcluster_primary(kv->cl, i);
+    return i == 0 ? kv : NULL;
 }

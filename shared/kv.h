@@ -1,7 +1,9 @@
 /*
  * kv.h - a hiredis handle with connect/command timeouts and reconnect.
  *
- * Connects lazily to a redis://[:password@]host[:port][/db] URL. After an
+ * Connects lazily to a redis://[:password@]host[:port][/db] URL, or to a Redis Cluster named by
+ * redis+cluster://[:password@]host:port[,host:port...] (kvcluster.h: every call below then
+ * goes to the primary of its key's slot, redirections followed). After an
  * I/O or protocol error the handle is marked broken and the next command
  * reconnects. The last error is kept on the handle. Not thread-safe: one
  * handle per thread (or behind a pool).
@@ -68,6 +70,27 @@ void kv_abandon(struct kv *kv, const char *why);
  * reply (XINFO and friends in RESP2), or NULL. Borrowed from r.
  */
 const struct redisReply *kv_reply_field(const struct redisReply *r, const char *name);
+
+/*
+ * Appends WAIT numreplicas timeout_ms, read back like any command: its reply is an integer,
+ * the number of replicas that have every write sent before it (on a cluster the smallest
+ * such number over the nodes written to since the last WAIT). 0 or ERR_KV.
+ */
+int kv_append_wait(struct kv *kv, int numreplicas, int timeout_ms) ATTR_WARN_UNUSED;
+
+/* 1 when kv is a cluster handle. */
+int kv_is_cluster(const struct kv *kv);
+
+/*
+ * The primaries, for work that is per node (SCAN of every key, the read-model rebuild): their
+ * number (1 for a single Redis), and primary i's own single-node handle (borrowed from kv,
+ * which is itself primary 0 of a single Redis), NULL past the end or when out of memory.
+ */
+size_t kv_primaries(struct kv *kv);
+struct kv *kv_primary(struct kv *kv, size_t i);
+
+/* For kvcluster.c: appends a command already in RESP (cmd[0..len)). 0 or ERR_KV. */
+int kv_append_formatted(struct kv *kv, const char *cmd, size_t len) ATTR_WARN_UNUSED;
 
 /* The last error text, borrowed. */
 const char *kv_errmsg(const struct kv *kv);

@@ -37,6 +37,11 @@ int rkeys_link(const char *code, size_t len, unsigned nshards, char out[RKEYS_MA
     return rkeys_fmt(out, "url:{%u}:%.*s", shortcode_shard(code, len, nshards), (int)len, code);
 }
 
+int rkeys_marker(unsigned shard, char out[RKEYS_MAX])
+{
+    return rkeys_fmt(out, "readmodel:{%u}:complete", shard);
+}
+
 int rkeys_stream(unsigned shard, char out[RKEYS_MAX])
 {
     return rkeys_fmt(out, "clicks:{%u}", shard);

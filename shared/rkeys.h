@@ -11,7 +11,12 @@
  *                       link of that shard, the redirect script reads them (near cache,
  *                       redirect-svc/ncache.h); trimmed to about RKEYS_CHANGES_MAXLEN
  *   clicks:dead         poison click entries (event-worker)
- *   readmodel:complete  the read model holds every active link
+ *   readmodel:complete  the read model holds every active link (redirect-svc checks it
+ *                       on a miss: absent, it answers 503 rather than 404)
+ *   readmodel:{s}:complete  shard s's links are all there: set with the global marker by
+ *                       a rebuild, in the slot of shard s's links, so it lives (and is lost,
+ *                       moved, failed over) with them on their cluster node; write-svc
+ *                       rebuilds when any of them is missing (a node that came back empty)
  *   hll:{<url id>}:<yyyymmdd>  the visitors of a link on a UTC day (HyperLogLog);
  *                       all days of a link in one slot, so one PFCOUNT merges them
  *   idem:{<scope>}:<sha256 hex>  an Idempotency-Key record (write-svc)
@@ -57,6 +62,9 @@
 /* "url:{<shard>}:<code>" for code[0..len). */
 int rkeys_link(const char *code, size_t len, unsigned nshards,
                char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
+
+/* "readmodel:{<shard>}:complete". */
+int rkeys_marker(unsigned shard, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
 
 /* "clicks:{<shard>}". */
 int rkeys_stream(unsigned shard, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;

@@ -2,6 +2,14 @@
 # tests/harness-ctl.sh - stop and start the throw-away PostgreSQL and Redis of tests/harness.sh.
 #
 #   tests/harness-ctl.sh pg-start | pg-stop [fast|immediate] | redis-start | redis-stop | status
+#   tests/harness-ctl.sh cluster-kill PORT | cluster-node-start PORT | cluster-primaries |
+#                        cluster-replica-of PORT | cluster-wait-ok [SECS]
+#
+# Under REDIS_MODE=cluster redis-start/redis-stop start and stop the 6 nodes (redis-start
+# creates the cluster); cluster-kill SIGKILLs one node, cluster-node-start restarts it (it
+# rejoins with its nodes-PORT.conf, empty), cluster-primaries prints the ports of the live
+# primaries, cluster-replica-of the port of a live replica of primary PORT, cluster-wait-ok
+# waits until every live node reports cluster_state:ok and one slot map.
 #
 # Reads the servers' settings from $HARNESS_DIR/state (written by harness.sh), so a restarted
 # server comes back on the same port with the same data directory: failure-mode tests stop a
@@ -35,8 +43,52 @@ pg_stop() {
     pg_ctl_as -m "$mode" -w -t 30 stop >/dev/null
 }
 
+# The ports of the cluster's nodes (REDIS_CLUSTER_NODES holds "port/bus" pairs).
+cluster_ports() {
+    local n
+    for n in $REDIS_CLUSTER_NODES; do printf '%s\n' "${n%/*}"; done
+}
+
+# The node id of the node on port $1.
+cluster_id() {
+    redis-cli -h 127.0.0.1 -p "$1" cluster myid
+}
+
+cluster_primaries() {
+    local p
+    for p in $(cluster_ports); do
+        redis_ping "$p" || continue
+        if redis-cli -h 127.0.0.1 -p "$p" role 2>/dev/null | head -n 1 | grep -qx master; then
+            echo "$p"
+        fi
+    done
+}
+
+cluster_replica_of() {
+    local id p
+    id=$(cluster_id "$1") || return 1
+    for p in $(cluster_ports); do
+        redis_ping "$p" || continue
+        redis-cli -h 127.0.0.1 -p "$p" cluster nodes 2>/dev/null |
+            awk -v id="$id" '$3 ~ /myself/ && $3 ~ /slave/ && $4 == id {f=1} END {exit !f}' &&
+            { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+cluster_node() {
+    local n
+    for n in $REDIS_CLUSTER_NODES; do [ "${n%/*}" = "$1" ] && { echo "$n"; return 0; }; done
+    die "no cluster node on port $1"
+}
+
 redis_start() {
     local debug=()
+    if [ "$REDIS_MODE" = cluster ]; then
+        # shellcheck disable=SC2086 # the node list splits on purpose
+        redis_cluster_start "$REDIS_DIR" $REDIS_CLUSTER_NODES || die "the Redis Cluster did not form"
+        return 0
+    fi
     rm -f "$REDIS_PIDFILE"
     # DEBUG SLEEP from loopback: the system suite's slow-Redis check (check 11). Redis 7
     # disables DEBUG by default; Redis 6 allows it and does not know the option.
@@ -52,6 +104,10 @@ redis_start() {
 }
 
 redis_stop() {
+    if [ "$REDIS_MODE" = cluster ]; then
+        redis_cluster_stop "$REDIS_DIR"
+        return 0
+    fi
     pid_alive "$REDIS_PIDFILE" || return 0
     local pid
     pid=$(head -n 1 "$REDIS_PIDFILE")
@@ -65,6 +121,17 @@ pg-start) pg_start ;;
 pg-stop) pg_stop "${2:-fast}" ;;
 redis-start) redis_start ;;
 redis-stop) redis_stop ;;
+cluster-kill)
+    pid_alive "$REDIS_DIR/redis-$2.pid" && kill -KILL "$(head -n 1 "$REDIS_DIR/redis-$2.pid")"
+    rm -f "$REDIS_DIR/redis-$2.pid"
+    ;;
+cluster-node-start) redis_cluster_node_start "$REDIS_DIR" "$(cluster_node "$2")" ;;
+cluster-primaries) cluster_primaries ;;
+cluster-replica-of) cluster_replica_of "$2" ;;
+cluster-wait-ok)
+    # shellcheck disable=SC2086 # the node list splits on purpose
+    wait_until "${2:-30}" redis_cluster_ok $REDIS_CLUSTER_NODES
+    ;;
 status)
     printf 'postgres 127.0.0.1:%s %s\n' "$PG_PORT" \
         "$(pg_ctl_as status >/dev/null 2>&1 && echo running || echo stopped)"

@@ -13,6 +13,12 @@
 #   REDIS_URL     redis://127.0.0.1:<REDIS_PORT>
 #   PG_PORT, REDIS_PORT
 #
+# With REDIS_MODE=cluster the Redis is a Redis Cluster instead: 6 nodes (3 primaries, 3
+# replicas, redis-cli --cluster create) on free loopback ports, and these change:
+#   REDIS_URL            redis+cluster://127.0.0.1:<port>,... (every node a seed)
+#   REDIS_PORT           the first node's port (a primary when created)
+#   REDIS_CLUSTER_NODES  "port/busport ..." of the 6 nodes (harness-ctl.sh cluster-* use them)
+#
 # and exits with CMD's status. On exit, INT or TERM both servers are stopped and the temp dir
 # is removed (KEEP_HARNESS=1 keeps the dir, with the server logs, for debugging).
 # When postgres or redis-server is not installed it prints "SKIP: <reason>" and exits 0;
@@ -74,12 +80,15 @@ REDIS_PIDFILE=$REDIS_DIR/redis.pid
 REDIS_LOG=$REDIS_DIR/redis.log
 PG_PORT=
 REDIS_PORT=
+REDIS_MODE=${REDIS_MODE:-single}
+REDIS_CLUSTER_NODES=
 
 # The format tests/harness-ctl.sh sources: shell assignments, quoted.
 write_state() {
     printf '%s=%q\n' PG_BIN "$PG_BIN" PG_DATA "$PG_DATA" PG_LOG "$PG_LOG" PG_PORT "$PG_PORT" \
         REDIS_PORT "$REDIS_PORT" REDIS_PIDFILE "$REDIS_PIDFILE" REDIS_DIR "$REDIS_DIR" \
-        REDIS_LOG "$REDIS_LOG" >"$HARNESS_DIR/state.tmp"
+        REDIS_LOG "$REDIS_LOG" REDIS_MODE "$REDIS_MODE" REDIS_CLUSTER_NODES "$REDIS_CLUSTER_NODES" \
+        >"$HARNESS_DIR/state.tmp"
     mv "$HARNESS_DIR/state.tmp" "$HARNESS_DIR/state"
 }
 
@@ -109,13 +118,19 @@ start_with_retry() {
             PG_PORT=$(pick_free_port) || die "no free port for PostgreSQL"
             pg_configure
             rm -f "$PG_LOG"
+        elif [ "$REDIS_MODE" = cluster ]; then
+            REDIS_CLUSTER_NODES=$(redis_cluster_pick 6 | tr '\n' ' ') || die "no free ports"
+            REDIS_CLUSTER_NODES=${REDIS_CLUSTER_NODES% }
+            REDIS_PORT=${REDIS_CLUSTER_NODES%%/*}
+            case " $REDIS_CLUSTER_NODES" in *" $PG_PORT/"* | *"/$PG_PORT "* | *"/$PG_PORT") continue ;; esac
         else
             REDIS_PORT=$(pick_free_port) || die "no free port for Redis"
             [ "$REDIS_PORT" != "$PG_PORT" ] || continue
         fi
         write_state
         bash "$ctl" "$what-start" 2>"$HARNESS_DIR/start.err" && return 0
-        grep -qsi 'address already in use' "$PG_LOG" "$REDIS_LOG" "$HARNESS_DIR/start.err" || {
+        grep -qsi 'address already in use' "$PG_LOG" "$REDIS_LOG" "$HARNESS_DIR/start.err" \
+            "$REDIS_DIR"/redis-*.log || {
             cat "$HARNESS_DIR/start.err" >&2
             die "$what did not start"
         }
@@ -131,9 +146,13 @@ db=shortener
 psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$pg_user" -d postgres \
     -c "CREATE DATABASE $db" || die "cannot create database $db"
 
-export PG_PORT REDIS_PORT
+export PG_PORT REDIS_PORT REDIS_MODE REDIS_CLUSTER_NODES
 export DATABASE_URL="postgresql://$pg_user@127.0.0.1:$PG_PORT/$db"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+if [ "$REDIS_MODE" = cluster ]; then
+    # shellcheck disable=SC2086 # the node list splits on purpose
+    REDIS_URL=$(redis_cluster_url $REDIS_CLUSTER_NODES)
+fi
 "$REPO_ROOT/scripts/migrate.sh" 2>"$HARNESS_DIR/migrate.log" || {
     cat "$HARNESS_DIR/migrate.log" >&2
     die "migration failed"

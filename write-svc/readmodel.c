@@ -195,6 +195,41 @@ int readmodel_take(struct app *app, const char *code, long long *clicks)
     return 0;
 }
 
+/* Appends SET (set=1) or EXISTS of every shard's marker. 0 or ERR_*. */
+static int readmodel_append_markers(struct kv *kv, unsigned nshards, int set)
+{
+    int rc = 0;
+    for (unsigned s = 0; s < nshards && rc == 0; s++) {
+        char key[RKEYS_MAX];
+        if (rkeys_marker(s, key) < 0)
+            return ERR_INVALID;
+        const char *argv[] = {set ? "SET" : "EXISTS", key, "1"};
+        rc = kv_append(kv, set ? 3 : 2, argv, NULL);
+    }
+    return rc;
+}
+
+/* 1 when every shard's marker exists, 0 when one is missing, or ERR_KV. */
+static int readmodel_shards_complete(struct app *app)
+{
+    struct kv *kv = readmodel_kv(app);
+    unsigned nshards = (unsigned)app->cfg.stream_shards;
+    if (!kv)
+        return ERR_KV;
+    int rc = readmodel_append_markers(kv, nshards, 0), all = 1;
+    for (unsigned s = 0; s < nshards && rc == 0; s++) {
+        struct redisReply *r = NULL;
+        rc = kv_read_reply(kv, &r);
+        if (rc == 0)
+            all &= r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (rc)
+        log_error("redis EXISTS of the shard markers failed: %s", kv_errmsg(kv));
+    return rc ? rc : all;
+}
+
 int readmodel_complete(struct app *app)
 {
     const char *argv[] = {"EXISTS", RKEYS_MARKER};
@@ -204,7 +239,7 @@ int readmodel_complete(struct app *app)
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
-    return rc;
+    return rc == 1 ? readmodel_shards_complete(app) : rc;
 }
 
 int readmodel_ping(struct app *app)
@@ -217,16 +252,20 @@ int readmodel_ping(struct app *app)
 /* Rebuild                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Removes every link key (stale links of a model that is being rebuilt). */
-static int readmodel_clear_links(struct app *app)
+/* Removes every link key of one primary (stale links of a model that is being rebuilt). */
+static int readmodel_clear_node(struct app *app, struct kv *node)
 {
     char cursor[32] = "0";
     do {
         const char *argv[] = {"SCAN", cursor, "MATCH", RKEYS_LINK_PATTERN, "COUNT", "1000"};
         struct redisReply *r = NULL;
-        int rc = readmodel_cmd(app, 6, argv, NULL, &r);
-        if (rc)
+        int rc = kv_command(node, 6, argv, NULL, &r);
+        if (rc && kv_is_broken(node))
+            rc = kv_command(node, 6, argv, NULL, &r);
+        if (rc) {
+            log_error("redis SCAN failed: %s", kv_errmsg(node));
             return rc;
+        }
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             freeReplyObject(r);
             return ERR_KV;
@@ -244,6 +283,24 @@ static int readmodel_clear_links(struct app *app)
     return 0;
 }
 
+/* Removes every link key, node by node on a cluster (SCAN sees one node's keys). */
+static int readmodel_clear_links(struct app *app)
+{
+    struct kv *kv = readmodel_kv(app);
+    if (!kv)
+        return ERR_KV;
+    size_t n = kv_primaries(kv);
+    if (n == 0)
+        return ERR_KV;
+    for (size_t i = 0; i < n; i++) {
+        struct kv *node = kv_primary(kv, i);
+        int rc = node ? readmodel_clear_node(app, node) : ERR_KV;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /*
  * Removes every change stream once the old links are gone: each redirect-svc loop finds its
  * position vanished at its next call and clears its near cache, so nothing it cached from
@@ -258,6 +315,19 @@ static int readmodel_clear_changes(struct app *app)
         rc = rkeys_changes(s, key) < 0 ? ERR_INVALID : readmodel_cmd(app, 2, argv, NULL, NULL);
     }
     return rc;
+}
+
+/* Sets every shard's marker, then the global one (redirect-svc's). 0 or ERR_KV. */
+static int readmodel_set_markers(struct app *app)
+{
+    struct kv *kv = readmodel_kv(app);
+    unsigned nshards = (unsigned)app->cfg.stream_shards;
+    int rc = kv ? readmodel_append_markers(kv, nshards, 1) : ERR_KV;
+    int rrc = rc == 0 ? readmodel_read_replies(app, (int)nshards) : 0;
+    if (rc == 0)
+        rc = rrc;
+    const char *argv[] = {"SET", RKEYS_MARKER, "1"};
+    return rc ? rc : readmodel_cmd(app, 3, argv, NULL, NULL);
 }
 
 static int readmodel_queue_link(void *arg, const struct store_url *u)
@@ -308,7 +378,11 @@ static int readmodel_rebuild(struct app *app, struct db *db)
     int rc = readmodel_complete(app);
     if (rc == 1)
         return 0; /* another instance finished it while we waited */
-    if (rc < 0 || (rc = readmodel_clear_links(app)) || (rc = readmodel_clear_changes(app)))
+    /* A shard marker may be missing with the global one there (a cluster node came back
+     * empty): redirects say 503, not 404, until the links are back. */
+    const char *del[] = {"DEL", RKEYS_MARKER};
+    if (rc < 0 || (rc = readmodel_cmd(app, 2, del, NULL, NULL)) ||
+        (rc = readmodel_clear_links(app)) || (rc = readmodel_clear_changes(app)))
         return rc;
     /*
      * With the links gone no click can be recorded, so once the clicks already
@@ -321,8 +395,7 @@ static int readmodel_rebuild(struct app *app, struct db *db)
             "read model rebuilt before every click was persisted: caps may allow extra clicks");
     if ((rc = readmodel_load(app, db, &loaded)))
         return rc;
-    const char *argv[] = {"SET", RKEYS_MARKER, "1"};
-    rc = readmodel_cmd(app, 3, argv, NULL, NULL);
+    rc = readmodel_set_markers(app);
     if (rc == 0)
         atomic_fetch_add_explicit(&app->stats.rebuilds, 1, memory_order_relaxed);
     if (rc == 0)

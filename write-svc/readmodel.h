@@ -39,7 +39,8 @@ int readmodel_del(struct app *app, const char *code) ATTR_WARN_UNUSED;
  */
 int readmodel_take(struct app *app, const char *code, long long *clicks) ATTR_WARN_UNUSED;
 
-/* 1 when the marker key exists, 0 when not, ERR_KV when Redis is unreachable. */
+/* 1 when the marker key and every shard's marker (rkeys.h) exist, 0 when one is missing,
+ * ERR_KV when Redis is unreachable. */
 int readmodel_complete(struct app *app) ATTR_WARN_UNUSED;
 
 /* PING; 0 or ERR_KV. */
@@ -50,8 +51,10 @@ int readmodel_ping(struct app *app) ATTR_WARN_UNUSED;
  * read-model advisory lock exclusively in a transaction held open for the
  * rebuild (so no URL write runs meanwhile and only one instance rebuilds;
  * transaction-scoped so that it holds behind a transaction-mode pooler),
- * removes stale links, loads every active URL in pipelined batches, then sets
- * the marker. 0 when the model is complete.
+ * deletes the global marker, removes stale links and every shard's change
+ * stream (each on its own node in a cluster: links on every primary), loads
+ * every active URL in pipelined batches, then sets the shard markers and the
+ * global one. 0 when the model is complete.
  */
 int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 

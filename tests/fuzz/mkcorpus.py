@@ -121,6 +121,17 @@ d("PATH", "json", path=b"/users/1/../2", body=b"{}")
 d("PATH", "none", path=b"/urls/\xff")
 d("PATH", "none", path=b"/" + b"a" * 1000)
 
+KVSLOT = [
+    b"MOVED 3999 127.0.0.1:6381\n*2\r\n*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n"
+    b"$2\r\nid\r\n*4\r\n:5461\r\n:16383\r\n*2\r\n$0\r\n\r\n:7001\r\n*2\r\n$1\r\nh\r\n:7004\r\n",
+    b"ASK 16383 ::1:7002\n*1\r\n*3\r\n:5\r\n:4\r\n*2\r\n$1\r\nh\r\n:1\r\n",
+    b"MOVED 16384 h:1\n*1\r\n*3\r\n:0\r\n:16384\r\n*2\r\n$1\r\n?\r\n:65535\r\n",
+    b"TRYAGAIN Multiple keys request during rehashing of slot\n+OK\r\n",
+    b"CLUSTERDOWN The cluster is down\n-ERR x\r\n",
+    b"url:{7}:WqxP6K\n*1\r\n*2\r\n:0\r\n:1\r\n",
+    b"foo{}{bar}\n*0\r\n",
+]
+
 
 def write(target, inputs):
     path = os.path.join(ROOT, target)
@@ -140,3 +151,4 @@ write("config", CONFIG)
 write("validate", VALIDATE)
 write("qr", QR)
 write("dispatch", DISPATCH)
+write("kvslot", KVSLOT)

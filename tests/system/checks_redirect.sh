@@ -90,7 +90,7 @@ check10() {
     eq "302s under 20 racing clients on two instances (cap 37)" \
         "$(cat "$out"/w* | grep -c '^302$')" 37
     eq "the others 410" "$(cat "$out"/w* | grep -c '^410$')" 163
-    eq "the link's counter" "$(rcli HGET "$(rcli --scan --pattern "url:*:$code" | head -n 1)" n)" 37
+    eq "the link's counter" "$(rcli HGET "$(rscan "url:*:$code" | head -n 1)" n)" 37
     read -r n w st <<<"$(stream_clicks "$code" "$start")"
     eq "clicks of the link in the streams" "$n" 37
     check "batched entries among them" [ "$w" -ge 1 ]

@@ -57,6 +57,8 @@ self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 . "$(dirname "$self")/checks_abuse.sh"
 # shellcheck source-path=SCRIPTDIR source=checks_redirect.sh
 . "$(dirname "$self")/checks_redirect.sh"
+# shellcheck source-path=SCRIPTDIR source=checks_cluster.sh
+. "$(dirname "$self")/checks_cluster.sh"
 
 B=${B:-build}
 case $B in
@@ -89,7 +91,26 @@ phase_start() {
 phase_end() { printf '    (%s: %d ms)\n' "$1" $(($(now_ms) - phase_t0)); }
 
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
-rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# redis-cli on the harness's Redis; on a cluster (REDIS_MODE=cluster) with -c, so that a keyed
+# command follows MOVED to its slot's primary.
+rcli() {
+    if [ "${REDIS_MODE:-single}" = cluster ]; then
+        redis-cli -c -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    else
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    fi
+}
+# The keys matching $1 (SCAN), on every primary of a cluster.
+rscan() {
+    local p
+    if [ "${REDIS_MODE:-single}" != cluster ]; then
+        rcli --scan --pattern "$1"
+        return
+    fi
+    for p in $(bash "$REPO_ROOT/tests/harness-ctl.sh" cluster-primaries); do
+        redis-cli -h 127.0.0.1 -p "$p" --scan --pattern "$1"
+    done
+}
 
 # A free port that none of ours uses yet.
 new_port() {
@@ -536,6 +557,12 @@ inside() {
     start_stack
     phase_end "start"
 
+    if [ "${SYSTEM_ONLY:-}" = cluster ]; then # make check-cluster (tests/system/checks_cluster.sh)
+        cluster_checks
+        stop_checks
+        [ "$failed" -eq 0 ]
+        return
+    fi
     if [ "${SYSTEM_ONLY:-}" = redirect ]; then # checks 10 and 11 alone (development)
         check10
         check11

@@ -143,9 +143,18 @@ static void test_rkeys_ratelimit(void **state)
     assert_string_equal(key, "rl:{k:17}:r");
 }
 
+static void test_rkeys_marker_shares_the_shard_slot_tag(void **state)
+{
+    char key[RKEYS_MAX];
+    assert_int_equal(rkeys_marker(7, key), (int)strlen("readmodel:{7}:complete"));
+    assert_string_equal(key, "readmodel:{7}:complete");
+    assert_int_equal(rkeys_marker(UINT_MAX, key), (int)strlen("readmodel:{4294967295}:complete"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rkeys_marker_shares_the_shard_slot_tag),
         cmocka_unit_test(test_rkeys_link_key_format),
         cmocka_unit_test(test_rkeys_link_key_too_big),
         cmocka_unit_test(test_rkeys_stream_key_format),
