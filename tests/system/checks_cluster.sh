@@ -19,6 +19,9 @@
 #       302 ("extra": the click was written, then its batch answered 503 because another node
 #       failed) is counted and reported, not failed. A killed node is restarted and rejoins.
 #   The figures of each round go to the log as "cluster <round>: ..." lines.
+#   C3. last, check 12 (the near cache's coherence under writes through both write-svc, after
+#       the rounds above moved, failed over and emptied nodes under the caches; then a rebuild
+#       that must clear every node's change stream so that no instance answers the old URL).
 # shellcheck shell=bash disable=SC2154 # port, sup, ...: run.sh's
 
 cluster_clicks=${SYSTEM_CLUSTER_CLICKS:-6000}
@@ -217,4 +220,6 @@ cluster_checks() {
     cluster_round c0lag action_kill_lagging 0 "$r1" "$r2"
     cluster_round c1lag action_kill_lagging 1 "${w[@]}"
     cat "$OUT/cluster.figures"
+    # Last: the slots moved, failed over and killed under it (positions gone), then a rebuild.
+    check12
 }
