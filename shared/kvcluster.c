@@ -56,6 +56,7 @@ void kvcluster_free(struct kvcluster *c)
     kvc_drop_all(c);
     for (size_t i = 0; i < c->nnodes; i++) {
         kv_free(c->nodes[i].kv);
+        kv_free(c->nodes[i].own);
         free(c->nodes[i].fifo);
     }
     free(c->q);

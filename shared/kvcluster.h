@@ -68,7 +68,8 @@ int kvcluster_is_broken(const struct kvcluster *c);
 int kvcluster_append_wait(struct kvcluster *c, int numreplicas, int timeout_ms) ATTR_WARN_UNUSED;
 
 /* The primaries of the current slot map (a refresh when there is none): their number, and
- * primary i's own handle (borrowed; a plain single-node struct kv), NULL past the end. */
+ * primary i's own handle (borrowed; a plain single-node struct kv on a connection apart from
+ * the pipelines', so that its replies never mix with theirs), NULL past the end. */
 size_t kvcluster_primaries(struct kvcluster *c);
 struct kv *kvcluster_primary(struct kvcluster *c, size_t i);
 

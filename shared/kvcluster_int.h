@@ -43,10 +43,11 @@ struct kvc_entry {
 struct kvc_node {
     char host[KVSLOT_HOST_MAX];
     int port;
-    int primary;   /* in the current slot map */
-    int dirty;     /* sent something since the last WAIT */
-    struct kv *kv; /* owned; NULL until first used */
-    size_t *fifo;  /* owned ring: queue indexes of the replies this node owes, in order */
+    int primary;    /* in the current slot map */
+    int dirty;      /* sent something since the last WAIT */
+    struct kv *kv;  /* owned; NULL until first used */
+    struct kv *own; /* owned: kvcluster_primary's, never pipelined; NULL until asked */
+    size_t *fifo;   /* owned ring: queue indexes of the replies this node owes, in order */
     size_t fhead, fn, fcap;
 };
 

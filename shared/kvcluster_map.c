@@ -182,10 +182,12 @@ struct kv *kvcluster_primary(struct kvcluster *c, size_t i)
 {
     for (size_t n = 0; n < c->nnodes; n++)
         if (c->nodes[n].primary && i-- == 0) {
+            /* A connection of its own: a command sent on the pipelines' one would take the
+             * reply of a call still owed there (and leave its own to that call). */
             struct kvc_node *node = &c->nodes[n];
-            if (!node->kv)
-                node->kv = kvc_node_kv(c, node);
-            return node->kv;
+            if (!node->own)
+                node->own = kvc_node_kv(c, node);
+            return node->own;
         }
     return NULL;
 }

@@ -107,12 +107,14 @@ static int readmodel_append_link(struct app *app, const struct store_url *u, lon
     return rc ? rc : kv_append(kv, (int)ARRAY_SIZE(set), set, NULL);
 }
 
-/* Reads the replies of n appended commands; the first failure is returned. */
+/* Reads the replies of n appended commands; the first failure is returned (and logged). */
 static int readmodel_read_replies(struct app *app, int n)
 {
     int rc = 0;
     for (int i = 0; i < n; i++) {
         int rrc = kv_read_reply(readmodel_kv(app), NULL);
+        if (rc == 0 && rrc)
+            log_error("redis pipelined command failed: %s", kv_errmsg(readmodel_kv(app)));
         if (rc == 0)
             rc = rrc;
     }
@@ -217,13 +219,22 @@ static int readmodel_shards_complete(struct app *app)
     if (!kv)
         return ERR_KV;
     int rc = readmodel_append_markers(kv, nshards, 0), all = 1;
+    /* Every reply is read, also after a failed one: one left unread would answer the
+     * handle's next command (on a cluster, one node failing leaves the others' replies). */
     for (unsigned s = 0; s < nshards && rc == 0; s++) {
         struct redisReply *r = NULL;
-        rc = kv_read_reply(kv, &r);
-        if (rc == 0)
+        int rrc = kv_read_reply(kv, &r);
+        if (rrc == 0)
             all &= r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         if (r)
             freeReplyObject(r);
+        if (rrc && (kv_is_cluster(kv) || !kv_is_broken(kv))) {
+            if (rc == 0 && s + 1 < nshards)
+                (void)readmodel_read_replies(app, (int)(nshards - s - 1));
+            rc = rrc;
+        } else if (rrc) {
+            rc = rrc; /* a single connection that broke owes nothing more */
+        }
     }
     if (rc)
         log_error("redis EXISTS of the shard markers failed: %s", kv_errmsg(kv));
@@ -267,6 +278,7 @@ static int readmodel_clear_node(struct app *app, struct kv *node)
             return rc;
         }
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            log_error("redis SCAN: unexpected reply (type %d)", r->type);
             freeReplyObject(r);
             return ERR_KV;
         }
@@ -291,9 +303,13 @@ static int readmodel_clear_links(struct app *app)
         return ERR_KV;
     size_t n = kv_primaries(kv);
     if (n == 0)
+        log_error("redis: no primary known (%s)", kv_errmsg(kv));
+    if (n == 0)
         return ERR_KV;
     for (size_t i = 0; i < n; i++) {
         struct kv *node = kv_primary(kv, i);
+        if (!node)
+            log_error("redis: primary %zu of %zu has no connection", i, n);
         int rc = node ? readmodel_clear_node(app, node) : ERR_KV;
         if (rc)
             return rc;
