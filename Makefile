@@ -157,6 +157,7 @@ WORKER_SRCS := \
 UNIT_TESTS := \
 	apikey \
 	buf \
+	client \
 	config \
 	csv \
 	db \
@@ -352,6 +353,13 @@ $(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/li
 
 # test_ncache tests redirect-svc's near-cache table.
 $(B)/tests/unit/test_ncache: $(B)/obj/tests/unit/test_ncache.o $(B)/obj/redirect-svc/ncache.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# test_client tests redirect-svc's self host list.
+$(B)/tests/unit/test_client: $(B)/obj/tests/unit/test_client.o $(B)/obj/redirect-svc/client.o \
 		$(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")

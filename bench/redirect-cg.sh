@@ -8,7 +8,7 @@
 #
 # Under tests/harness.sh (a throw-away PostgreSQL and Redis): LINKS links inserted, write-svc
 # builds the read model, then each candidate runs alone (HTTP_THREADS=2, ACCESS_LOG=false, its
-# own env) under valgrind (or strace -f -c); a warm-up of wrk -t2 -c$CONNS for WARMUP seconds,
+# own env) under valgrind (or, MODE=strace, with strace -f -c attached after the warm-up); a warm-up of wrk -t2 -c$CONNS for WARMUP seconds,
 # the counters zeroed, a run of DURATION seconds, the counters dumped. Prints one Markdown row
 # per candidate and round: requests of the counted run, instructions (Ir) per request, or with
 # MODE=strace system calls per request and the top calls.
@@ -71,7 +71,7 @@ measure() {
     shift 2
     case $bin in /*) ;; *) bin=$REPO_ROOT/$bin ;; esac
     local wrap=(valgrind --tool=callgrind --callgrind-out-file="$out.cg" --dump-instr=no)
-    [ "$MODE" = strace ] && wrap=(strace -f -c -o "$out.strace")
+    [ "$MODE" = strace ] && wrap=()
     env "$@" PORT="$SPORT" REDIS_URL="$REDIS_URL" HTTP_THREADS=2 ACCESS_LOG=false \
         LOG_LEVEL=warn "${wrap[@]}" "$bin" >"$W/$name.log" 2>&1 &
     local spid=$!
@@ -80,14 +80,19 @@ measure() {
         die "$name did not start"
     load "$WARMUP" >/dev/null
     if [ "$MODE" = strace ]; then
-        # strace cannot be zeroed: count the warm-up too, and its requests.
-        n=$(($(load "$DURATION") + 0))
+        # Attached after the warm-up (all threads), detached by SIGINT after the run.
+        strace -f -c -p "$spid" -o "$out.strace" 2>/dev/null &
+        local tpid=$!
+        sleep 1
+        n=$(load "$DURATION")
+        kill -INT "$tpid"
+        wait "$tpid" 2>/dev/null
         kill -TERM "$spid"
         wait "$spid" 2>/dev/null
         awk -v n="$n" -v name="$name" -v r="$round" '$NF == "total" { total = $4 }
-            $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] = $4 }
-            END { top = ""; for (c in calls) top = top sprintf("%s %.2f, ", c, calls[c] / n)
-                printf "| %d | %s | %d | %.2f | %s |\n", r, name, n, total / n, top }' \
+            $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" && $4 / n >= 0.01 {
+                top = top sprintf("%s %.2f, ", $NF, $4 / n) }
+            END { printf "| %d | %s | %d | %.2f | %s |\n", r, name, n, total / n, top }' \
             "$out.strace"
         return
     fi
@@ -105,7 +110,7 @@ measure() {
 
 SPORT=$(pick_free_port) || die "no free port"
 if [ "$MODE" = strace ]; then
-    printf '| round | candidate | requests (warm-up too) | system calls per request | by call |\n|---|---|---|---|---|\n'
+    printf '| round | candidate | requests counted | system calls per request | by call |\n|---|---|---|---|---|\n'
 else
     printf '| round | candidate | requests counted | instructions (Ir) per request |\n|---|---|---|---|\n'
 fi
