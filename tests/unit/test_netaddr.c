@@ -1,12 +1,12 @@
 /*
  * test_netaddr.c - addresses, CIDR lists and the X-Forwarded-For rule (shared/netaddr.c).
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <arpa/inet.h>
 #include <string.h>
 
 #include <cmocka.h>
