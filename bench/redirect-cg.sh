@@ -100,7 +100,8 @@ measure() {
     n=$(load "$DURATION")
     callgrind_control -d "$spid" >/dev/null 2>&1
     local f ir
-    f=$(ls -t "$out.cg"* | head -1)
+    f=$out.cg.1 # the first dump on request; $out.cg comes at exit
+    [ -s "$f" ] || die "no callgrind dump for $name"
     ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
     printf '| %d | %s | %d | %.0f |\n' "$round" "$name" "$n" "$(awk -v a="$ir" -v b="$n" \
         'BEGIN { print a / b }')"
