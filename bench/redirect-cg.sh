@@ -13,7 +13,7 @@
 # per candidate and round: requests of the counted run, instructions (Ir) per request, or with
 # MODE=strace system calls per request and the top calls.
 # Env: B (build), LINKS (10000), CONNS (200), WARMUP (3), DURATION (8), ROUNDS (1), MODE
-# (callgrind | strace), CANDS ("name|binary|VAR=value ..." separated by spaces, binary
+# (callgrind | strace | memcheck: memory errors under load), CANDS ("name|binary|VAR=value ..." separated by spaces, binary
 # relative to the repository or absolute).
 set -uo pipefail
 
@@ -72,6 +72,7 @@ measure() {
     case $bin in /*) ;; *) bin=$REPO_ROOT/$bin ;; esac
     local wrap=(valgrind --tool=callgrind --callgrind-out-file="$out.cg" --dump-instr=no)
     [ "$MODE" = strace ] && wrap=()
+    [ "$MODE" = memcheck ] && wrap=(valgrind --tool=memcheck --leak-check=no)
     env "$@" PORT="$SPORT" REDIS_URL="$REDIS_URL" HTTP_THREADS=2 ACCESS_LOG=false \
         LOG_LEVEL=warn "${wrap[@]}" "$bin" >"$W/$name.log" 2>&1 &
     local spid=$!
@@ -79,6 +80,15 @@ measure() {
     wait_for 60 bash -c "curl -sf -o /dev/null http://127.0.0.1:$SPORT/livez" ||
         die "$name did not start"
     load "$WARMUP" >/dev/null
+    if [ "$MODE" = memcheck ]; then
+        # Memory errors under load, wrk's cut-off connections at the end of each run included.
+        n=$(load "$DURATION")
+        kill -TERM "$spid"
+        wait "$spid" 2>/dev/null
+        printf '| %d | %s | %d | %s |\n' "$round" "$name" "$n" \
+            "$(grep -o 'ERROR SUMMARY: [0-9]* errors' "$W/$name.log" | tail -1)"
+        return
+    fi
     if [ "$MODE" = strace ]; then
         # Attached after the warm-up (all threads), detached by SIGINT after the run.
         strace -f -c -p "$spid" -o "$out.strace" 2>/dev/null &
@@ -110,7 +120,9 @@ measure() {
 }
 
 SPORT=$(pick_free_port) || die "no free port"
-if [ "$MODE" = strace ]; then
+if [ "$MODE" = memcheck ]; then
+    printf '| round | candidate | requests | valgrind memcheck |\n|---|---|---|---|\n'
+elif [ "$MODE" = strace ]; then
     printf '| round | candidate | requests counted | system calls per request | by call |\n|---|---|---|---|---|\n'
 else
     printf '| round | candidate | requests counted | instructions (Ir) per request |\n|---|---|---|---|\n'
