@@ -142,6 +142,7 @@ WORKER_SRCS := \
 	event-worker/monitor.c \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
+	event-worker/clickdict.c \
 	event-worker/backoff.c \
 	event-worker/exporter.c \
 	event-worker/derive.c \

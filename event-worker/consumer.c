@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clickdict.h"
 #include "consumer_int.h"
 #include "db.h"
 #include "kv.h"
@@ -330,8 +331,9 @@ struct consumer *consumer_new(const struct consumer_cfg *cfg, struct kv *kv, str
     if (!c)
         return NULL;
     c->keys = calloc((size_t)cfg->nshards, sizeof(*c->keys));
-    if (!c->keys) {
-        free(c);
+    c->dict = clickdict_new();
+    if (!c->keys || !c->dict) {
+        consumer_free(c);
         return NULL;
     }
     for (int s = 0; s < cfg->nshards; s++)
@@ -364,6 +366,7 @@ void consumer_free(struct consumer *c)
 {
     if (!c)
         return;
+    clickdict_free(c->dict);
     free(c->keys);
     free(c);
 }

@@ -1,7 +1,8 @@
 /*
  * sink_pg.c - a batch of clicks into PostgreSQL with COPY (see sink_pg.h).
  *
- * In one transaction: COPY the rows (text format) into the session's temporary table
+ * First the rows' texts become dictionary ids (clickdict.c, autocommitted). Then in one
+ * transaction: COPY the rows (text format) into the session's temporary table
  * click_stage, then one INSERT ... SELECT FROM click_stage ... ON CONFLICT DO NOTHING
  * RETURNING whose result feeds the rollups, then COMMIT (ON COMMIT DELETE ROWS empties the
  * stage). One statement per batch whatever its size (the multi-row INSERT it replaces needed
@@ -20,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "clickdict.h"
 #include "db.h"
 
 #include "banned.h"
@@ -31,9 +33,9 @@
 /* The stage: the columns of a row (sink_pg_row) in COPY order. */
 static const char sink_pg_stage_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS click_stage (url_id bigint, uid bigint, ts_ms bigint, "
-    "code text, url text, ref text, ua text, ms bigint, seq integer, shard smallint, "
-    "idx smallint, rhost text, browser text, os text, device text, bot boolean, country text, "
-    "visitor text) ON COMMIT DELETE ROWS";
+    "ms bigint, seq integer, shard smallint, idx smallint, link integer, agent integer, "
+    "ref integer, country text, visitor bytea, rhost text, browser text, os text, device text, "
+    "bot boolean) ON COMMIT DELETE ROWS";
 
 /* The connection (handle and serial) on which the stage is known to exist. Used by the one
  * consumer thread of a worker; thread-local all the same. */
@@ -49,14 +51,11 @@ static _Thread_local unsigned long sink_pg_stage_serial;
  * b = browser, o = OS, d = device class, c = country.
  */
 static const char sink_pg_merge_sql[] =
-    "WITH ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", details, "
-    "stream_ms, stream_seq, stream_shard, stream_idx) "
-    "SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
-    "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', "
-    "jsonb_strip_nulls(jsonb_build_object('short_code', v.code, 'original_url', v.url, "
-    "'referrer', nullif(v.ref, ''), 'user_agent', nullif(v.ua, ''), 'referrer_host', v.rhost, "
-    "'browser', v.browser, 'os', v.os, 'device', v.device, 'bot', v.bot, 'country', v.country, "
-    "'visitor', v.visitor)), v.ms, v.seq, v.shard, v.idx FROM click_stage v "
+    "WITH ins AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\", "
+    "stream_ms, stream_seq, stream_shard, stream_idx, link_id, agent_id, referrer_id, country, "
+    "visitor) SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
+    "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', v.ms, v.seq, v.shard, v.idx, v.link, "
+    "v.agent, v.ref, v.country, v.visitor FROM click_stage v "
     "ON CONFLICT (stream_ms, stream_seq, stream_shard, stream_idx) DO NOTHING "
     "RETURNING stream_ms, stream_seq, stream_shard, stream_idx, url_id, \"timestamp\"), "
     "d AS (SELECT i.url_id, i.\"timestamp\" AS ts, v.bot, v.rhost, v.browser, v.os, v.device, "
@@ -110,29 +109,32 @@ static int sink_pg_field(struct buf *b, const char *s, int last)
 /* Appends one row as a COPY line, in the stage's column order. */
 static int sink_pg_line(struct buf *b, const struct sink_pg_row *r)
 {
-    char key[4][24];
+    char key[7][24], visitor[40];
     snprintf(key[0], sizeof(key[0]), "%llu", (unsigned long long)r->ms);
     snprintf(key[1], sizeof(key[1]), "%llu", (unsigned long long)r->seq);
     snprintf(key[2], sizeof(key[2]), "%u", r->shard);
     snprintf(key[3], sizeof(key[3]), "%u", r->idx);
+    snprintf(key[4], sizeof(key[4]), "%d", (int)r->link_id);
+    snprintf(key[5], sizeof(key[5]), "%d", (int)r->agent_id);
+    snprintf(key[6], sizeof(key[6]), "%d", (int)r->ref_id);
+    snprintf(visitor, sizeof(visitor), "\\x%s", r->visitor); /* bytea's hex input */
     const char *f[] = {r->url_id,
                        r->user_id,
                        r->ts_ms,
-                       r->code,
-                       r->url,
-                       r->ref,
-                       r->ua,
                        key[0],
                        key[1],
                        key[2],
                        key[3],
+                       r->link_id ? key[4] : NULL,
+                       r->agent_id ? key[5] : NULL,
+                       r->ref_id ? key[6] : NULL,
+                       sink_pg_opt(r->country),
+                       r->visitor[0] ? visitor : NULL,
                        sink_pg_opt(r->refhost),
                        sink_pg_opt(r->browser),
                        sink_pg_opt(r->os),
                        r->device,
-                       r->device ? (r->bot ? "t" : "f") : NULL,
-                       sink_pg_opt(r->country),
-                       sink_pg_opt(r->visitor)};
+                       r->device ? (r->bot ? "t" : "f") : NULL};
     int rc = 0;
     for (size_t i = 0; i < ARRAY_SIZE(f) && rc == 0; i++)
         rc = sink_pg_field(b, f[i], i + 1 == ARRAY_SIZE(f));
@@ -189,12 +191,16 @@ static int sink_pg_data_error(const struct db *db, int rc)
                             strncmp(state, "54", 2) == 0);
 }
 
-int sink_pg_write(struct db *db, const struct sink_pg_row *rows, size_t n, long *inserted)
+int sink_pg_write(struct db *db, struct clickdict *cd, struct sink_pg_row *rows, size_t n,
+                  long *inserted)
 {
     *inserted = 0;
     if (n == 0)
         return 0;
-    int rc = db_begin(db);
+    int rc = clickdict_resolve(cd, db, rows, n);
+    if (rc)
+        return sink_pg_data_error(db, rc) ? ERR_INVALID : rc;
+    rc = db_begin(db);
     if (rc == 0) /* the merge sorts and groups the whole part: keep it in memory */
         rc = db_exec(db, NULL, "SET LOCAL work_mem = '" SINK_PG_WORK_MEM "'", 0, NULL, NULL);
     if (rc == 0)

@@ -19,6 +19,7 @@
 #      exact counts through two SIGKILLs and a PostgreSQL restart;
 #  10. schema/006 converts stored text stream ids into the compact key;
 #  11. the trim after a batch (XTRIM MINID) keeps the entries another consumer has pending;
+#  12. schema/007 converts stored clicks to the narrow form, every event's details unchanged;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -232,8 +233,8 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
 eq "every row has the right url_id, user_id, timestamp, details and stream key" "$good" 1000
 eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
 eq "derived fields: device, bot flag, referrer host of the odd ones" "$(sql "SELECT count(*)
-    FROM events WHERE details->>'device' = 'desktop' AND details->'bot' = 'false'
-    AND details->>'referrer_host' IS NOT DISTINCT FROM
+    FROM events WHERE events.details->>'device' = 'desktop' AND events.details->'bot' = 'false'
+    AND events.details->>'referrer_host' IS NOT DISTINCT FROM
         (CASE WHEN url_id % 2 = 1 THEN 'ref.example' END)")" 1000
 eq "url_totals and the hourly and daily kind rollups count 1000" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -292,7 +293,7 @@ bash "$CTL" pg-start
 check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
     count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -324,7 +325,7 @@ for ((i = 0; i < 10000; i += 500)); do
 done
 check "10000 clicks added" $ok3
 check "10000 rows, streams empty, nothing pending" wait_for 60 drained 10000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') FROM events")" \
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') FROM events")" \
     10000
 stop_worker "$w1"
 eq "SIGTERM exit status (A)" "$?" 0
@@ -356,7 +357,7 @@ check "a bad user id is poison" grep -q 'user id is not a number' <<<"$dead"
 check "the dead entry names its shard and entry id" \
     bash -c "grep -A1 -x shard <<<\"\$1\" | grep -qx 2 && grep -qx entry_id <<<\"\$1\"" _ "$dead"
 eq "an invalid UTF-8 user agent is kept, made valid" \
-    "$(sql "SELECT details->>'user_agent' FROM events WHERE url_id = 100009")" 'bad??'
+    "$(sql "SELECT events.details->>'user_agent' FROM events WHERE url_id = 100009")" 'bad??'
 check "the poison entries were logged" grep -q 'cannot be stored' "$wl"
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
@@ -384,7 +385,7 @@ rcli XGROUP CREATE 'clicks:{1}' "$GROUP" 0 MKSTREAM >/dev/null
 id=$(rcli XADD 'clicks:{1}' '*' id 42 uid '' code ghost url https://g.example ts 1700000000000 \
     ref '' ua ghost-ua)
 rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{1}' '>' >/dev/null
-sql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+sql "INSERT INTO events (url_id, event_type, api_details, stream_ms, stream_seq, stream_shard,
      stream_idx) VALUES (42, 'click', '{\"short_code\": \"ghost\"}', ${id%-*}, ${id#*-}, 1, 0)" \
     >/dev/null
 eq "the dead consumer 'ghost' holds the entry" "$(total_pending)" 1
@@ -489,15 +490,15 @@ eq "unique visitors: 4 humans with an address (one came twice)" \
     "$(rcli PFCOUNT "hll:{500}:$T8_DAY")" 4
 ttl=$(rcli TTL "hll:{500}:$T8_DAY")
 check "the visitor HyperLogLog expires (TTL $ttl s)" test "$ttl" -gt 30000000
-eq "a bot's event row" "$(sql "SELECT (details->>'browser') || ' ' || (details->>'device') || ' ' ||
-    (details->>'bot') || ' ' || coalesce(details->>'country', '-')
+eq "a bot's event row" "$(sql "SELECT (events.details->>'browser') || ' ' || (events.details->>'device') || ' ' ||
+    (events.details->>'bot') || ' ' || coalesce(events.details->>'country', '-')
     FROM events WHERE (stream_shard, stream_ms, stream_seq, stream_idx) = (4, 1700000000000, 4, 0)")" \
     "Googlebot bot true -"
 eq "visitor hashes: 32 hex digits, equal for the same address and agent" "$(sql "SELECT
-    count(DISTINCT details->>'visitor') || ' ' || count(*) FILTER (WHERE details->>'visitor' ~ '^[0-9a-f]{32}$')
+    count(DISTINCT events.details->>'visitor') || ' ' || count(*) FILTER (WHERE events.details->>'visitor' ~ '^[0-9a-f]{32}$')
     FROM events WHERE url_id = 500")" "7 8"
 eq "no raw address anywhere in the events" "$(sql "SELECT count(*) FROM events
-    WHERE details::text ~ '192\.0\.2|198\.51\.100|127\.0\.0\.1|66\.249' OR details ? 'ip'")" 0
+    WHERE events.details::text ~ '192\.0\.2|198\.51\.100|127\.0\.0\.1|66\.249' OR events.details ? 'ip'")" 0
 check "one salt for the day in visitor_salts" \
     test "$(sql "SELECT count(*) FROM visitor_salts WHERE day = date '$T8_HOUR'")" = 1
 before=$(rollups_now)
@@ -601,7 +602,7 @@ bash "$CTL" pg-start
 check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
     count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -657,6 +658,42 @@ start_worker
 w=$wpid
 check "claimed from the ghost, stored, and then everything trimmed" wait_for 20 drained 81
 stop_worker "$w"
+
+# ---------------------------------------------------------------------------------------------
+say "test 12: schema/007 stores stream clicks narrow, and every event's details read the same"
+mdir=$HARNESS_DIR/schema-006
+mkdir -p "$mdir"
+cp "$REPO_ROOT"/schema/00[1-6]_*.sql "$mdir"/
+mdb=${DATABASE_URL%/*}/migrate007
+psql -X -q -d "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE migrate007" >/dev/null
+check "schema up to 006" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+full='{"short_code": "abc", "original_url": "https://x.example/a", "referrer": "https://r.example/p",
+  "user_agent": "Mozilla/5.0 \"X\"", "referrer_host": "r.example", "browser": "Chrome",
+  "os": "Linux", "device": "desktop", "bot": false, "country": "DE",
+  "visitor": "00112233445566778899aabbccddeeff"}'
+msql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+      stream_idx) VALUES
+    (1, 'click', '$full', 1, 1, 0, 0), (2, 'click', '$full', 1, 1, 0, 1),
+    (3, 'click', '{\"short_code\": \"abd\", \"user_agent\": \"u\", \"bot\": true}', 1, 2, 0, 0),
+    (4, 'click', '{}', 1, 3, 0, 0),
+    (5, 'click', '{\"short_code\": \"abd\", \"extra\": 1.0}', 1, 4, 0, 0),
+    (6, 'click', '{\"bot\": \"yes\", \"visitor\": \"XYZ\"}', 1, 5, 0, 0);
+    INSERT INTO events (url_id, event_type, details) VALUES (1, 'created', '{\"a\": [1, 2]}'),
+    (1, 'click', '{\"via\": \"api\"}')" >/dev/null
+before=$(msql "SELECT string_agg(id || ' ' || details::text, E'\\n' ORDER BY id) FROM events")
+cp "$REPO_ROOT"/schema/007_*.sql "$mdir"/
+check "007 applies" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+eq "every event's details are byte-identical after the conversion" "$(msql "SELECT
+    string_agg(id || ' ' || e.details::text, E'\\n' ORDER BY id) FROM events e")" "$before"
+eq "the canonical clicks are narrow, the others keep their stored details" "$(msql "SELECT
+    string_agg(id || ':' || (api_details IS NULL)::text, ',' ORDER BY id) FROM events")" \
+    "1:true,2:true,3:true,4:true,5:false,6:false,7:false,8:false"
+eq "one dictionary row per distinct value" "$(msql "SELECT (SELECT count(*) FROM click_links) ||
+    ' ' || (SELECT count(*) FROM click_agents) || ' ' || (SELECT count(*) FROM click_referrers)")" \
+    "2 2 1"
+eq "the visitor hash is 16 bytes" "$(msql "SELECT octet_length(visitor) FROM events WHERE id = 1")" 16
+check "an API event needs details" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
+    events (url_id, event_type) VALUES (1, 'created')\" 2>/dev/null"
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
