@@ -119,6 +119,9 @@ pending=$(total_pending)
 [ "$rows" = "$N" ] && [ "$n" = "$N" ] && [ "$pending" = 0 ] ||
     die "counts differ: $rows rows, url_totals $n, $pending pending, $N clicks"
 size1=$(sql "SELECT pg_total_relation_size('events')")
+# The click dictionaries of schema/007 (none before it): per distinct value, not per click.
+dict=$(sql "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+    WHERE c.relname IN ('click_links', 'click_agents', 'click_referrers')")
 detail=$(sql "SELECT pg_relation_size('events') || ' ' || pg_indexes_size('events') || ' ' ||
     coalesce(pg_total_relation_size(reltoastrelid), 0) FROM pg_class WHERE relname = 'events'")
 read -r heap idx toast <<<"$detail"
@@ -128,9 +131,9 @@ per_click=$(awk -v a="$size1" -v b="$size0" -v n="$N" 'BEGIN { printf "%.0f", (a
 
 printf '\n### Click pipeline: %s clicks drained into PostgreSQL (%s per entry, %s links)\n\n' \
     "$N" "$PER" "$LINKS"
-printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST |\n'
-printf '|---|---|---|---|---|---|---|\n'
-printf '| %s ms | %s | %s | %s | %s | %s | %s |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
+printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST | dictionaries (total) |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+printf '| %s ms | %s | %s | %s | %s | %s | %s | %s |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
     "$(awk -v v="$heap" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
     "$(awk -v v="$idx" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
-    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')"
+    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" "$dict"

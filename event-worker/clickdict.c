@@ -90,9 +90,9 @@ struct clickdict {
 struct clickdict_miss {
     const struct clickdict_kind *k;
     size_t n;
-    size_t *row;             /* the first row of each missed value */
+    size_t *row;                  /* the first row of each missed value */
     struct clickdict_slot **slot; /* its cache slot, or NULL (not cached: probe too long) */
-    int32_t *id;             /* the answers */
+    int32_t *id;                  /* the answers */
 };
 
 static void clickdict_clear(struct clickdict *cd)

@@ -23,7 +23,7 @@ struct db;
 struct clickdict;
 struct sink_pg_row;
 
-#define CLICKDICT_ENTRIES_MAX (1u << 17) /* cached values, the three dictionaries together */
+#define CLICKDICT_ENTRIES_MAX (1u << 17)  /* cached values, the three dictionaries together */
 #define CLICKDICT_BYTES_MAX   (32u << 20) /* their key bytes; the cache empties at either bound */
 
 /* A new, empty cache. NULL when out of memory. */
@@ -38,8 +38,9 @@ void clickdict_free(struct clickdict *cd);
  * the derived "" texts, and bot is absent when device is NULL. db is borrowed and must have
  * no transaction open (each statement commits on its own). Returns 0, ERR_NOMEM,
  * ERR_TOO_BIG (a part's values over 256 MiB), or the ERR_DB/ERR_TIMEOUT of db_exec (detail
- * and SQLSTATE on the handle: sink_pg_write tells a refused value from a failure). Before a new part the cache empties when it holds CLICKDICT_ENTRIES_MAX
- * minus room for the part's values, or CLICKDICT_BYTES_MAX bytes of keys.
+ * and SQLSTATE on the handle: sink_pg_write tells a refused value from a failure). Before a new
+ * part the cache empties when it holds CLICKDICT_ENTRIES_MAX minus room for the part's values, or
+ * CLICKDICT_BYTES_MAX bytes of keys.
  */
 int clickdict_resolve(struct clickdict *cd, struct db *db, struct sink_pg_row *rows,
                       size_t n) ATTR_WARN_UNUSED;
