@@ -108,12 +108,18 @@ while :; do
     n=$(total_clicks)
     [ -z "$t_first" ] && [ "$n" -gt 0 ] && t_first=$(ms)
     [ "$n" -ge "$N" ] && break
-    [ $(($(ms) - t0)) -lt $((TIMEOUT * 1000)) ] || die "not drained after $TIMEOUT s: $n of $N"
+    [ $(($(ms) - t0)) -lt $((TIMEOUT * 1000)) ] || {
+        tail -n 5 "$HARNESS_DIR/event-worker.log" >&2
+        die "not drained after $TIMEOUT s: $n of $N"
+    }
     sleep 0.2
 done
 t1=$(ms)
+# The worker's peak resident memory (kB), read before it stops.
+rss=$(awk '/^VmHWM/ { print $2 }' "/proc/${svc_pids[-1]}/status" 2>/dev/null || echo '?')
 svc_stop_all
 
+[ -z "${BENCH_PIPE_LOG_COPY:-}" ] || cp "$HARNESS_DIR/event-worker.log" "$BENCH_PIPE_LOG_COPY"
 rows=$(sql "SELECT count(*) FROM events")
 pending=$(total_pending)
 [ "$rows" = "$N" ] && [ "$n" = "$N" ] && [ "$pending" = 0 ] ||
@@ -131,9 +137,9 @@ per_click=$(awk -v a="$size1" -v b="$size0" -v n="$N" 'BEGIN { printf "%.0f", (a
 
 printf '\n### Click pipeline: %s clicks drained into PostgreSQL (%s per entry, %s links)\n\n' \
     "$N" "$PER" "$LINKS"
-printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST | dictionaries (total) |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
-printf '| %s ms | %s | %s | %s | %s | %s | %s | %s |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
+printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST | dictionaries (total) | worker peak RSS |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| %s ms | %s | %s | %s | %s | %s | %s | %s | %s kB |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
     "$(awk -v v="$heap" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
     "$(awk -v v="$idx" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
-    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" "$dict"
+    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" "$dict" "$rss"

@@ -41,7 +41,7 @@
 
 #include "banned.h"
 
-#define BATCH_ROWS_MAX   32768 /* clicks per part (>= CLICKSTREAM_BATCH_MAX) */
+#define BATCH_ROWS_MAX   65536 /* clicks per part (>= CLICKSTREAM_BATCH_MAX; DECISIONS P7) */
 #define BATCH_DEAD_EXTRA 14    /* XADD key MAXLEN ~ n * + 4 extra field pairs */
 #define BATCH_ROW_FIELDS 16    /* a refused row as a one-click entry: 8 name/value pairs */
 

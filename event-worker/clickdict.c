@@ -38,38 +38,45 @@ struct clickdict_kind {
     const char *ins_name, *ins_sql, *sel_name, *sel_sql;
 };
 
-/* The arrays, the key order of the insert, and the ids by position of the select. */
+/*
+ * The insert, in key order, returns the id and values of each row it inserted; the select
+ * answers the ids of the values it did not insert (another worker's, or an earlier attempt's)
+ * by position in the arrays.
+ */
 static const struct clickdict_kind clickdict_kinds[] = {
     {.tag = 'l',
      .nfields = 2,
      .ins_name = "clickdict_links_ins",
-     .ins_sql = "INSERT INTO click_links (short_code, original_url) SELECT a, b FROM "
-                "unnest($1::text[], $2::text[]) AS u (a, b) ORDER BY click_dict_key(a, b) "
-                "ON CONFLICT (key) DO NOTHING",
+     .ins_sql = "INSERT INTO click_links (short_code, original_url, key) "
+                "SELECT a, b, click_dict_key2(a, b) FROM unnest($1::text[], $2::text[]) "
+                "AS u (a, b) ORDER BY 3 ON CONFLICT (key) DO NOTHING "
+                "RETURNING id, short_code, original_url",
      .sel_name = "clickdict_links_sel",
      .sel_sql = "SELECT u.i, d.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
-                "AS u (a, b, i) JOIN click_links d ON d.key = click_dict_key(u.a, u.b)"},
+                "AS u (a, b, i) JOIN click_links d ON d.key = click_dict_key2(u.a, u.b)"},
     {.tag = 'a',
      .nfields = 5,
      .ins_name = "clickdict_agents_ins",
-     .ins_sql = "INSERT INTO click_agents (user_agent, browser, os, device, bot) "
-                "SELECT a, b, c, d, e::boolean FROM unnest($1::text[], $2::text[], $3::text[], "
-                "$4::text[], $5::text[]) AS u (a, b, c, d, e) "
-                "ORDER BY click_dict_key(a, b, c, d, e::boolean::text) "
-                "ON CONFLICT (key) DO NOTHING",
+     .ins_sql = "INSERT INTO click_agents (user_agent, browser, os, device, bot, key) "
+                "SELECT a, b, c, d, e::boolean, click_dict_key5(a, b, c, d, e::boolean::text) "
+                "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+                "AS u (a, b, c, d, e) ORDER BY 6 ON CONFLICT (key) DO NOTHING "
+                "RETURNING id, user_agent, browser, os, device, "
+                "CASE WHEN bot THEN 't' WHEN NOT bot THEN 'f' END",
      .sel_name = "clickdict_agents_sel",
      .sel_sql = "SELECT u.i, d.id FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
                 "$5::text[]) WITH ORDINALITY AS u (a, b, c, d, e, i) JOIN click_agents d "
-                "ON d.key = click_dict_key(u.a, u.b, u.c, u.d, u.e::boolean::text)"},
+                "ON d.key = click_dict_key5(u.a, u.b, u.c, u.d, u.e::boolean::text)"},
     {.tag = 'r',
      .nfields = 2,
      .ins_name = "clickdict_refs_ins",
-     .ins_sql = "INSERT INTO click_referrers (referrer, referrer_host) SELECT a, b FROM "
-                "unnest($1::text[], $2::text[]) AS u (a, b) ORDER BY click_dict_key(a, b) "
-                "ON CONFLICT (key) DO NOTHING",
+     .ins_sql = "INSERT INTO click_referrers (referrer, referrer_host, key) "
+                "SELECT a, b, click_dict_key2(a, b) FROM unnest($1::text[], $2::text[]) "
+                "AS u (a, b) ORDER BY 3 ON CONFLICT (key) DO NOTHING "
+                "RETURNING id, referrer, referrer_host",
      .sel_name = "clickdict_refs_sel",
      .sel_sql = "SELECT u.i, d.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
-                "AS u (a, b, i) JOIN click_referrers d ON d.key = click_dict_key(u.a, u.b)"},
+                "AS u (a, b, i) JOIN click_referrers d ON d.key = click_dict_key2(u.a, u.b)"},
 };
 
 struct clickdict_slot {
@@ -93,6 +100,7 @@ struct clickdict_miss {
     size_t *row;                  /* the first row of each missed value */
     struct clickdict_slot **slot; /* its cache slot, or NULL (not cached: probe too long) */
     int32_t *id;                  /* the answers */
+    size_t *sel;                  /* scratch: the misses one statement is about */
 };
 
 static void clickdict_clear(struct clickdict *cd)
@@ -220,17 +228,17 @@ static int clickdict_elem(struct buf *b, const char *s, int first)
     return rc ? rc : buf_putc(b, '"');
 }
 
-/* The parameter arrays of the misses m (one per field) into arr[]. */
+/* The parameter arrays (one per field) of the misses sel[0..nsel) of m into arr[]. */
 static int clickdict_arrays(const struct clickdict_miss *m, const struct sink_pg_row *rows,
-                            struct buf *arr)
+                            const size_t *sel, size_t nsel, struct buf *arr)
 {
     int rc = 0;
     for (int j = 0; j < m->k->nfields && rc == 0; j++) {
         buf_reset(&arr[j]);
         rc = buf_putc(&arr[j], '{');
-        for (size_t i = 0; i < m->n && rc == 0; i++) {
+        for (size_t i = 0; i < nsel && rc == 0; i++) {
             const char *f[CLICKDICT_FIELDS];
-            clickdict_fields(m->k, &rows[m->row[i]], f);
+            clickdict_fields(m->k, &rows[m->row[sel[i]]], f);
             rc = clickdict_elem(&arr[j], f[j], i == 0);
         }
         rc = rc ? rc : buf_putc(&arr[j], '}');
@@ -238,33 +246,79 @@ static int clickdict_arrays(const struct clickdict_miss *m, const struct sink_pg
     return rc;
 }
 
-/* Asks PostgreSQL for the ids of the misses m: insert what is new, then read them all. */
-static int clickdict_fetch(struct db *db, struct clickdict_miss *m, const struct sink_pg_row *rows)
+/* The rows the insert returned (id, values), matched to the misses through their cache keys. */
+static int clickdict_returned(struct clickdict *cd, struct clickdict_miss *m, PGresult *res)
+{
+    struct buf key;
+    int rc = 0;
+    buf_init(&key, CLICKDICT_ARRAY_MAX);
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        const char *f[CLICKDICT_FIELDS];
+        int found;
+        for (int j = 0; j < m->k->nfields; j++)
+            f[j] = PQgetisnull(res, i, j + 1) ? NULL : PQgetvalue(res, i, j + 1);
+        long id = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        if ((rc = clickdict_key(&key, m->k, f)) != 0)
+            break;
+        struct clickdict_slot *s = clickdict_find(cd, key.data, key.len, &found);
+        if (found && s->id < 0 && id > 0 && id <= INT32_MAX)
+            m->id[-1 - s->id] = (int32_t)id;
+    }
+    buf_release(&key);
+    return rc;
+}
+
+/* Runs statement (name, sql) over the misses sel[0..nsel) of m; *res gets its result. */
+static int clickdict_run(struct db *db, const struct clickdict_miss *m,
+                         const struct sink_pg_row *rows, const size_t *sel, size_t nsel,
+                         const char *name, const char *sql, PGresult **res)
 {
     struct buf arr[CLICKDICT_FIELDS];
     const char *params[CLICKDICT_FIELDS];
-    struct pg_result *res = NULL;
     for (int j = 0; j < CLICKDICT_FIELDS; j++)
         buf_init(&arr[j], CLICKDICT_ARRAY_MAX);
-    int rc = clickdict_arrays(m, rows, arr);
+    int rc = clickdict_arrays(m, rows, sel, nsel, arr);
     for (int j = 0; j < m->k->nfields; j++)
         params[j] = buf_cstr(&arr[j]);
     if (rc == 0)
-        rc = db_exec(db, m->k->ins_name, m->k->ins_sql, m->k->nfields, params, NULL);
+        rc = db_exec(db, name, sql, m->k->nfields, params, (struct pg_result **)res);
+    for (int j = 0; j < CLICKDICT_FIELDS; j++)
+        buf_release(&arr[j]);
+    return rc;
+}
+
+/*
+ * Asks PostgreSQL for the ids of the misses m: the insert answers the values it inserted,
+ * a select the others. sel has room for m->n indexes.
+ */
+static int clickdict_fetch(struct clickdict *cd, struct db *db, struct clickdict_miss *m,
+                           const struct sink_pg_row *rows, size_t *sel)
+{
+    PGresult *res = NULL;
+    size_t nsel = 0;
+    for (size_t i = 0; i < m->n; i++)
+        sel[i] = i;
+    int rc = clickdict_run(db, m, rows, sel, m->n, m->k->ins_name, m->k->ins_sql, &res);
     if (rc == 0)
-        rc = db_exec(db, m->k->sel_name, m->k->sel_sql, m->k->nfields, params, &res);
-    for (int i = 0; rc == 0 && i < PQntuples((PGresult *)res); i++) {
-        long pos = strtol(PQgetvalue((PGresult *)res, i, 0), NULL, 10);
-        long id = strtol(PQgetvalue((PGresult *)res, i, 1), NULL, 10);
-        if (pos >= 1 && (size_t)pos <= m->n && id > 0 && id <= INT32_MAX)
-            m->id[pos - 1] = (int32_t)id;
+        rc = clickdict_returned(cd, m, res);
+    if (res)
+        PQclear(res);
+    res = NULL;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->id[i] == 0)
+            sel[nsel++] = i;
+    if (rc == 0 && nsel)
+        rc = clickdict_run(db, m, rows, sel, nsel, m->k->sel_name, m->k->sel_sql, &res);
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        long pos = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        long id = strtol(PQgetvalue(res, i, 1), NULL, 10);
+        if (pos >= 1 && (size_t)pos <= nsel && id > 0 && id <= INT32_MAX)
+            m->id[sel[pos - 1]] = (int32_t)id;
     }
     for (size_t i = 0; rc == 0 && i < m->n; i++)
         rc = m->id[i] > 0 ? 0 : ERR_DB; /* every value has a row after the insert */
     if (res)
-        PQclear((PGresult *)res);
-    for (int j = 0; j < CLICKDICT_FIELDS; j++)
-        buf_release(&arr[j]);
+        PQclear(res);
     return rc;
 }
 
@@ -321,7 +375,7 @@ static int clickdict_kind_resolve(struct clickdict *cd, struct db *db, struct cl
     }
     buf_release(&key);
     if (rc == 0 && m->n)
-        rc = clickdict_fetch(db, m, rows);
+        rc = clickdict_fetch(cd, db, m, rows, m->sel);
     for (size_t i = 0; i < m->n && rc == 0; i++) /* after a failure the cache empties */
         if (m->slot[i])
             m->slot[i]->id = m->id[i];
@@ -339,8 +393,9 @@ int clickdict_resolve(struct clickdict *cd, struct db *db, struct sink_pg_row *r
         clickdict_clear(cd);
     struct clickdict_miss m = {.row = calloc(n ? n : 1, sizeof(*m.row)),
                                .slot = calloc(n ? n : 1, sizeof(*m.slot)),
-                               .id = calloc(n ? n : 1, sizeof(*m.id))};
-    int rc = m.row && m.slot && m.id ? 0 : ERR_NOMEM;
+                               .id = calloc(n ? n : 1, sizeof(*m.id)),
+                               .sel = calloc(n ? n : 1, sizeof(*m.sel))};
+    int rc = m.row && m.slot && m.id && m.sel ? 0 : ERR_NOMEM;
     for (size_t k = 0; k < ARRAY_SIZE(clickdict_kinds) && rc == 0; k++) {
         m.k = &clickdict_kinds[k];
         m.n = 0;
@@ -352,5 +407,6 @@ int clickdict_resolve(struct clickdict *cd, struct db *db, struct sink_pg_row *r
     free(m.row);
     free(m.slot);
     free(m.id);
+    free(m.sel);
     return rc;
 }

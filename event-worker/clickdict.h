@@ -5,12 +5,14 @@
  * its host) by integer ids instead of carrying the texts.
  *
  * A value's id comes from a bounded in-process cache (a known value costs no round trip);
- * the values a part misses are resolved together, per dictionary, in two autocommitted
- * statements: INSERT ... ON CONFLICT (key) DO NOTHING in key order (two workers inserting
- * overlapping sets lock them in the same order: no deadlock; a competitor's uncommitted row
- * is waited for), then a SELECT of every missed value's id, which sees the rows inserted by
- * either. A dictionary row inserted for a part that is then rolled back stays: unused rows
- * are harmless, and the next attempt finds them.
+ * the values a part misses are resolved together, per dictionary, in autocommitted
+ * statements: INSERT ... ON CONFLICT (key) DO NOTHING RETURNING in key order (two workers
+ * inserting overlapping sets lock them in the same order: no deadlock; a competitor's
+ * uncommitted row is waited for) answers the values it inserted, matched back through their
+ * cache keys; a SELECT then answers the others (inserted earlier, or by another worker: the
+ * insert waited for it to commit, and the SELECT's new snapshot sees it). A dictionary row
+ * inserted for a part that is then rolled back stays: unused rows are harmless, and the next
+ * attempt finds them.
  */
 #ifndef CLICKDICT_H
 #define CLICKDICT_H

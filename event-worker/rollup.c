@@ -97,17 +97,25 @@ static int rollup_click(struct rollup_map *m, struct rollup *out, const struct s
     if (ts < 0 || *end || end == c->ts_ms)
         return ERR_INVALID;
     int derived = c->device != NULL;
-    struct rollup_row t = {.grain = 't', .url_id = id, .bucket = ts, .clicks = 1,
-                           .human = derived && !c->bot, .bot = derived && c->bot};
+    struct rollup_row t = {.grain = 't',
+                           .url_id = id,
+                           .bucket = ts,
+                           .clicks = 1,
+                           .human = derived && !c->bot,
+                           .bot = derived && c->bot};
     int rc = rollup_add(m, out, &t);
     const char *val[] = {derived && c->bot ? "bot" : "human", c->refhost, c->browser, c->os,
-                         c->device ? c->device : "", c->country};
+                         c->device ? c->device : "",          c->country};
     static const char dims[] = {'k', 'r', 'b', 'o', 'd', 'c'};
     for (size_t d = 0; d < ARRAY_SIZE(dims) && rc == 0; d++) {
         if (!val[d][0])
             continue;
-        struct rollup_row h = {.grain = 'h', .dim = dims[d], .url_id = id,
-                               .bucket = ts - ts % ROLLUP_HOUR_MS, .name = val[d], .clicks = 1};
+        struct rollup_row h = {.grain = 'h',
+                               .dim = dims[d],
+                               .url_id = id,
+                               .bucket = ts - ts % ROLLUP_HOUR_MS,
+                               .name = val[d],
+                               .clicks = 1};
         struct rollup_row y = h;
         y.grain = 'd';
         y.bucket = ts - ts % ROLLUP_DAY_MS;

@@ -31,7 +31,7 @@ struct sink_pg_row;
 /* One summed row. grain 'h' (url_stats_hour), 'd' (url_stats_day) or 't' (url_totals). */
 struct rollup_row {
     char grain;
-    char dim;         /* 'h'/'d': the dimension; 't': 0 */
+    char dim; /* 'h'/'d': the dimension; 't': 0 */
     int64_t url_id;
     int64_t bucket;   /* 'h'/'d': the bucket's first ms; 't': the latest click's ts_ms */
     const char *name; /* 'h'/'d': the value (borrowed from the input rows); 't': NULL */

@@ -33,49 +33,56 @@
 #define SINK_PG_COPY_FLUSH (1u << 20)  /* COPY data is handed to libpq in pieces of this size */
 #define SINK_PG_COPY_MAX   (16u << 20) /* one row beyond the flush size must fit: else poison */
 #define SINK_PG_WORK_MEM   "64MB"      /* for the merge's sorts of one part (batch.c) */
+#define SINK_PG_CHUNK      32768       /* rows per statement: each stays well within its timeout */
 
 /* The stage: the columns of a row (sink_pg_row) in COPY order. */
 static const char sink_pg_stage_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS click_stage (url_id bigint, uid bigint, ts_ms bigint, "
+    "CREATE TEMP TABLE IF NOT EXISTS click_stage (n integer, url_id bigint, uid bigint, "
+    "ts_ms bigint, "
     "ms bigint, seq integer, shard smallint, idx smallint, link integer, agent integer, "
     "ref integer, country text, visitor bytea, rhost text, browser text, os text, device text, "
     "bot boolean) ON COMMIT DELETE ROWS";
 
 /* The sums: the columns of a rollup_row in COPY order. */
 static const char sink_pg_agg_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS click_agg (grain \"char\", url_id bigint, dim \"char\", "
+    "CREATE TEMP TABLE IF NOT EXISTS click_agg (n integer, grain \"char\", url_id bigint, "
+    "dim \"char\", "
     "bucket bigint, name text, clicks bigint, human bigint, bot bigint) ON COMMIT DELETE ROWS";
 
-/* The fast path's insert: its command tag tells whether every row was new. */
+/* The fast path's insert of the stage's rows n in [$1, $2): its command tag tells whether
+ * every row was new. */
 static const char sink_pg_insert_sql[] =
     "INSERT INTO events (url_id, user_id, event_type, \"timestamp\", stream_ms, stream_seq, "
     "stream_shard, stream_idx, link_id, agent_id, referrer_id, country, visitor) "
     "SELECT v.url_id, (SELECT u.id FROM users u WHERE u.id = v.uid), 'click', "
     "to_timestamp(v.ts_ms / 1000.0) AT TIME ZONE 'UTC', v.ms, v.seq, v.shard, v.idx, v.link, "
     "v.agent, v.ref, v.country, v.visitor FROM click_stage v "
+    "WHERE v.n >= $1::integer AND v.n < $2::integer "
     "ON CONFLICT (stream_ms, stream_seq, stream_shard, stream_idx) DO NOTHING";
 
 /*
- * The fast path's rollups: the sums of click_agg, each row once. No ORDER BY: a scan of the
- * temporary table returns the rows in the order they were copied, rollup.c's key order.
- * A bucket is a whole number of hours in ms, so bucket / 1000 is exact; the latest click's
- * time is computed as the events' own.
+ * The fast path's rollups: the sums of click_agg numbered n in [$1, $2), each row once (a part
+ * with many links has up to 11 sums per click: they go in several statements). No ORDER BY: a scan
+ * of the temporary table returns the rows in the order they were copied, rollup.c's key order. A
+ * bucket is a whole number of hours in ms, so bucket / 1000 is exact; the latest click's time is
+ * computed as the events' own.
  */
 static const char sink_pg_sums_sql[] =
     "WITH tot AS (INSERT INTO url_totals AS t (url_id, clicks, human_clicks, bot_clicks, "
     "last_click) SELECT url_id, clicks, human, bot, "
     "to_timestamp(bucket / 1000.0) AT TIME ZONE 'UTC' FROM click_agg WHERE grain = 't' "
+    "AND n >= $1::integer AND n < $2::integer "
     "ON CONFLICT (url_id) DO UPDATE SET clicks = t.clicks + excluded.clicks, "
     "human_clicks = t.human_clicks + excluded.human_clicks, "
     "bot_clicks = t.bot_clicks + excluded.bot_clicks, "
     "last_click = greatest(t.last_click, excluded.last_click)), "
     "hr AS (INSERT INTO url_stats_hour AS s (url_id, dim, hour, name, clicks) "
     "SELECT url_id, dim, to_timestamp(bucket / 1000) AT TIME ZONE 'UTC', name, clicks "
-    "FROM click_agg WHERE grain = 'h' "
+    "FROM click_agg WHERE grain = 'h' AND n >= $1::integer AND n < $2::integer "
     "ON CONFLICT (url_id, dim, hour, name) DO UPDATE SET clicks = s.clicks + excluded.clicks) "
     "INSERT INTO url_stats_day AS s (url_id, dim, day, name, clicks) "
     "SELECT url_id, dim, (to_timestamp(bucket / 1000) AT TIME ZONE 'UTC')::date, name, clicks "
-    "FROM click_agg WHERE grain = 'd' "
+    "FROM click_agg WHERE grain = 'd' AND n >= $1::integer AND n < $2::integer "
     "ON CONFLICT (url_id, dim, day, name) DO UPDATE SET clicks = s.clicks + excluded.clicks";
 
 /* The connection (handle and serial) on which the stage is known to exist. Used by the one
@@ -149,10 +156,10 @@ static int sink_pg_field(struct buf *b, const char *s, int last)
     return rc ? rc : buf_putc(b, last ? '\n' : '\t');
 }
 
-/* Appends one row as a COPY line, in the stage's column order. */
-static int sink_pg_line(struct buf *b, const struct sink_pg_row *r)
+/* Appends row number i as a COPY line, in the stage's column order. */
+static int sink_pg_line(struct buf *b, size_t i, const struct sink_pg_row *r)
 {
-    char key[7][24], visitor[40];
+    char key[8][24], visitor[40];
     snprintf(key[0], sizeof(key[0]), "%llu", (unsigned long long)r->ms);
     snprintf(key[1], sizeof(key[1]), "%llu", (unsigned long long)r->seq);
     snprintf(key[2], sizeof(key[2]), "%u", r->shard);
@@ -160,8 +167,10 @@ static int sink_pg_line(struct buf *b, const struct sink_pg_row *r)
     snprintf(key[4], sizeof(key[4]), "%d", (int)r->link_id);
     snprintf(key[5], sizeof(key[5]), "%d", (int)r->agent_id);
     snprintf(key[6], sizeof(key[6]), "%d", (int)r->ref_id);
+    snprintf(key[7], sizeof(key[7]), "%zu", i);
     snprintf(visitor, sizeof(visitor), "\\x%s", r->visitor); /* bytea's hex input */
-    const char *f[] = {r->url_id,
+    const char *f[] = {key[7],
+                       r->url_id,
                        r->user_id,
                        r->ts_ms,
                        key[0],
@@ -179,24 +188,26 @@ static int sink_pg_line(struct buf *b, const struct sink_pg_row *r)
                        r->device,
                        r->device ? (r->bot ? "t" : "f") : NULL};
     int rc = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(f) && rc == 0; i++)
-        rc = sink_pg_field(b, f[i], i + 1 == ARRAY_SIZE(f));
+    for (size_t j = 0; j < ARRAY_SIZE(f) && rc == 0; j++)
+        rc = sink_pg_field(b, f[j], j + 1 == ARRAY_SIZE(f));
     return rc;
 }
 
-/* Appends one sum as a COPY line, in click_agg's column order. */
-static int sink_pg_agg_line(struct buf *b, const struct rollup_row *r)
+/* Appends sum number i as a COPY line, in click_agg's column order. */
+static int sink_pg_agg_line(struct buf *b, size_t i, const struct rollup_row *r)
 {
-    char g[2] = {r->grain, 0}, dim[2] = {r->dim, 0}, num[5][24];
+    char g[2] = {r->grain, 0}, dim[2] = {r->dim, 0}, num[6][24];
     snprintf(num[0], sizeof(num[0]), "%lld", (long long)r->url_id);
     snprintf(num[1], sizeof(num[1]), "%lld", (long long)r->bucket);
     snprintf(num[2], sizeof(num[2]), "%lld", (long long)r->clicks);
     snprintf(num[3], sizeof(num[3]), "%lld", (long long)r->human);
     snprintf(num[4], sizeof(num[4]), "%lld", (long long)r->bot);
-    const char *f[] = {g, num[0], r->dim ? dim : NULL, num[1], r->name, num[2], num[3], num[4]};
+    snprintf(num[5], sizeof(num[5]), "%zu", i);
+    const char *f[] = {num[5], g,      num[0], r->dim ? dim : NULL, num[1], r->name,
+                       num[2], num[3], num[4]};
     int rc = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(f) && rc == 0; i++)
-        rc = sink_pg_field(b, f[i], i + 1 == ARRAY_SIZE(f));
+    for (size_t j = 0; j < ARRAY_SIZE(f) && rc == 0; j++)
+        rc = sink_pg_field(b, f[j], j + 1 == ARRAY_SIZE(f));
     return rc;
 }
 
@@ -212,7 +223,7 @@ static int sink_pg_copy(struct db *db, const struct sink_pg_row *rows, size_t n,
     buf_init(&b, SINK_PG_COPY_MAX);
     n = agg ? agg->n : n;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = agg ? sink_pg_agg_line(&b, &agg->rows[i]) : sink_pg_line(&b, &rows[i]);
+        rc = agg ? sink_pg_agg_line(&b, i, &agg->rows[i]) : sink_pg_line(&b, i, &rows[i]);
         if (rc == 0 && (b.len >= SINK_PG_COPY_FLUSH || i + 1 == n)) {
             rc = db_copy_put(db, buf_cstr(&b), b.len);
             buf_reset(&b);
@@ -244,6 +255,26 @@ static int sink_pg_merge(struct db *db, long *inserted)
     return rc;
 }
 
+/* Runs sql for the numbers [lo, lo + SINK_PG_CHUNK) in turn up to n; adds the rows each
+ * command reports to *count (may be NULL). */
+static int sink_pg_chunks(struct db *db, const char *sql, size_t n, long *count)
+{
+    int rc = 0;
+    for (size_t lo = 0; lo < n && rc == 0; lo += SINK_PG_CHUNK) {
+        struct pg_result *res = NULL;
+        char a[24], b[24];
+        snprintf(a, sizeof(a), "%zu", lo);
+        snprintf(b, sizeof(b), "%zu", lo + SINK_PG_CHUNK);
+        const char *params[] = {a, b};
+        rc = db_exec(db, NULL, sql, 2, params, &res);
+        if (rc == 0 && count)
+            *count += strtol(PQcmdTuples(res), NULL, 10);
+        if (res)
+            PQclear(res);
+    }
+    return rc;
+}
+
 /*
  * The fast path after the stage's COPY: the insert, then the sums when every row was new.
  * Returns 0, SINK_PG_REPLAYED (some rows were already stored: nothing may be summed), or an
@@ -252,18 +283,15 @@ static int sink_pg_merge(struct db *db, long *inserted)
 #define SINK_PG_REPLAYED 1
 static int sink_pg_fast(struct db *db, size_t n, const struct rollup *agg, long *inserted)
 {
-    struct pg_result *res = NULL;
-    int rc = db_exec(db, NULL, sink_pg_insert_sql, 0, NULL, &res);
-    long k = rc == 0 ? strtol(PQcmdTuples(res), NULL, 10) : 0;
-    if (res)
-        PQclear(res);
+    long k = 0;
+    int rc = sink_pg_chunks(db, sink_pg_insert_sql, n, &k);
     if (rc)
         return rc;
     if (k != (long)n)
         return SINK_PG_REPLAYED;
     *inserted = k;
     rc = sink_pg_copy(db, NULL, 0, agg);
-    return rc ? rc : db_exec(db, NULL, sink_pg_sums_sql, 0, NULL, NULL);
+    return rc ? rc : sink_pg_chunks(db, sink_pg_sums_sql, agg->n, NULL);
 }
 
 /* 1 when the failure is about the rows themselves, so that retrying them cannot help. */
@@ -321,7 +349,16 @@ int sink_pg_write(struct db *db, struct clickdict *cd, struct sink_pg_row *rows,
         return rc;
     rc = sink_pg_tx(db, rows, n, &agg, inserted);
     rollup_release(&agg);
-    if (rc == SINK_PG_REPLAYED) /* some were stored already: count only the others */
-        rc = sink_pg_tx(db, rows, n, NULL, inserted);
+    if (rc != SINK_PG_REPLAYED)
+        return rc;
+    /* Some were stored already: the exact path counts only the others, a chunk per
+     * transaction (a failure leaves the earlier chunks committed, counted in *inserted: a retry
+     * finds them stored and counts them no more). */
+    rc = 0;
+    for (size_t lo = 0; lo < n && rc == 0; lo += SINK_PG_CHUNK) {
+        long k = 0;
+        rc = sink_pg_tx(db, rows + lo, n - lo < SINK_PG_CHUNK ? n - lo : SINK_PG_CHUNK, NULL, &k);
+        *inserted += k;
+    }
     return rc;
 }

@@ -63,15 +63,17 @@ struct sink_pg_row {
 };
 
 /*
- * Inserts rows[0..n) in one transaction on db (borrowed; no transaction may be
- * open on it), after their texts have been turned into dictionary ids through cd
- * (borrowed; clickdict_resolve, whose rows commit on their own). On success returns 0 after COMMIT
- * and stores in *inserted how many rows were new (the others were already there). On failure the
- * transaction is rolled back, nothing is written, and the result is:
- * ERR_INVALID when PostgreSQL refused the data itself (SQLSTATE classes 22,
- * 23 and 54, or a row over the COPY buffer's cap: a retry cannot succeed, the caller should isolate
- * the bad row), ERR_NOMEM, or the ERR_DB/ERR_TIMEOUT of db_exec (detail on the handle). n == 0 is a
- * no-op.
+ * Inserts rows[0..n) with their rollups on db (borrowed; no transaction may be open on it),
+ * after their texts have been turned into dictionary ids through cd (borrowed;
+ * clickdict_resolve, whose rows commit on their own). Usually one transaction, whose INSERT
+ * runs in statements of SINK_PG_CHUNK rows (sink_pg.c); when some rows were already stored,
+ * one transaction per chunk instead. On success returns 0 after the COMMIT(s) and stores in
+ * *inserted how many rows were new (the others were already there). On failure the failing
+ * transaction is rolled back (earlier chunks of the exact path stay committed and counted in
+ * *inserted; a retry finds them stored), and the result is: ERR_INVALID when PostgreSQL
+ * refused the data itself (SQLSTATE classes 22, 23 and 54, or a row over the COPY buffer's
+ * cap: a retry cannot succeed, the caller should isolate the bad row), ERR_NOMEM, or the
+ * ERR_DB/ERR_TIMEOUT of db_exec (detail on the handle). n == 0 is a no-op.
  */
 int sink_pg_write(struct db *db, struct clickdict *cd, struct sink_pg_row *rows, size_t n,
                   long *inserted) ATTR_WARN_UNUSED;

@@ -80,7 +80,7 @@ static void test_rollup_sums_like_the_sql(void **state)
     assert_int_equal(find(&r, 'h', 7, 'c', h0, "DE")->clicks, 1);
     assert_int_equal(find(&r, 'd', 7, 'c', d0, "US")->clicks, 1);
     assert_int_equal(find(&r, 'h', 9, 'k', h0, "human")->clicks, 1); /* NULL bot: human */
-    assert_null(find(&r, 'h', 9, 'd', h0, ""));                       /* absent: no row */
+    assert_null(find(&r, 'h', 9, 'd', h0, ""));                      /* absent: no row */
     assert_null(find(&r, 'h', 7, 'b', h0, ""));
 
     int64_t sum = 0;
