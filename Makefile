@@ -144,6 +144,7 @@ WORKER_SRCS := \
 	event-worker/sink_pg.c \
 	event-worker/clickdict.c \
 	event-worker/rollup.c \
+	event-worker/retention.c \
 	event-worker/backoff.c \
 	event-worker/exporter.c \
 	event-worker/derive.c \

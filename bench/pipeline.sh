@@ -14,7 +14,8 @@
 #      one row per link, not a count over the events table), at most BENCH_PIPE_TIMEOUT
 #      (300) s;
 #   4. checks the counts (events rows = clicks = url_totals) and the streams (nothing pending),
-#      and measures pg_total_relation_size('events') (heap, TOAST and indexes) per stored click.
+#      and measures the total size of events (heap, TOAST and indexes; all its partitions)
+#      per stored click.
 # Prints clicks/s (from the worker's start, and from its first stored click) and bytes per
 # click as a Markdown table. Exit 0 when the drain completed exactly; 1 otherwise.
 set -euo pipefail
@@ -91,7 +92,12 @@ port=$(pick_free_port)
 wenv=(LOG_LEVEL=${BENCH_PIPE_LOG:-warn} STREAM_SHARDS="$SHARDS")
 svc_start event-worker "$port" "${wenv[@]}"
 svc_stop_all
-size0=$(sql "SELECT pg_total_relation_size('events')")
+# events and, when it is partitioned (schema/008), its partitions: one figure for all.
+events_size() {
+    sql "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)
+         FROM pg_partition_tree('events') WHERE isleaf"
+}
+size0=$(events_size)
 
 say "filling the streams with $N clicks ($PER per entry, $LINKS links, $SHARDS shards)"
 t=$(ms)
@@ -124,12 +130,13 @@ rows=$(sql "SELECT count(*) FROM events")
 pending=$(total_pending)
 [ "$rows" = "$N" ] && [ "$n" = "$N" ] && [ "$pending" = 0 ] ||
     die "counts differ: $rows rows, url_totals $n, $pending pending, $N clicks"
-size1=$(sql "SELECT pg_total_relation_size('events')")
+size1=$(events_size)
 # The click dictionaries of schema/007 (none before it): per distinct value, not per click.
 dict=$(sql "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
     WHERE c.relname IN ('click_links', 'click_agents', 'click_referrers')")
-detail=$(sql "SELECT pg_relation_size('events') || ' ' || pg_indexes_size('events') || ' ' ||
-    coalesce(pg_total_relation_size(reltoastrelid), 0) FROM pg_class WHERE relname = 'events'")
+detail=$(sql "SELECT sum(pg_relation_size(c.oid)) || ' ' || sum(pg_indexes_size(c.oid)) || ' ' ||
+    coalesce(sum(pg_total_relation_size(nullif(c.reltoastrelid, 0))), 0)
+    FROM pg_partition_tree('events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf")
 read -r heap idx toast <<<"$detail"
 rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
 rate2=$(awk -v n="$N" -v ms=$((t1 - t_first)) 'BEGIN { printf "%.0f", n * 1000 / ms }')

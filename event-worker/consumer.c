@@ -16,6 +16,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "retention.h"
 #include "timefmt.h"
 
 #include "banned.h"
@@ -289,6 +290,20 @@ static int consumer_setup(struct consumer *c)
     return 0;
 }
 
+/* The monthly partitions of events, now and then; a failure is retried later, not fatal (a
+ * click of a month without a partition is stored in events_api and moved when it comes). */
+static void consumer_partitions(struct consumer *c, int64_t now)
+{
+    int made = 0, dropped = 0;
+    int rc = retention_run(c->db, c->cfg.retention_months, &made, &dropped);
+    c->next_partition_ms = now + (rc ? RETENTION_RETRY_MS : RETENTION_EVERY_MS);
+    if (rc)
+        log_warn("events partitions: %s", db_errmsg(c->db));
+    else if (made || dropped)
+        log_info("events partitions: %d created, %d dropped (retention %ld months)", made, dropped,
+                 c->cfg.retention_months);
+}
+
 int consumer_step(struct consumer *c)
 {
     int rc = c->ready ? 0 : consumer_setup(c);
@@ -297,6 +312,8 @@ int consumer_step(struct consumer *c)
         c->next_claim_ms = now + c->cfg.claim_idle_ms / 2;
         rc = consumer_claim(c);
     }
+    if (rc == 0 && now >= c->next_partition_ms)
+        consumer_partitions(c, now);
     if (rc == 0)
         rc = consumer_read(c);
     now = timefmt_mono_ms();

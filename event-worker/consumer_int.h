@@ -48,7 +48,7 @@ struct consumer {
     int ready;    /* 1 once the groups exist (redone after any Redis failure) */
     int replay;   /* 1 while our own pending entries must be drained first */
     int failures; /* consecutive failed steps */
-    int64_t next_claim_ms, next_snapshot_ms, next_report_ms, last_db_ms;
+    int64_t next_claim_ms, next_snapshot_ms, next_report_ms, last_db_ms, next_partition_ms;
     struct backoff backoff;
     struct consumer_window win;
     struct consumer_stats stats;

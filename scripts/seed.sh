@@ -108,7 +108,7 @@ SET user_id = EXCLUDED.user_id, short_code = EXCLUDED.short_code,
     is_active = EXCLUDED.is_active, created_at = EXCLUDED.created_at,
     updated_at = EXCLUDED.updated_at;
 
-INSERT INTO events (id, url_id, user_id, event_type, "timestamp", api_details)
+INSERT INTO events_api (id, url_id, user_id, event_type, "timestamp", api_details)
 SELECT DISTINCT ON (id::bigint) id::bigint, NULLIF(url_id, '')::bigint,
        NULLIF(user_id, '')::bigint, event_type,
        COALESCE(NULLIF("timestamp", '')::timestamp, now() AT TIME ZONE 'UTC'),

@@ -20,6 +20,8 @@
 #  10. schema/006 converts stored text stream ids into the compact key;
 #  11. the trim after a batch (XTRIM MINID) keeps the entries another consumer has pending;
 #  12. schema/007 converts stored clicks to the narrow form, every event's details unchanged;
+#  13. schema/008's monthly partitions: clicks in their month, API events in events_api, a
+#      late partition takes its rows, EVENT_RETENTION_MONTHS drops old months, rollups kept;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -694,6 +696,49 @@ eq "one dictionary row per distinct value" "$(msql "SELECT (SELECT count(*) FROM
 eq "the visitor hash is 16 bytes" "$(msql "SELECT octet_length(visitor) FROM events WHERE id = 1")" 16
 check "an API event needs details" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
     events (url_id, event_type) VALUES (1, 'created')\" 2>/dev/null"
+
+# ---------------------------------------------------------------------------------------------
+say "test 13: events partitioned by month (schema/008), old click months dropped, counts kept"
+reset
+old_ms=$(( ($(date +%s) - 100 * 86400) * 1000 ))  # about three months ago
+old_month=$(sql "SELECT to_char(to_timestamp($old_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY\"m\"MM')")
+sql "DROP TABLE IF EXISTS events_y$old_month" >/dev/null
+rcli XGROUP CREATE 'clicks:{3}' "$GROUP" 0 MKSTREAM >/dev/null
+rcli XADD 'clicks:{3}' "$old_ms-0" id 301 uid '' code old url https://o.example \
+    ts 1700000000000 ref '' ua old-ua >/dev/null
+rcli XADD 'clicks:{3}' '*' id 302 uid '' code new url https://n.example ts 1700000000000 \
+    ref '' ua new-ua >/dev/null
+sql "INSERT INTO events (url_id, event_type, api_details) VALUES (301, 'created', '{}')" >/dev/null
+start_worker
+w=$wpid
+check "both clicks stored" wait_for 20 drained 2
+stop_worker "$w"
+eq "this month's click in its partition, the old one (no partition yet) and the API event in events_api" \
+    "$(sql "SELECT string_agg(url_id || ':' || tableoid::regclass::text, ',' ORDER BY url_id,
+        event_type) FROM events")" \
+    "301:events_api,301:events_api,302:events_y$(date -u +%Ym%m)"
+eq "a partition made later takes the rows of its month" \
+    "$(sql "SELECT events_add_partition(date_trunc('month', to_timestamp($old_ms / 1000.0)
+        AT TIME ZONE 'UTC'))") $(sql "SELECT tableoid::regclass::text FROM events
+        WHERE url_id = 301 AND event_type = 'click'")" "1 events_y$old_month"
+before=$(sql "SELECT json_build_object('d', e.details)::text FROM events e WHERE url_id = 302")
+start_worker EVENT_RETENTION_MONTHS=1
+w=$wpid
+check "the worker drops the months older than EVENT_RETENTION_MONTHS" wait_for 10 bash -c \
+    "[ \"\$(psql -X -A -t -q '$DATABASE_URL' -c \"SELECT to_regclass('events_y$old_month')
+        IS NULL\")\" = t ]"
+stop_worker "$w"
+eq "the old click is gone, the new one and the API event stay" "$(sql "SELECT string_agg(
+    url_id || ':' || event_type, ',' ORDER BY url_id, event_type) FROM events")" \
+    "301:created,302:click"
+eq "the rollups keep both clicks" "$(sql "SELECT sum(clicks) FROM url_totals") $(sql \
+    "SELECT sum(clicks) FROM url_stats_day WHERE dim = 'k'")" "2 2"
+eq "the remaining click reads the same" \
+    "$(sql "SELECT json_build_object('d', e.details)::text FROM events e WHERE url_id = 302")" \
+    "$before"
+eq "partitions exist ahead for this month and the next two" "$(sql "SELECT count(*) FROM
+    generate_series(0, 2) k WHERE to_regclass(format('events_y%s', to_char(date_trunc('month',
+    now() AT TIME ZONE 'UTC') + make_interval(months => k), 'YYYY\"m\"MM'))) IS NOT NULL")" 3
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)
