@@ -133,6 +133,7 @@ REDIRECT_SRCS := \
 	redirect-svc/loop.c \
 	redirect-svc/follow.c \
 	redirect-svc/rstats.c \
+	redirect-svc/ncache.c \
 	redirect-svc/client.c
 
 WORKER_SRCS := \
@@ -161,8 +162,10 @@ UNIT_TESTS := \
 	buf \
 	config \
 	csv \
+	db \
 	dest \
 	entry \
+	follow \
 	http \
 	idempotency \
 	jcompact \
@@ -170,6 +173,7 @@ UNIT_TESTS := \
 	live \
 	log \
 	multipart \
+	ncache \
 	netaddr \
 	qr \
 	refhost \
@@ -223,6 +227,7 @@ SYSTEM_SRCS := \
 	tests/system/systest.c \
 	tests/system/sys.c \
 	tests/system/sysload.c \
+	tests/system/syscoher.c \
 	tests/system/test_flows.c \
 	tests/system/test_links.c \
 	tests/system/test_redis.c \
@@ -356,6 +361,20 @@ $(B)/tests/unit/test_rollup: $(B)/obj/tests/unit/test_rollup.o $(B)/obj/event-wo
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
 
+# test_ncache tests redirect-svc's near-cache table.
+$(B)/tests/unit/test_ncache: $(B)/obj/tests/unit/test_ncache.o $(B)/obj/redirect-svc/ncache.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# test_follow tests how redirect-svc reads the near-cache part of the script's replies.
+$(B)/tests/unit/test_follow: $(B)/obj/tests/unit/test_follow.o $(B)/obj/redirect-svc/follow.o \
+		$(B)/obj/redirect-svc/ncache.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
 # The analytics parsers of the worker, each with the objects it needs.
 $(B)/tests/unit/test_refhost: $(B)/obj/tests/unit/test_refhost.o $(B)/obj/event-worker/refhost.o \
 		$(B)/libshared.a
@@ -434,7 +453,7 @@ fuzz:
 # that the pkg-config flags above are computed with the libraries present.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-e2e check-keys \
-		check-system check-docs check-openapi check-ops check-supervise check-ui
+		check-system check-docs check-openapi check-ops check-supervise check-ui check-pgbouncer
 
 check-unit: $(UNIT_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -444,6 +463,14 @@ check-integration: $(BINS)
 
 check-e2e: $(BINS) $(E2E_BIN)
 	$(Q)B=$(B) tests/e2e/run.sh
+
+# write-svc through a real PgBouncer (Debian's, transaction mode): the e2e suite, then
+# concurrency, rebuilds, PgBouncer killed and restarted, the image's entrypoint and session mode
+# (tests/pgbouncer); about 45 s.
+.PHONY: check-pgbouncer
+check-pgbouncer: $(BINS) $(E2E_BIN)
+	$(Q)B=$(B) E2E_PGBOUNCER=1 tests/e2e/run.sh
+	$(Q)B=$(B) tests/pgbouncer/test_pgbouncer.sh
 
 # API_AUTH=keys against two write-svc instances: 401/403/404, revocation, expiry, the CLI.
 .PHONY: check-keys

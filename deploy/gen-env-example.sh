@@ -53,6 +53,11 @@ SHORTENER_IMAGE=shortener:latest
 POSTGRES_USER=shortener
 POSTGRES_DB=shortener
 POSTGRES_PASSWORD=change-me
+# PgBouncer (deploy/pgbouncer/, docker build -t shortener-pgbouncer:latest deploy/pgbouncer):
+# write-svc reaches PostgreSQL through it in transaction mode; PGBOUNCER_POOL_SIZE server
+# connections is what PostgreSQL sees from all write-svc replicas together (docs/CAPACITY.md).
+PGBOUNCER_IMAGE=shortener-pgbouncer:latest
+PGBOUNCER_POOL_SIZE=20
 # Redis AOF fsync policy: everysec (may lose ~1 s of clicks on a machine crash) or always.
 REDIS_APPENDFSYNC=everysec
 # Replicas of each service.

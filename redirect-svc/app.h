@@ -21,6 +21,7 @@ struct app_cfg {
     long stream_maxlen;
     long click_field_max;
     long cache_max_age; /* of 301/308 answers */
+    long near_cache_mb; /* the near cache's budget, all loops together; 0 = off (ncache.h) */
     int access_log;     /* CFG_BOOL */
     int click_batch;    /* CFG_BOOL: one batched stream entry per shard and turn (clickstream.h) */
     const char *trusted_proxies; /* TRUSTED_PROXIES as given (parsed into app.trusted) */

@@ -17,6 +17,7 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
+#include "ncache.h"
 #include "timefmt.h"
 
 #include "banned.h"
@@ -24,6 +25,8 @@
 #define LOOP_TICK_MS  100  /* longest epoll wait: how soon a stop is noticed */
 #define LOOP_DRAIN_MS 2000 /* how long in-flight requests may take at shutdown */
 #define LOOP_EV_REDIS 1    /* epoll data of the Redis socket (MHD's epoll fd: 0) */
+
+_Static_assert(CLIENT_SELF_MAX <= FOLLOW_SELF_MAX, "follow_loop_check takes every self list");
 
 static void rlist_init(struct rlist *q)
 {
@@ -58,10 +61,19 @@ int loop_init(struct loop *l, unsigned conn_limit)
     /* Every pending request holds a connection: a batch has at most conn_limit of them. */
     l->ncalls_max = nshards + conn_limit / CLICKSTREAM_BATCH_MAX + 1;
     l->calls = calloc(l->ncalls_max, sizeof(*l->calls));
-    l->scratch = malloc(sizeof(*l->scratch));
+    l->scratch = calloc(1, sizeof(*l->scratch));
     l->reqs = calloc(CLICKSTREAM_BATCH_MAX, sizeof(*l->reqs));
     if (!l->pending || !l->calls || !l->scratch || !l->reqs)
         return ERR_NOMEM;
+    long mb = l->srv->app->cfg.near_cache_mb;
+    if (mb > 0) {
+        l->ncache = ncache_new((size_t)mb * 1024 * 1024 / (size_t)l->srv->nloops);
+        l->pos = calloc(nshards, sizeof(*l->pos));
+        if (!l->ncache || !l->pos)
+            return ERR_NOMEM;
+        for (size_t s = 0; s < nshards; s++)
+            memcpy(l->pos[s], "0-0", 4); /* never an entry: the first call is a reset */
+    }
     for (size_t s = 0; s < nshards; s++)
         rlist_init(&l->pending[s]);
     rlist_init(&l->pending_marker);
@@ -78,8 +90,12 @@ void loop_release(struct loop *l)
     }
     free(l->pending);
     free(l->calls);
+    if (l->scratch)
+        free(l->scratch->pack);
     free(l->scratch);
     free(l->reqs);
+    ncache_free(l->ncache);
+    free(l->pos);
 }
 
 struct rctx *loop_rctx_get(struct loop *l)
@@ -115,6 +131,34 @@ int loop_enqueue(struct loop *l, struct rctx *x)
     return 0;
 }
 
+/*
+ * Marks x cached when its code is in the near cache and not expired at the batch's clock,
+ * copying the answer and the click's values into x (the entry may be evicted before the
+ * reply comes).
+ */
+static void loop_cache_lookup(struct loop *l, struct rctx *x)
+{
+    struct ncache_link c;
+    struct follow_req *r = &x->req;
+    r->cached = 0;
+    r->loop = 0;
+    if (!l->ncache || !ncache_get(l->ncache, r->code, r->code_len, &c) ||
+        (c.exp_ms >= 0 && l->now_ms >= c.exp_ms) || c.url_len >= sizeof(x->location))
+        return;
+    memcpy(x->location, c.url, c.url_len + 1);
+    snprintf(r->id, sizeof(r->id), "%s", c.id);
+    snprintf(r->uid, sizeof(r->uid), "%s", c.uid);
+    r->url = x->location;
+    r->url_len = c.url_len;
+    x->redirect = c.rt;
+    r->cached = 1;
+    /* The redirect-loop rule (R9) here rather than in the script, when the URL's host is known. */
+    if (c.hp && !c.hp[0])
+        r->loop = FOLLOW_LOOP_NO;
+    else if (c.hp)
+        r->loop = follow_loop_check(c.hp, r->click.self ? r->click.self : "");
+}
+
 /* Appends the script calls of shard s's pending redirects (chunks of the batch maximum). */
 static int loop_append_shard(struct loop *l, struct rlist *q)
 {
@@ -122,16 +166,34 @@ static int loop_append_shard(struct loop *l, struct rlist *q)
     struct rctx *x = q->head;
     while (x) {
         size_t n = 0;
-        for (; x && n < CLICKSTREAM_BATCH_MAX; x = x->next)
+        const char *pos = l->ncache ? l->pos[x->req.shard] : NULL;
+        for (; x && n < CLICKSTREAM_BATCH_MAX; x = x->next) {
+            loop_cache_lookup(l, x);
             l->reqs[n++] = &x->req;
+        }
         if (l->ncalls == l->ncalls_max)
             return ERR_TOO_BIG;
-        if (follow_append_batch(app, l->kv, l->reqs, n, l->use_eval, l->scratch) != 0)
+        if (follow_append_batch(app, l->kv, l->reqs, n, l->use_eval, pos, l->now_ms, l->scratch) !=
+            0)
             return ERR_KV;
         l->calls[l->ncalls++] = n;
     }
     rlist_splice(&l->flight, q);
     return 0;
+}
+
+/* Adds the change of the near cache's size since the last report to the stats' gauges. */
+static void loop_report_size(struct loop *l)
+{
+    struct rstats *st = &l->srv->stats;
+    size_t n = ncache_count(l->ncache), b = ncache_bytes(l->ncache);
+    atomic_fetch_add_explicit(&st->nc_entries, (long)n - (long)l->nc_count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->nc_bytes, (long)b - (long)l->nc_bytes, memory_order_relaxed);
+    uint64_t ev = ncache_evictions(l->ncache);
+    atomic_fetch_add_explicit(&st->nc_evictions, ev - l->nc_evicted, memory_order_relaxed);
+    l->nc_evicted = ev;
+    l->nc_count = n;
+    l->nc_bytes = b;
 }
 
 /* A request whose script call met NOSCRIPT: nothing ran, it goes into the next batch. */
@@ -178,6 +240,7 @@ static void loop_send(struct loop *l)
     struct app *app = l->srv->app;
     size_t nshards = (size_t)app->cfg.stream_shards;
     int rc = kv_connect(l->kv);
+    l->now_ms = timefmt_now_ms();
     if (rc == 0 && !l->use_eval && !follow_script_ready())
         rc = follow_load_script(app, l->kv);
     for (size_t s = 0; s < nshards && rc == 0; s++)
@@ -202,22 +265,67 @@ static void loop_send(struct loop *l)
     }
 }
 
+/*
+ * Near cache: applies the changes ending call reply r of n requests (first = its first
+ * request); -1 when they cannot be read (the call's cached answers are then not trusted).
+ */
+static int loop_take_changes(struct loop *l, const redisReply *r, size_t n, struct rctx *first)
+{
+    struct rstats *st = &l->srv->stats;
+    size_t gone = 0;
+    int rc = follow_batch_changes(r, n, l->ncache, l->pos[first->req.shard], &gone);
+    if (rc < 0) {
+        ncache_clear(l->ncache);
+        memcpy(l->pos[first->req.shard], "0-0", 4);
+    }
+    if (rc == 1)
+        atomic_fetch_add_explicit(&st->nc_resets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->nc_invalidations, gone, memory_order_relaxed);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Request x's result from its call's reply r (element i); fills the near cache. */
+static void loop_take_result(struct loop *l, struct rctx *x, const redisReply *r, size_t i)
+{
+    struct ncache_link fill;
+    char hp[NCACHE_HP_MAX + 1];
+    struct rstats *st = &l->srv->stats;
+    x->result = follow_batch_result(r, i, x->location, sizeof(x->location), &x->redirect);
+    if (!l->ncache)
+        return;
+    if (x->result == FOLLOW_CACHED) {
+        x->result = FOLLOW_FOUND; /* the answer copied from the cache stands */
+        atomic_fetch_add_explicit(&st->nc_hits, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&st->nc_misses, 1, memory_order_relaxed);
+    if (x->result != FOLLOW_FOUND || !follow_batch_fill(r, i, &fill))
+        return;
+    fill.hp = follow_hostport(fill.url, fill.url_len, hp) ? hp : NULL;
+    (void)!ncache_put(l->ncache, x->req.code, x->req.code_len, &fill); /* best effort */
+}
+
 /* The reply of one script call (got: 1 a reply r, else an error reply) for its requests. */
 static void loop_take_call(struct loop *l, const redisReply *r, int got)
 {
     size_t n = l->calls[l->replies];
     int retry = got != 1 && follow_is_noscript(kv_errmsg(l->kv));
+    int broken = got == 1 && l->ncache && l->cursor && loop_take_changes(l, r, n, l->cursor);
     for (size_t i = 0; i < n && l->cursor; i++, l->cursor = l->cursor->next) {
         struct rctx *x = l->cursor;
         if (got != 1)
             x->result = retry ? LOOP_RETRY : ERR_KV;
+        else if (broken)
+            x->result = ERR_KV;
         else
-            x->result = follow_batch_result(r, i, x->location, sizeof(x->location), &x->redirect);
+            loop_take_result(l, x, r, i);
     }
     if (retry)
         l->use_eval = 1;
-    else if (got != 1)
-        log_warn("redis refused a redirect call: %s", kv_errmsg(l->kv));
+    else if (got != 1 || broken)
+        log_warn("redis refused a redirect call: %s", got != 1 ? kv_errmsg(l->kv) : "bad reply");
+    if (l->ncache)
+        loop_report_size(l);
 }
 
 /* Takes every reply that arrived; ends the batch when complete or late. Never blocks. */

@@ -10,6 +10,11 @@
  * they arrive, without blocking, while the loop goes on serving other connections; once the
  * batch is complete (or REDIS_TIMEOUT_MS passed: 503) its connections are resumed and MHD
  * sends their answers. Nothing is answered before Redis acknowledged its click.
+ *
+ * With NEAR_CACHE_MB > 0 each loop has its near cache (ncache.h) and a position per shard
+ * in the change streams: a request whose code is cached joins its call marked cached (its
+ * answer copied from the cache into the request at once), and the call's reply first
+ * invalidates what changed, then fills the cache with what the call read from Redis.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -84,6 +89,11 @@ struct loop {
     struct rctx *free_rctx;         /* the pool: requests done, kept for reuse */
     struct follow_scratch *scratch; /* owned */
     const struct follow_req **reqs; /* owned: [CLICKSTREAM_BATCH_MAX] one call's requests */
+    struct ncache *ncache;          /* owned: the near cache, or NULL when off */
+    char (*pos)[FOLLOW_POS_MAX];    /* owned: [stream_shards] change stream positions */
+    int64_t now_ms;                 /* the clock of the batch being built */
+    size_t nc_count, nc_bytes;      /* the cache's size as last added to stats */
+    uint64_t nc_evicted;            /* its evictions as last added to stats */
     struct http_req_ids ids;        /* this loop's request ids */
 };
 
@@ -97,7 +107,7 @@ struct server {
     struct loop loops[];   /* nloops */
 };
 
-/* Prepares l's batch state and pool (l->srv and l->epfd set). 0 or ERR_NOMEM. */
+/* Prepares l's batch state, pool and near cache (l->srv and l->epfd set). 0 or ERR_NOMEM. */
 int loop_init(struct loop *l, unsigned conn_limit) ATTR_WARN_UNUSED;
 
 /* Frees what loop_init() allocated, the pool included. */

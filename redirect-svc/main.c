@@ -53,6 +53,10 @@ static const struct cfg_entry main_cfg[] = {
     {"REDIRECT_CACHE_MAX_AGE", CFG_INT, "300", 0, 31536000, 0, 0, NULL,
      "max-age (seconds) of the public Cache-Control on 301 and 308 redirects",
      &main_app.cfg.cache_max_age},
+    {"NEAR_CACHE_MB", CFG_INT, "16", 0, 65536, 0, 0, NULL,
+     "MB of links cached in process, split between the HTTP threads (0 = off); changes "
+     "are read from Redis in every batch, so no answer is stale",
+     &main_app.cfg.near_cache_mb},
     CFG_TRUSTED_PROXIES(&main_app.cfg.trusted_proxies),
     CFG_SELF_HOSTS(&main_app.cfg.self_hosts),
 };

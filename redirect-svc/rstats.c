@@ -46,6 +46,41 @@ void rstats_count(struct rstats *st, int follow_result)
     atomic_fetch_add_explicit(which, 1, memory_order_relaxed);
 }
 
+/* The near cache's counters and gauges (zero when NEAR_CACHE_MB=0). */
+static int rstats_write_near_cache(struct buf *b, struct rstats *st)
+{
+    const struct {
+        const char *name, *help;
+        atomic_ulong *v;
+    } counters[] = {
+        {"shortener_near_cache_hits_total", "Redirects answered from the near cache (no HMGET).",
+         &st->nc_hits},
+        {"shortener_near_cache_misses_total",
+         "Redirects resolved from the read model with the near cache on.", &st->nc_misses},
+        {"shortener_near_cache_invalidations_total",
+         "Near-cache entries removed because their link changed (or a reset).",
+         &st->nc_invalidations},
+        {"shortener_near_cache_resets_total",
+         "Script calls that found their change-stream position gone (cache cleared).",
+         &st->nc_resets},
+        {"shortener_near_cache_evictions_total", "Near-cache entries evicted by the size limit.",
+         &st->nc_evictions},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(counters) && rc == 0; i++)
+        rc = metrics_single(b, counters[i].name, "counter", counters[i].help,
+                            (double)atomic_load_explicit(counters[i].v, memory_order_relaxed));
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_near_cache_entries", "gauge",
+                            "Links held in the near cache.",
+                            (double)atomic_load_explicit(&st->nc_entries, memory_order_relaxed));
+    if (rc == 0)
+        rc = metrics_single(b, "shortener_near_cache_bytes", "gauge",
+                            "Bytes the near cache counts against NEAR_CACHE_MB.",
+                            (double)atomic_load_explicit(&st->nc_bytes, memory_order_relaxed));
+    return rc;
+}
+
 /* The lookup counters and the batch histogram. */
 static int rstats_write_lookups(struct buf *b, struct rstats *st)
 {
@@ -67,6 +102,8 @@ static int rstats_write_lookups(struct buf *b, struct rstats *st)
     for (size_t i = 0; i < ARRAY_SIZE(counters) && rc == 0; i++)
         rc = metrics_single(b, counters[i].name, "counter", counters[i].help,
                             (double)atomic_load_explicit(counters[i].v, memory_order_relaxed));
+    if (rc == 0)
+        rc = rstats_write_near_cache(b, st);
     if (rc == 0)
         rc = metrics_hist_family(b, "shortener_redis_batch_size",
                                  "Redis commands sent per pipelined round trip.", &st->batch);

@@ -31,6 +31,14 @@ struct rstats {
     atomic_ulong not_ready;    /* 503s: read model not loaded */
     atomic_ulong redis_errors; /* 503s: Redis unreachable or failing */
     struct metrics_hist batch; /* Redis commands per pipelined round trip */
+    /* The near cache (ncache.h), every loop's added up: */
+    atomic_ulong nc_hits;          /* redirects answered as cached (no HMGET) */
+    atomic_ulong nc_misses;        /* redirects resolved from the hash with the cache on */
+    atomic_ulong nc_invalidations; /* entries removed by a change or a reset */
+    atomic_ulong nc_resets;        /* calls that found their position gone: cache cleared */
+    atomic_ulong nc_evictions;     /* entries evicted to stay within the budget */
+    atomic_long nc_entries;        /* entries held now */
+    atomic_long nc_bytes;          /* bytes counted against NEAR_CACHE_MB now */
 };
 
 /* Initialises st (zeroed by the caller). 0 or ERR_NOMEM. */

@@ -24,6 +24,10 @@
 # package-lock.json); python3-jsonschema validates the live answers against docs/openapi.json.
 # A nodejs package from NodeSource Provides npm, which then counts as present.
 #
+# pgbouncer (Debian's 1.18) runs in front of the tests' PostgreSQL in make check-pgbouncer
+# (tests/pgbouncer, pgb_start in lib.sh) and in bench/pgbouncer.sh; installing it starts no
+# server here (no systemd), and the tests run their own as the PostgreSQL user.
+#
 # chromium is the browser of the dashboard's test (tests/ui, driven by playwright-core from
 # ui/package-lock.json); it is never downloaded by npm.
 #
@@ -42,7 +46,7 @@ packages=(build-essential pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev 
     libcmocka-dev libqrencode-dev libpng-dev zbar-tools postgresql postgresql-client redis-server
     redis-tools nginx curl wrk python3 python3-yaml python3-jsonschema nodejs npm libssl-dev
     prometheus prometheus-alertmanager docker-compose shellcheck libpcre2-dev libyaml-dev uap-core
-    libmaxminddb-dev libmaxmind-db-writer-perl chromium "$@")
+    libmaxminddb-dev libmaxmind-db-writer-perl chromium pgbouncer "$@")
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian or Ubuntu"
 

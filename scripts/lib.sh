@@ -152,3 +152,47 @@ skip_or_fail() {
     printf 'SKIP: %s\n' "$1"
     exit 0
 }
+
+# pgb_start DIR PORT PG_PORT [POOL_MODE [POOL_SIZE [STATEMENT_TIMEOUT_MS]]]: Debian's PgBouncer
+# on 127.0.0.1:PORT in front of the PostgreSQL on 127.0.0.1:PG_PORT (every database name, as
+# the user pg_os_user with trust auth), pool_mode POOL_MODE (default transaction),
+# default_pool_size POOL_SIZE (default 20) server connections per database and user, and
+# statement_timeout set on each server connection (connect_query; default 5000 ms, write-svc's
+# PG_STATEMENT_TIMEOUT_MS: a transaction-mode pooler refuses it as a startup option, db.h).
+# DIR holds pgbouncer.ini, its log and pid file. pgbouncer refuses to run as root: it runs as
+# the PostgreSQL OS user (as_pg), daemonised; pgb_stop DIR [SIGNAL] stops it. Fails (status 1)
+# when it does not accept connections within 10 s (e.g. the port was taken meanwhile).
+pgb_start() {
+    local dir=$1 port=$2 pg_port=$3 mode=${4:-transaction} size=${5:-20} timeout=${6:-5000}
+    mkdir -p "$dir"
+    printf '"%s" ""\n' "$(pg_os_user)" >"$dir/userlist.txt"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port connect_query='SET statement_timeout = $timeout'
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = $mode
+default_pool_size = $size
+max_client_conn = 2000
+server_lifetime = 3600
+server_idle_timeout = 600
+ignore_startup_parameters = extra_float_digits
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+admin_users = $(pg_os_user)
+INI
+    [ "$(id -u)" = 0 ] && chown -R "$(pg_os_user)" "$dir"
+    rm -f "$dir/pgbouncer.pid"
+    as_pg pgbouncer -d -q "$dir/pgbouncer.ini" || return 1
+    wait_until 10 pg_isready -q -h 127.0.0.1 -p "$port" -U "$(pg_os_user)" -d pgbouncer
+}
+
+pgb_stop() {
+    [ -s "$1/pgbouncer.pid" ] || return 0
+    kill "-${2:-TERM}" "$(head -n 1 "$1/pgbouncer.pid")" 2>/dev/null || true
+}

@@ -26,8 +26,9 @@
 struct db {
     char *conninfo; /* owned copy */
     int statement_timeout_ms;
-    PGconn *conn; /* owned; NULL until connected */
-    int broken;   /* 1 after a connection-level failure */
+    enum db_pooler pooler; /* what conninfo reaches (db_set_pooler) */
+    PGconn *conn;          /* owned; NULL until connected */
+    int broken;            /* 1 after a connection-level failure */
     int in_tx;
     char errmsg[DB_ERR_MAX];
     char sqlstate[6];
@@ -64,6 +65,26 @@ struct db *db_new(const char *conninfo, int statement_timeout_ms)
     return db;
 }
 
+int db_pooler_parse(const char *name)
+{
+    static const char *const names[] = {
+        [DB_POOLER_NONE] = "none",
+        [DB_POOLER_SESSION] = "session",
+        [DB_POOLER_TRANSACTION] = "transaction",
+    };
+    if (!name || !*name)
+        return DB_POOLER_NONE;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return ERR_INVALID;
+}
+
+void db_set_pooler(struct db *db, enum db_pooler pooler)
+{
+    db->pooler = pooler;
+}
+
 static void db_disconnect(struct db *db)
 {
     if (db->conn)
@@ -92,6 +113,24 @@ static void db_set_error(struct db *db, const char *msg, const char *sqlstate)
     snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", sqlstate ? sqlstate : "");
 }
 
+/* DB_POOLER_SESSION: statement_timeout for the session just opened; ERR_DB (closed) if not. */
+static int db_set_session_timeout(struct db *db)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %d", db->statement_timeout_ms);
+    PGresult *res = PQexec(db->conn, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_set_error(db, PQresultErrorMessage(res), PQresultErrorField(res, PG_DIAG_SQLSTATE));
+    PQclear(res);
+    if (!ok) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return ERR_DB;
+    }
+    return 0;
+}
+
 int db_connect(struct db *db)
 {
     if (db->conn && !db->broken && PQstatus(db->conn) == CONNECTION_OK)
@@ -99,7 +138,9 @@ int db_connect(struct db *db)
     db_disconnect(db);
     char options[64];
     snprintf(options, sizeof(options), "-c statement_timeout=%d", db->statement_timeout_ms);
-    const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+    /* A pooler refuses `options` (db.h): the last pair is then left out. */
+    int direct = db->pooler == DB_POOLER_NONE;
+    const char *keys[] = {"dbname", "connect_timeout", direct ? "options" : NULL, NULL};
     const char *vals[] = {db->conninfo, "3", options, NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
@@ -109,6 +150,8 @@ int db_connect(struct db *db)
         db->conn = NULL;
         return ERR_DB;
     }
+    if (db->pooler == DB_POOLER_SESSION && db_set_session_timeout(db) != 0)
+        return ERR_DB;
     db->serial++;
     return 0;
 }
@@ -169,6 +212,8 @@ static int db_exec_once(struct db *db, const char *name, const char *sql, int np
     int rc = db_connect(db);
     if (rc)
         return rc;
+    if (db->pooler == DB_POOLER_TRANSACTION)
+        name = NULL; /* the next transaction may run on another server session (db.h) */
     if (name && (rc = db_prepare(db, name, sql, nparams)) != 0)
         return rc;
     PGresult *res = name ? PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
@@ -394,6 +439,12 @@ int db_pool_in_use(struct db_pool *pool)
     int n = pool->size - pool->nfree;
     pthread_mutex_unlock(&pool->lock);
     return n;
+}
+
+void db_pool_set_pooler(struct db_pool *pool, enum db_pooler pooler)
+{
+    for (int i = 0; i < pool->size; i++)
+        db_set_pooler(pool->all[i], pooler);
 }
 
 int db_pool_size(const struct db_pool *pool)

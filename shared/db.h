@@ -2,7 +2,8 @@
  * db.h - libpq handles and a small connection pool.
  *
  * A struct db is one PostgreSQL connection that connects lazily, prepares
- * each named statement once per connection, applies statement_timeout, and
+ * each named statement once per connection (unless it goes through a
+ * transaction-mode pooler: db_set_pooler), applies statement_timeout, and
  * keeps the last error (code and text) on the handle. After a connection
  * error the handle is marked broken and the next use reconnects. A pool hands
  * handles to threads with a bounded wait.
@@ -25,6 +26,41 @@ struct db_pool;
  * Nothing is connected until the first use. NULL only when out of memory.
  */
 struct db *db_new(const char *conninfo, int statement_timeout_ms);
+
+/*
+ * What conninfo reaches (issue 14; write-svc's PG_POOLER, DECISIONS B1-B3). PgBouncer refuses
+ * the `options` startup parameter that carries statement_timeout in both of its modes.
+ *   DB_POOLER_NONE         PostgreSQL itself (the default): statement_timeout in the startup
+ *                          packet, each named statement prepared once per connection.
+ *   DB_POOLER_SESSION      a session-mode pooler: a client connection keeps one server session,
+ *                          so named statements stay; statement_timeout is SET right after each
+ *                          connect (one more round trip per connection).
+ *   DB_POOLER_TRANSACTION  a transaction-mode pooler (PgBouncer pool_mode=transaction):
+ *                          consecutive transactions, and statements outside one, may run on
+ *                          different server sessions, so nothing of a session may be relied
+ *                          on. db_exec's `name` is ignored: every statement goes unnamed
+ *                          (PQexecParams: parse, bind, execute in one round trip, planned at
+ *                          each call), since a statement prepared on one server session is
+ *                          unknown on the next (Debian bookworm's PgBouncer 1.18 does not carry
+ *                          protocol-level prepared statements; 1.21's max_prepared_statements
+ *                          does). statement_timeout_ms is unused: the pooler sets it on its
+ *                          server connections (connect_query, deploy/pgbouncer/entrypoint.sh).
+ * Transaction-scoped state (BEGIN ... COMMIT, SET LOCAL, pg_advisory_xact_lock) is safe in
+ * every mode; session state (SET, session advisory locks, temporary tables, LISTEN) is not
+ * behind a transaction-mode pooler, and the callers that need it (event-worker's staging
+ * table) connect to PostgreSQL directly.
+ */
+enum db_pooler {
+    DB_POOLER_NONE,
+    DB_POOLER_SESSION,
+    DB_POOLER_TRANSACTION,
+};
+
+/* "none", "session" or "transaction" (NULL or "" is "none"): the mode, or ERR_INVALID. */
+int db_pooler_parse(const char *name);
+
+/* Sets the handle's mode; call before its first use (a connected handle keeps its session). */
+void db_set_pooler(struct db *db, enum db_pooler pooler);
 
 /* Closes and frees. Accepts NULL. */
 void db_free(struct db *db);
@@ -81,6 +117,9 @@ void db_pool_free(struct db_pool *pool);
 /* A borrowed handle, or NULL when none freed up in time. Give it back with db_pool_release. */
 struct db *db_pool_acquire(struct db_pool *pool);
 void db_pool_release(struct db_pool *pool, struct db *db);
+
+/* db_set_pooler on every handle of the pool; call before the first acquire. */
+void db_pool_set_pooler(struct db_pool *pool, enum db_pooler pooler);
 
 /* Handles currently lent out, and the pool size. */
 int db_pool_in_use(struct db_pool *pool);

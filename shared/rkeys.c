@@ -42,6 +42,11 @@ int rkeys_stream(unsigned shard, char out[RKEYS_MAX])
     return rkeys_fmt(out, "clicks:{%u}", shard);
 }
 
+int rkeys_changes(unsigned shard, char out[RKEYS_MAX])
+{
+    return rkeys_fmt(out, "chg:{%u}", shard);
+}
+
 int rkeys_stream_shard(const char *key, unsigned nshards)
 {
     if (strncmp(key, "clicks:{", 8) != 0 || key[8] < '0' || key[8] > '9')

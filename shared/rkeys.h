@@ -6,6 +6,10 @@
  *                       s = shortcode_shard(code) mod STREAM_SHARDS
  *   clicks:{s}          the click stream of shard s (the redirect script XADDs
  *                       to the stream of its link's shard in the same call)
+ *   chg:{s}             the link changes of shard s (stream; field RKEYS_F_CHANGE = the
+ *                       code): write-svc appends one in the same script as each write of a
+ *                       link of that shard, the redirect script reads them (near cache,
+ *                       redirect-svc/ncache.h); trimmed to about RKEYS_CHANGES_MAXLEN
  *   clicks:dead         poison click entries (event-worker)
  *   readmodel:complete  the read model holds every active link
  *   hll:{<url id>}:<yyyymmdd>  the visitors of a link on a UTC day (HyperLogLog);
@@ -26,10 +30,12 @@
 
 #define RKEYS_MAX 160 /* a link key of a 64-byte code, an idempotency key (137), ... */
 
-#define RKEYS_MARKER       "readmodel:complete"
-#define RKEYS_DEAD_STREAM  "clicks:dead"
-#define RKEYS_LINK_PATTERN "url:*"    /* SCAN MATCH of every link (the rebuild clears them) */
-#define RKEYS_HLL_TTL_S    "34560000" /* a day's visitors are kept 400 days */
+#define RKEYS_MARKER         "readmodel:complete"
+#define RKEYS_DEAD_STREAM    "clicks:dead"
+#define RKEYS_LINK_PATTERN   "url:*"    /* SCAN MATCH of every link (the rebuild clears them) */
+#define RKEYS_HLL_TTL_S      "34560000" /* a day's visitors are kept 400 days */
+#define RKEYS_F_CHANGE       "c"        /* a change entry's field: the code ("" for an origin) */
+#define RKEYS_CHANGES_MAXLEN "10000"    /* XADD MAXLEN ~ of a change stream */
 
 /*
  * The fields of a link hash (write-svc writes them, the redirect script reads them; an
@@ -54,6 +60,9 @@ int rkeys_link(const char *code, size_t len, unsigned nshards,
 
 /* "clicks:{<shard>}". */
 int rkeys_stream(unsigned shard, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
+
+/* "chg:{<shard>}": the change stream of shard's links. */
+int rkeys_changes(unsigned shard, char out[RKEYS_MAX]) ATTR_WARN_UNUSED;
 
 /* The shard of a stream key ("clicks:{7}" -> 7) below nshards, or -1 when it is none. */
 int rkeys_stream_shard(const char *key, unsigned nshards);

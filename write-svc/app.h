@@ -29,6 +29,7 @@ struct app_cfg {
     long pg_pool_size;
     long pg_statement_timeout_ms;
     long pg_acquire_timeout_ms;
+    const char *pg_pooler; /* "none", "session" or "transaction" (db_pooler_parse) */
     long redis_timeout_ms;
     long stream_shards;
     long readmodel_check_ms;

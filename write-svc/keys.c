@@ -162,6 +162,14 @@ int keys_cli(int argc, char **argv)
         fputs("write-svc keys: out of memory\n", stderr);
         return 1;
     }
+    /* The service's PG_POOLER (main.c), read here as the CLI reads DATABASE_URL. */
+    int pooler = db_pooler_parse(getenv("PG_POOLER"));
+    if (pooler < 0) {
+        fputs("write-svc keys: PG_POOLER is none, session or transaction\n", stderr);
+        db_free(db);
+        return 2;
+    }
+    db_set_pooler(db, (enum db_pooler)pooler);
     int status = keys_run(db, argc, argv);
     db_free(db);
     return status;

@@ -6,8 +6,9 @@
  *   write-svc keys list
  *   write-svc keys revoke ID
  *
- * The CLI talks to PostgreSQL only (DATABASE_URL); it prints JSON on stdout, the key itself
- * once, in the answer of create. A revoked key is refused by every running instance within
+ * The CLI talks to PostgreSQL only (DATABASE_URL; PG_POOLER=transaction behind PgBouncer in
+ * transaction mode, as for the service); it prints JSON on stdout, the key itself once, in the
+ * answer of create. A revoked key is refused by every running instance within
  * API_KEY_CACHE_MS (auth.h).
  */
 #ifndef KEYS_H

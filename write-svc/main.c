@@ -53,6 +53,11 @@ static const struct cfg_entry main_cfg[] = {
      "statement_timeout of every connection", &main_app.cfg.pg_statement_timeout_ms},
     {"PG_ACQUIRE_TIMEOUT_MS", CFG_INT, "2000", 1, 60000, 0, 0, NULL,
      "wait for a free connection before answering 503", &main_app.cfg.pg_acquire_timeout_ms},
+    {"PG_POOLER", CFG_ENUM, "none", 0, 0, 0, 0, "none|session|transaction",
+     "what DATABASE_URL reaches: PostgreSQL (none), a session-mode pooler (statement_timeout "
+     "SET after connecting) or a transaction-mode pooler such as PgBouncer (unnamed statements; "
+     "statement_timeout is the pooler's, PG_STATEMENT_TIMEOUT_MS unused)",
+     &main_app.cfg.pg_pooler},
     {"REDIS_TIMEOUT_MS", CFG_INT, "1000", 10, 60000, 0, 0, NULL,
      "Redis connect and command timeout", &main_app.cfg.redis_timeout_ms},
     CFG_STREAM_SHARDS(&main_app.cfg.stream_shards),
@@ -206,6 +211,10 @@ int main(int argc, char **argv)
                     (int)app->cfg.pg_statement_timeout_ms, (int)app->cfg.pg_acquire_timeout_ms);
     if (!app->pool)
         log_die("out of memory creating the database pool");
+    int pooler = db_pooler_parse(app->cfg.pg_pooler);
+    if (pooler < 0)
+        log_die("PG_POOLER '%s' is not a pooler mode", app->cfg.pg_pooler);
+    db_pool_set_pooler(app->pool, (enum db_pooler)pooler);
     main_check_schema(app);
     if (strcmp(app->cfg.api_auth, "keys") == 0 &&
         !(app->auth = auth_cache_new(app->cfg.api_key_cache_ms)))

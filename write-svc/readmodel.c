@@ -53,34 +53,52 @@ static int readmodel_key(struct app *app, const char *code, char key[RKEYS_MAX])
     return n < 0 ? ERR_INVALID : 0;
 }
 
+/* The change stream of code's shard (rkeys.h). */
+static int readmodel_changes_key(struct app *app, const char *code, char key[RKEYS_MAX])
+{
+    unsigned nshards = (unsigned)app->cfg.stream_shards;
+    int n = rkeys_changes(shortcode_shard(code, strlen(code), nshards), key);
+    return n < 0 ? ERR_INVALID : 0;
+}
+
 /* The link's fields as HSET arguments; returns argc. Buffers are the caller's. */
 struct readmodel_args {
-    char key[RKEYS_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
+    char key[RKEYS_MAX], chg[RKEYS_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
 };
 
+/* Fills a's buffers for u (a->chg: its shard's change stream). 0 or ERR_INVALID. */
+static int readmodel_fill_args(struct app *app, const struct store_url *u, long long clicks,
+                               struct readmodel_args *a)
+{
+    if (readmodel_key(app, u->short_code, a->key) ||
+        readmodel_changes_key(app, u->short_code, a->chg))
+        return ERR_INVALID;
+    store_fmt_id(a->id, u->id);
+    a->uid[0] = '\0';
+    if (u->user_id)
+        store_fmt_id(a->uid, u->user_id);
+    snprintf(a->rt, sizeof(a->rt), "%d", u->redirect_type ? u->redirect_type : 302);
+    a->exp[0] = '\0';
+    if (u->expires_at >= 0)
+        snprintf(a->exp, sizeof(a->exp), "%lld", u->expires_at * 1000);
+    a->max[0] = '\0';
+    if (u->max_clicks > 0)
+        snprintf(a->max, sizeof(a->max), "%ld", u->max_clicks);
+    store_fmt_id(a->n, clicks > 0 ? clicks : 0);
+    return 0;
+}
+
 /*
- * Appends the two commands that write one link: HSETNX of the click counter
- * (kept when the hash exists: clicks recorded meanwhile stay counted), then one
- * HSET of every other field. Between the two a redirect sees no id: a 404, as
- * before the write.
+ * Appends the two commands that load one link in a rebuild: HSETNX of the click counter
+ * (kept when the hash exists), then one HSET of every other field. No change entry: the
+ * rebuild removes the change streams instead (readmodel_rebuild).
  */
 static int readmodel_append_link(struct app *app, const struct store_url *u, long long clicks)
 {
-    struct readmodel_args a = {.uid = ""};
+    struct readmodel_args a;
     struct kv *kv = readmodel_kv(app);
-    if (!kv || readmodel_key(app, u->short_code, a.key))
+    if (!kv || readmodel_fill_args(app, u, clicks, &a))
         return kv ? ERR_INVALID : ERR_KV;
-    store_fmt_id(a.id, u->id);
-    if (u->user_id)
-        store_fmt_id(a.uid, u->user_id);
-    snprintf(a.rt, sizeof(a.rt), "%d", u->redirect_type ? u->redirect_type : 302);
-    snprintf(a.exp, sizeof(a.exp), "%s", "");
-    if (u->expires_at >= 0)
-        snprintf(a.exp, sizeof(a.exp), "%lld", u->expires_at * 1000);
-    snprintf(a.max, sizeof(a.max), "%s", "");
-    if (u->max_clicks > 0)
-        snprintf(a.max, sizeof(a.max), "%ld", u->max_clicks);
-    store_fmt_id(a.n, clicks > 0 ? clicks : 0);
     const char *nx[] = {"HSETNX", a.key, RKEYS_F_CLICKS, a.n};
     const char *set[] = {"HSET",      a.key,       RKEYS_F_ID,      a.id,       RKEYS_F_UID,
                          a.uid,       RKEYS_F_URL, u->original_url, RKEYS_F_RT, a.rt,
@@ -101,47 +119,74 @@ static int readmodel_read_replies(struct app *app, int n)
     return rc;
 }
 
+/*
+ * A link write and its change entry, one atomic step (redirect-svc/ncache.h's ordering
+ * proof rests on it). KEYS[1] the link hash, KEYS[2] its shard's change stream; ARGV[1] the
+ * code, ARGV[2] the seed of the click counter, then HSET field/value pairs.
+ */
+#define READMODEL_XADD                                                                             \
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', '" RKEYS_CHANGES_MAXLEN "', '*', '" RKEYS_F_CHANGE \
+    "', ARGV[1])\n"
+static const char readmodel_put_script[] =
+    "redis.call('HSETNX', KEYS[1], '" RKEYS_F_CLICKS "', ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3))\n" READMODEL_XADD;
+
 int readmodel_put(struct app *app, const struct store_url *u, long long clicks)
 {
-    int rc = readmodel_append_link(app, u, clicks);
-    if (rc == 0)
-        rc = readmodel_read_replies(app, 2);
-    if (rc && kv_is_broken(readmodel_kv(app))) {
-        /* A stale connection: both commands are idempotent, so send them again. */
-        rc = readmodel_append_link(app, u, clicks);
-        if (rc == 0)
-            rc = readmodel_read_replies(app, 2);
-    }
+    struct readmodel_args a;
+    if (readmodel_fill_args(app, u, clicks, &a))
+        return ERR_INVALID;
+    const char *argv[] = {"EVAL",
+                          readmodel_put_script,
+                          "2",
+                          a.key,
+                          a.chg,
+                          u->short_code,
+                          a.n,
+                          RKEYS_F_ID,
+                          a.id,
+                          RKEYS_F_UID,
+                          a.uid,
+                          RKEYS_F_URL,
+                          u->original_url,
+                          RKEYS_F_RT,
+                          a.rt,
+                          RKEYS_F_EXP,
+                          a.exp,
+                          RKEYS_F_MAX,
+                          a.max};
+    /* Idempotent (the counter is only seeded, the entry only invalidates): retried once. */
+    int rc = readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, NULL);
     if (rc)
-        log_error("redis HSET of link '%s' failed: %s", u->short_code,
-                  kv_errmsg(readmodel_kv(app)));
+        log_error("redis write of link '%s' failed", u->short_code);
     return rc;
 }
 
+static const char readmodel_del_script[] = "redis.call('UNLINK', KEYS[1])\n" READMODEL_XADD;
+
 int readmodel_del(struct app *app, const char *code)
 {
-    char key[RKEYS_MAX];
-    if (readmodel_key(app, code, key))
+    char key[RKEYS_MAX], chg[RKEYS_MAX];
+    if (readmodel_key(app, code, key) || readmodel_changes_key(app, code, chg))
         return ERR_INVALID;
-    const char *argv[] = {"UNLINK", key};
-    return readmodel_cmd(app, 2, argv, NULL, NULL);
+    const char *argv[] = {"EVAL", readmodel_del_script, "2", key, chg, code};
+    return readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, NULL);
 }
 
 /* Removes one link hash and returns its click counter, in one atomic step. */
 static const char readmodel_take_script[] =
     "local n = redis.call('HGET', KEYS[1], '" RKEYS_F_CLICKS "')\n"
-    "redis.call('UNLINK', KEYS[1])\n"
-    "return n\n";
+    "redis.call('UNLINK', KEYS[1])\n" READMODEL_XADD "return n\n";
 
 int readmodel_take(struct app *app, const char *code, long long *clicks)
 {
-    char key[RKEYS_MAX];
+    char key[RKEYS_MAX], chg[RKEYS_MAX];
     struct redisReply *r = NULL;
     *clicks = -1;
-    if (readmodel_key(app, code, key))
+    if (readmodel_key(app, code, key) || readmodel_changes_key(app, code, chg))
         return ERR_INVALID;
-    const char *argv[] = {"EVAL", readmodel_take_script, "1", key};
-    int rc = readmodel_cmd(app, 4, argv, NULL, &r);
+    const char *argv[] = {"EVAL", readmodel_take_script, "2", key, chg, code};
+    int rc = readmodel_cmd(app, (int)ARRAY_SIZE(argv), argv, NULL, &r);
     if (rc)
         return rc;
     if (r->type == REDIS_REPLY_STRING)
@@ -199,6 +244,22 @@ static int readmodel_clear_links(struct app *app)
     return 0;
 }
 
+/*
+ * Removes every change stream once the old links are gone: each redirect-svc loop finds its
+ * position vanished at its next call and clears its near cache, so nothing it cached from
+ * the old model survives the rebuild (redirect-svc/ncache.h).
+ */
+static int readmodel_clear_changes(struct app *app)
+{
+    int rc = 0;
+    for (unsigned s = 0; rc == 0 && s < (unsigned)app->cfg.stream_shards; s++) {
+        char key[RKEYS_MAX];
+        const char *argv[] = {"UNLINK", key};
+        rc = rkeys_changes(s, key) < 0 ? ERR_INVALID : readmodel_cmd(app, 2, argv, NULL, NULL);
+    }
+    return rc;
+}
+
 static int readmodel_queue_link(void *arg, const struct store_url *u)
 {
     return readmodel_append_link(arg, u, u->clicks);
@@ -223,12 +284,20 @@ static int readmodel_load(struct app *app, struct db *db, long *loaded)
     }
 }
 
-static int readmodel_advisory(struct db *db, const char *fn)
+/*
+ * The exclusive read-model lock, held by an open transaction until db_rollback: a
+ * transaction-scoped lock (not pg_advisory_lock/unlock) so that it also holds behind a
+ * transaction-mode pooler, where a session lock could be taken on one server session and
+ * "released" on another (db.h, DB_POOLER_TRANSACTION). The transaction only reads.
+ */
+static int readmodel_lock(struct db *db)
 {
-    char key[24], sql[80];
+    char key[24];
     const char *params[] = {store_fmt_id(key, STORE_READMODEL_LOCK)};
-    snprintf(sql, sizeof(sql), "SELECT %s($1::bigint)", fn);
-    return db_exec(db, NULL, sql, 1, params, NULL);
+    int rc = db_begin(db);
+    if (rc == 0)
+        rc = db_exec(db, NULL, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, NULL);
+    return rc;
 }
 
 /* The rebuild proper, holding the exclusive lock. */
@@ -239,7 +308,7 @@ static int readmodel_rebuild(struct app *app, struct db *db)
     int rc = readmodel_complete(app);
     if (rc == 1)
         return 0; /* another instance finished it while we waited */
-    if (rc < 0 || (rc = readmodel_clear_links(app)))
+    if (rc < 0 || (rc = readmodel_clear_links(app)) || (rc = readmodel_clear_changes(app)))
         return rc;
     /*
      * With the links gone no click can be recorded, so once the clicks already
@@ -272,15 +341,12 @@ int readmodel_rebuild_if_needed(struct app *app)
     struct db *db = db_pool_acquire(app->pool);
     if (!db)
         return ERR_UNAVAILABLE;
-    rc = readmodel_advisory(db, "pg_advisory_lock");
-    if (rc) {
+    rc = readmodel_lock(db);
+    if (rc)
         log_error("cannot take the read-model lock: %s", db_errmsg(db));
-        goto out;
-    }
-    rc = readmodel_rebuild(app, db);
-    if (readmodel_advisory(db, "pg_advisory_unlock"))
-        log_error("cannot release the read-model lock: %s", db_errmsg(db));
-out:
+    else
+        rc = readmodel_rebuild(app, db);
+    db_rollback(db); /* releases the lock */
     db_pool_release(app->pool, db);
     return rc;
 }

@@ -7,9 +7,11 @@
  * model holds every active URL; redirect-svc answers 503 while it is missing.
  *
  * Writes happen inside the PostgreSQL transaction that changes the URL, before
- * COMMIT (consistency rule 1). Each thread uses its own Redis handle; a
- * command that fails on a stale connection is retried once (the commands here
- * are idempotent).
+ * COMMIT (consistency rule 1). Each write of a link (put, del, take) also appends the
+ * code to its shard's change stream "chg:{s}" in the same script, one atomic step, which
+ * is what redirect-svc's near cache relies on (redirect-svc/ncache.h); a rebuild removes
+ * the change streams instead, which clears every near cache. Each thread uses its own Redis handle;
+ * a command that fails on a stale connection is retried once (the commands here are idempotent).
  */
 #ifndef READMODEL_H
 #define READMODEL_H
@@ -45,9 +47,11 @@ int readmodel_ping(struct app *app) ATTR_WARN_UNUSED;
 
 /*
  * Rebuilds the model from PostgreSQL when the marker is missing: takes the
- * read-model advisory lock exclusively (so no URL write runs meanwhile and
- * only one instance rebuilds), removes stale links, loads every active URL in
- * pipelined batches, then sets the marker. 0 when the model is complete.
+ * read-model advisory lock exclusively in a transaction held open for the
+ * rebuild (so no URL write runs meanwhile and only one instance rebuilds;
+ * transaction-scoped so that it holds behind a transaction-mode pooler),
+ * removes stale links, loads every active URL in pipelined batches, then sets
+ * the marker. 0 when the model is complete.
  */
 int readmodel_rebuild_if_needed(struct app *app) ATTR_WARN_UNUSED;
 

@@ -25,6 +25,12 @@
 # Exit status 0 only when nothing failed. When PostgreSQL or Redis is not installed the harness
 # prints SKIP and this prints "e2e: 0 passed, 0 failed" (under CI=true the harness fails).
 #
+# With E2E_PGBOUNCER=1 (make check-pgbouncer) write-svc reaches PostgreSQL through a PgBouncer
+# in transaction mode with default_pool_size 3, fewer server connections than write-svc's 8
+# handles, so consecutive transactions of a handle run on different server sessions
+# (pgb_start in scripts/lib.sh), and runs with PG_POOLER=transaction; test_api's own checks
+# still go to PostgreSQL directly.
+#
 # Env: B, STREAM_SHARDS (default 8), E2E_TIMEOUT (seconds per test_api run, default 600),
 # E2E_STOP_TIMEOUT (default 15), KEEP_HARNESS=1 (keep the temp dir with the logs).
 set -euo pipefail
@@ -56,6 +62,8 @@ suites_done=0
 svc_pid=
 test_pid=
 WRITE_URL=
+svc_db_url=
+svc_pooler=none
 
 # Stops write-svc: SIGTERM, a bounded wait, then SIGKILL. Sets stop_rc to its exit status
 # (137 when it had to be killed).
@@ -88,6 +96,7 @@ inside_exit() {
     if [ -n "$svc_pid" ]; then
         stop_svc
     fi
+    pgb_stop "$HARNESS_DIR/pgbouncer"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1
     fi
@@ -111,8 +120,8 @@ start_svc() {
         port=$(pick_free_port) || die "no free port for write-svc"
         WRITE_URL=http://127.0.0.1:$port
         printf '=== write-svc on port %s (try %s)\n' "$port" "$tries" >>"$log"
-        DATABASE_URL=$DATABASE_URL REDIS_URL=$REDIS_URL BIND_ADDR=127.0.0.1 PORT=$port \
-            STREAM_SHARDS=$shards READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 LOG_LEVEL=info \
+        DATABASE_URL=${svc_db_url:-$DATABASE_URL} PG_POOLER=$svc_pooler REDIS_URL=$REDIS_URL \
+            BIND_ADDR=127.0.0.1 PORT=$port STREAM_SHARDS=$shards READMODEL_CHECK_MS=200 EVENTS_WAIT_MS=0 LOG_LEVEL=info \
             PUBLIC_BASE_URL=$public_base BLOCKLIST_FILE="$REPO_ROOT/tests/e2e/blocklist.txt" \
             "$svc_bin" 2>>"$log" >/dev/null &
         svc_pid=$!
@@ -161,6 +170,23 @@ run_qr() {
     cmocka_tally "test_qr.py" "$out" "$rc"
 }
 
+# E2E_PGBOUNCER=1: PgBouncer on a free port (another one when the bind lost a race).
+start_pgbouncer() {
+    local tries port
+    for tries in 1 2 3 4 5; do
+        port=$(pick_free_port) || die "no free port for PgBouncer"
+        # shellcheck disable=SC2153 # PG_PORT comes from tests/harness.sh
+        if pgb_start "$HARNESS_DIR/pgbouncer" "$port" "$PG_PORT" transaction 3; then
+            svc_db_url=postgresql://$(pg_os_user)@127.0.0.1:$port/shortener
+            svc_pooler=transaction
+            printf '=== write-svc through PgBouncer (transaction mode) on port %s\n' "$port"
+            return 0
+        fi
+        pgb_stop "$HARNESS_DIR/pgbouncer"
+    done
+    die "PgBouncer did not start ($HARNESS_DIR/pgbouncer/pgbouncer.log)"
+}
+
 redis_marker() {
     [ "$(redis-cli -u "$REDIS_URL" EXISTS readmodel:complete 2>/dev/null)" = 1 ]
 }
@@ -173,12 +199,13 @@ reseed() {
 }
 
 inside() {
-    : "${HARNESS_DIR:?}" "${DATABASE_URL:?}" "${REDIS_URL:?}" "${E2E_RESULT:?}"
+    : "${HARNESS_DIR:?}" "${DATABASE_URL:?}" "${REDIS_URL:?}" "${E2E_RESULT:?}" "${PG_PORT:?}"
     log=$HARNESS_DIR/write-svc.log
     trap inside_exit EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
+    [ "${E2E_PGBOUNCER:-0}" = 1 ] && start_pgbouncer
     start_svc
     run_suite empty
     run_qr
@@ -208,6 +235,9 @@ outside() {
     [ -x "$test_bin" ] || die "$test_bin is not built (make ${B#"$REPO_ROOT"/}/tests/e2e/test_api)"
     command -v curl >/dev/null || die "curl not found (apt-get install curl)"
     command -v zbarimg >/dev/null || die "zbarimg not found (apt-get install zbar-tools)"
+    if [ "${E2E_PGBOUNCER:-0}" = 1 ] && ! command -v pgbouncer >/dev/null; then
+        skip_or_fail "pgbouncer not found (apt-get install pgbouncer)"
+    fi
     result=$(mktemp "${TMPDIR:-/tmp}/e2e-result.XXXXXX")
     # shellcheck disable=SC2064
     trap "rm -f '$result'" EXIT

@@ -23,16 +23,19 @@
 #                ConfigMaps and Deployments/Jobs, env.example) is in the configuration table
 #                of the service it is given to (`$B/bin/<service> --help`), or belongs to the
 #                migrate/seed scripts, the compose file's own settings (env.example's first
-#                section) or a third-party image (POSTGRES_*, GF_*); env.example matches a
+#                section), the PgBouncer image (the settings deploy/pgbouncer/entrypoint.sh
+#                lists) or a third-party image (POSTGRES_*, GF_*); env.example matches a
 #                fresh deploy/gen-env-example.sh run, docs/DEPLOY.md's tables match --help
 #   nginx        deploy/compose/nginx.conf and deploy/k8s/nginx.conf match a fresh
 #                deploy/gen-nginx-conf.sh run (so they route exactly like nginx.conf.in), and
 #                `nginx -t` accepts them with the upstream names pointed at loopback
 #   k8s          kubectl kustomize builds deploy/k8s and the Jobs (skipped without kubectl);
 #                every Deployment has readiness and liveness probes, requests and limits,
-#                runAsNonRoot and readOnlyRootFilesystem, scrape annotations on its port
-#   docker       every COPY source of deploy/Dockerfile exists; the entrypoint is executable
-#   shell        shellcheck of deploy/*.sh (skipped without shellcheck)
+#                runAsNonRoot and readOnlyRootFilesystem, scrape annotations on its port (but
+#                pgbouncer, which has no metrics endpoint: deploy/k8s/pgbouncer.yaml)
+#   docker       every COPY source of deploy/Dockerfile and deploy/pgbouncer/Dockerfile exists;
+#                the entrypoints are executable; both run as a numeric non-root user
+#   shell        shellcheck of deploy/*.sh and deploy/pgbouncer/*.sh (skipped without it)
 # Prints "ops: N passed, N failed, N skipped" last.
 # Needs promtool (Debian package prometheus) and python3 with yaml (python3-yaml): without
 # them it prints "SKIP: ..." and exits 0, or fails under CI=true (CI must install them).
@@ -157,6 +160,10 @@ METRICS = HISTOGRAMS | {
     "shortener_readmodel_complete",
     "shortener_redirect_hits_total", "shortener_redirect_misses_total",
     "shortener_redirect_not_ready_total",
+    "shortener_near_cache_hits_total", "shortener_near_cache_misses_total",
+    "shortener_near_cache_invalidations_total", "shortener_near_cache_resets_total",
+    "shortener_near_cache_evictions_total", "shortener_near_cache_entries",
+    "shortener_near_cache_bytes",
     "shortener_worker_batches_total", "shortener_worker_entries_read_total",
     "shortener_worker_entries_claimed_total", "shortener_events_persisted_total",
     "shortener_worker_entries_acked_total", "shortener_worker_dead_letters_total",
@@ -431,6 +438,12 @@ every = set().union(*tables.values())
 # scripts/migrate.sh and scripts/seed.sh (the image's migrate and seed commands).
 SCRIPTS = {"DATABASE_URL", "REDIS_URL", "SCHEMA_DIR"}
 EXTERNAL = re.compile(r"^(POSTGRES_[A-Z_]+|GF_[A-Z0-9_]+|PG[A-Z]+)$")
+# The PgBouncer image's settings: those deploy/pgbouncer/entrypoint.sh's header lists.
+PGB = set(re.findall(r"^#   (DATABASE_URL|PGBOUNCER_[A-Z_]+) ",
+                     open("deploy/pgbouncer/entrypoint.sh").read(), re.M))
+if len(PGB) < 5:
+    print(f"deploy/pgbouncer/entrypoint.sh: only {sorted(PGB)} parsed from its header")
+    sys.exit(1)
 bad = 0
 def need(where, names, allowed):
     global bad
@@ -465,6 +478,8 @@ for name, svc in doc["services"].items():
         need(f"docker-compose.yml {name}", keys, tables[name])
     elif name in ("migrate", "seed"):
         need(f"docker-compose.yml {name}", keys, SCRIPTS)
+    elif name == "pgbouncer":
+        need(f"docker-compose.yml {name}", keys, PGB)
     else:
         need(f"docker-compose.yml {name}", {k for k in keys if not EXTERNAL.match(k)}, set())
 
@@ -483,7 +498,7 @@ for path, d in pods:
     for c in d["spec"]["template"]["spec"]["containers"]:
         args = c.get("args") or []
         role = args[0] if args else None
-        if c.get("image") != "shortener":
+        if c.get("image") not in ("shortener", "shortener-pgbouncer"):
             continue
         keys = {e["name"] for e in c.get("env", [])}
         for ref in c.get("envFrom", []):
@@ -493,6 +508,8 @@ for path, d in pods:
                 bad += 1
             keys |= maps.get(cm, set())
         allowed = tables.get(role, SCRIPTS if role in ("migrate", "seed") else set())
+        if c["image"] == "shortener-pgbouncer":
+            allowed = PGB
         need(f"{path} {d['metadata']['name']} ({role})", keys, allowed)
         for req in ("DATABASE_URL", "REDIS_URL") if role in ("write-svc", "event-worker") else \
                 ("REDIS_URL",) if role == "redirect-svc" else ():
@@ -596,12 +613,14 @@ for path in lib.deploy_yaml_files():
                 print(f"{name}: liveness is not /livez")
                 bad += 1
             ann = d["spec"]["template"]["metadata"].get("annotations", {})
+            if name == "pgbouncer":
+                continue  # no metrics endpoint (deploy/k8s/pgbouncer.yaml says why)
             ports = {str(p["containerPort"]) for c in spec["containers"] for p in c.get("ports", [])}
             if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/port") not in ports:
                 print(f"{name}: scrape annotations missing or naming no container port")
                 bad += 1
 deps = {d["metadata"]["name"] for d in kinds.get("Deployment", [])}
-for need in ("write-svc", "redirect-svc", "event-worker", "frontdoor"):
+for need in ("write-svc", "redirect-svc", "event-worker", "frontdoor", "pgbouncer"):
     if need not in deps:
         print(f"no Deployment {need}")
         bad += 1
@@ -624,31 +643,37 @@ sys.exit(1 if bad else 0)
 PY
 
 # --- Dockerfile -------------------------------------------------------------------------------
-check "Dockerfile: COPY sources exist, entrypoint executable, runs as non-root" python3 - <<'PY'
+check "Dockerfiles: COPY sources exist, entrypoints executable, run as non-root" python3 - <<'PY'
 import os, re, sys
 bad = 0
-text = open("deploy/Dockerfile").read().replace("\\\n", " ")
-for line in text.splitlines():
-    m = re.match(r"\s*COPY\s+(.*)", line)
-    if not m or "--from=" in m.group(1):
-        continue
-    parts = [p for p in m.group(1).split() if not p.startswith("--")]
-    for src in parts[:-1]:
-        if not os.path.exists(src):
-            print(f"COPY source {src} does not exist")
-            bad += 1
-if not os.access("deploy/docker-entrypoint.sh", os.X_OK):
-    print("deploy/docker-entrypoint.sh is not executable")
-    bad += 1
-if not re.search(r"^USER\s+10001", text, re.M) or "HEALTHCHECK" not in text:
-    print("no USER 10001 or no HEALTHCHECK")
-    bad += 1
+# (Dockerfile, its build context, entrypoint, user)
+for dockerfile, context, entry, user in (
+        ("deploy/Dockerfile", ".", "deploy/docker-entrypoint.sh", "10001"),
+        ("deploy/pgbouncer/Dockerfile", "deploy/pgbouncer", "deploy/pgbouncer/entrypoint.sh",
+         "10002")):
+    text = open(dockerfile).read().replace("\\\n", " ")
+    for line in text.splitlines():
+        m = re.match(r"\s*COPY\s+(.*)", line)
+        if not m or "--from=" in m.group(1):
+            continue
+        parts = [p for p in m.group(1).split() if not p.startswith("--")]
+        for src in parts[:-1]:
+            if not os.path.exists(os.path.join(context, src)):
+                print(f"{dockerfile}: COPY source {src} does not exist")
+                bad += 1
+    if not os.access(entry, os.X_OK):
+        print(f"{entry} is not executable")
+        bad += 1
+    if not re.search(rf"^USER\s+{user}", text, re.M) or "HEALTHCHECK" not in text:
+        print(f"{dockerfile}: no USER {user} or no HEALTHCHECK")
+        bad += 1
 sys.exit(1 if bad else 0)
 PY
 
 # --- shell scripts ----------------------------------------------------------------------------
 if command -v shellcheck >/dev/null; then
-    check "shellcheck deploy/*.sh tests/ops/test_deploy.sh" shellcheck -x deploy/*.sh tests/ops/test_deploy.sh
+    check "shellcheck deploy/*.sh deploy/pgbouncer/*.sh tests/ops/test_deploy.sh" \
+        shellcheck -x deploy/*.sh deploy/pgbouncer/*.sh tests/ops/test_deploy.sh
 else
     skip "shellcheck" "shellcheck not found"
 fi

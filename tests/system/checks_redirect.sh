@@ -10,7 +10,16 @@
 #  11. a frozen Redis (SIGSTOP of the harness's redis-server): redirects held in a batch in
 #      flight, /livez and /metrics on the same instance answer within 100 ms each, the
 #      redirects answer 503 after REDIS_TIMEOUT_MS (1 s) and not much later; after SIGCONT
-#      the instance is healthy again.
+#      the instance is healthy again. The same with a Redis busy in DEBUG SLEEP 1.5 (a slow
+#      Redis rather than a stopped one): /livez and /metrics within 100 ms, redirects 503.
+#  12. near-cache coherence (issue 13): `systest coherence` (syscoher.h) hammers 8 links with
+#      200 connections through both redirect-svc instances while one writer changes their
+#      URL, deactivates, reactivates, moves and finally deletes them through both write-svc
+#      instances: no answer to a request sent after a write's response is stale, no error,
+#      both instances answered from their near cache (hits) and dropped changed entries
+#      (invalidations), and PostgreSQL stores exactly one click per 302 answered. Then a
+#      read-model rebuild (the marker deleted after a link was changed in PostgreSQL behind
+#      write-svc's back) must leave no cached link: both instances answer the new URL.
 # shellcheck shell=bash disable=SC2154 # port, sup, ...: run.sh's
 
 # The clicks of CODE in every stream entry after ID START, as "total batched_entries bad".
@@ -122,5 +131,117 @@ check11() {
     eq "redirects held while Redis was frozen answer 503 after REDIS_TIMEOUT_MS" "$codes" 8
     [ "$codes" = 8 ] || cat "$out"/r* >&2
     check "redirect-svc-1 healthy after SIGCONT" wait_for 10 health_200 "$rp"
+    check11_debug_sleep "$rp" "$out"
     phase_end "check 11"
+}
+
+# Check 11 with a slow Redis: DEBUG SLEEP holds it 1.5 s (the harness allows DEBUG locally).
+check11_debug_sleep() {
+    local rp=$1 out=$2 i t path slow=0 codes pids=()
+    rm -f "$out"/r*
+    rcli DEBUG SLEEP 1.5 >/dev/null &
+    pids+=($!)
+    sleep 0.1
+    for ((i = 0; i < 8; i++)); do
+        curl -s -o /dev/null -I -m 5 -w '%{http_code} %{time_total}\n' \
+            "http://127.0.0.1:$rp/seedA$i" >"$out/r$i" &
+        pids+=($!)
+    done
+    sleep 0.2
+    for ((i = 0; i < 5; i++)); do
+        for path in livez metrics; do
+            t=$(curl -s -o /dev/null -m 2 -w '%{http_code} %{time_total}' "http://127.0.0.1:$rp/$path")
+            awk '{ exit !($1 == 200 && $2 < 0.1) }' <<<"$t" || {
+                slow=$((slow + 1))
+                say "/$path while Redis sleeps: $t"
+            }
+        done
+    done
+    wait "${pids[@]}"
+    eq "/livez and /metrics answered 200 within 100 ms during DEBUG SLEEP" "$slow" 0
+    codes=$(cat "$out"/r* | awk '$1 == 503 && $2 < 1.8 { n++ } END { print n + 0 }')
+    eq "redirects held during DEBUG SLEEP answer 503 after REDIS_TIMEOUT_MS" "$codes" 8
+    [ "$codes" = 8 ] || cat "$out"/r* >&2
+    check "redirect-svc-1 healthy after DEBUG SLEEP" wait_for 10 health_200 "$rp"
+}
+
+# A counter of redirect-svc's /metrics on port $1 ($2: the metric's name).
+metric_of() {
+    curl -s -m 2 "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+}
+
+clicks_stored() { sql "SELECT count(*) FROM events WHERE event_type = 'click' AND url_id IN ($1)"; }
+clicks_stored_reach() { [ "$(clicks_stored "$1")" -ge "$2" ]; }
+
+# The Location of $2 on port $1 ("" when not a redirect).
+location_of() { curl -s -o /dev/null -m 5 -w '%{redirect_url}' "http://127.0.0.1:$1/$2"; }
+marker_set() { [ "$(rcli EXISTS readmodel:complete)" = 1 ]; }
+
+# Check 12, second part: a rebuild clears the near caches (its loads write no change entry;
+# it deletes the change streams instead, so every loop's position is lost).
+check12_rebuild() {
+    local code p i h0 old=0 new=0
+    code=rb$(date +%s)
+    create_link "$code" "https://rebuild.example/old" || not_ok "link $code created"
+    for p in ${port[redirect-svc-1]} ${port[redirect-svc-2]}; do
+        h0=$(metric_of "$p" shortener_near_cache_hits_total)
+        for ((i = 0; i < 20; i++)); do location_of "$p" "$code" >/dev/null; done
+        check "redirect-svc on $p serves $code from its cache" \
+            test "$(metric_of "$p" shortener_near_cache_hits_total)" -gt "$h0"
+    done
+    sql "UPDATE urls SET original_url = 'https://rebuild.example/new' WHERE short_code = '$code'" \
+        >/dev/null
+    rcli DEL readmodel:complete >/dev/null
+    check "the read model is rebuilt" wait_for 60 marker_set
+    for p in ${port[redirect-svc-1]} ${port[redirect-svc-2]}; do
+        for ((i = 0; i < 20; i++)); do
+            case $(location_of "$p" "$code") in
+            https://rebuild.example/new) new=$((new + 1)) ;;
+            https://rebuild.example/old) old=$((old + 1)) ;;
+            esac
+        done
+    done
+    eq "after the rebuild no instance answers the old URL (of 40)" "$old $new" "0 40"
+}
+
+check12() {
+    local out r1=${port[redirect-svc-1]} r2=${port[redirect-svc-2]} rc ids clicks p h0 i0
+    local -A hits0=() inv0=()
+    phase_start "check 12: near-cache coherence, 200 connections, two instances, writes"
+    out=$HARNESS_DIR/out/check12
+    for p in "$r1" "$r2"; do
+        hits0[$p]=$(metric_of "$p" shortener_near_cache_hits_total)
+        inv0[$p]=$(metric_of "$p" shortener_near_cache_invalidations_total)
+    done
+    "$systest" coherence --redirect "http://127.0.0.1:$r1" --redirect "http://127.0.0.1:$r2" \
+        --write "http://127.0.0.1:${port[write-svc-1]}" \
+        --write "http://127.0.0.1:${port[write-svc-2]}" --connections 200 --links 8 \
+        --rounds 3 --tag "k$(date +%s)" >"$out.out" 2>"$out.err"
+    rc=$?
+    eq "systest coherence ran" "$rc" 0
+    [ "$rc" = 0 ] || cat "$out.err" >&2
+    eq "no answer after a write's response is stale" "$(load_value "$out.out" stale)" 0
+    eq "no socket error and no status but 302/404" "$(load_value "$out.out" errors)" 0
+    eq "every write answered 200/204" "$(load_value "$out.out" write_errors)" 0
+    check "at least 20000 answers checked" test "$(load_value "$out.out" checked)" -ge 20000
+    grep -q STALE "$out.err" && head -n 5 "$out.err" >&2
+    for p in "$r1" "$r2"; do
+        h0=$(metric_of "$p" shortener_near_cache_hits_total)
+        i0=$(metric_of "$p" shortener_near_cache_invalidations_total)
+        check "redirect-svc on $p answered from its near cache" test "$h0" -gt "${hits0[$p]}"
+        check "redirect-svc on $p invalidated changed links" test "$i0" -gt "${inv0[$p]}"
+    done
+    ids=$(awk '$1 == "url_ids" { print $2 }' "$out.out")
+    clicks=$(load_value "$out.out" clicks)
+    check "clicks were answered" test "$clicks" -gt 0
+    wait_for 30 clicks_stored_reach "${ids:-0}" "$clicks"
+    eq "PostgreSQL stores each answered click once" "$(clicks_stored "${ids:-0}")" "$clicks"
+    check12_rebuild
+    # Cached answers send their click packed by redirect-svc: its values must be the same.
+    eq "every stored click has its link's code, URL, referrer and agent" "$(sql "SELECT count(*)
+        FROM events WHERE event_type = 'click' AND url_id IN (${ids:-0}) AND NOT coalesce(
+        details->>'user_agent' = 'coh/1' AND details->>'referrer' = 'https://ref.example/x' AND
+        substring(details->>'original_url' FROM '^https://coh[.]example/[^/]+/l([0-9]+)/v[0-9]+$') =
+        substring(details->>'short_code' FROM 'l([0-9]+)[ab]$'), false)")" 0
+    phase_end "check 12"
 }

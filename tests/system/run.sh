@@ -27,7 +27,9 @@
 #   8. a redirect loop through nginx records no click (both in tests/system/checks_abuse.sh);
 #  10. batched and single-click entries (CLICK_BATCH) racing on exact caps, checked in the
 #      streams, and
-#  11. a frozen Redis stalls neither /livez nor /metrics (both in tests/system/checks_redirect.sh);
+#  11. a frozen or slow (DEBUG SLEEP) Redis stalls neither /livez nor /metrics, and
+#  12. near-cache coherence under writes with 200 connections on two instances, exact clicks
+#      in PostgreSQL (all three in tests/system/checks_redirect.sh);
 #   9. (run before 5) a bad-input barrage: SYSTEM_BARRAGE (12000) hostile requests from a fixed
 #      seed (tests/system/barrage.py) through nginx and straight at write-svc, redirect-svc and
 #      an event-worker's health port: no 5xx, no hang over 5 s, every error body JSON, every
@@ -42,7 +44,7 @@
 # prints SKIP and this prints "system: 0 passed, 0 failed" (under CI=true the harness fails).
 #
 # Env: B, SYSTEM_CLICKS (20000, check 4), SYSTEM_BARRAGE (12000, check 9), SYSTEM_RATE (2500 redirects/s in check 4),
-#   SYSTEM_TIMEOUT (600 s for the whole inside run), SYSTEM_ONLY=barrage (start, check 9, stop) or redirect (checks 10, 11), KEEP_HARNESS=1 (keep the temp dir and
+#   SYSTEM_TIMEOUT (600 s for the whole inside run), SYSTEM_ONLY=barrage (start, check 9, stop) or redirect (checks 10-12), KEEP_HARNESS=1 (keep the temp dir and
 #   its logs).
 set -uo pipefail
 
@@ -537,6 +539,7 @@ inside() {
     if [ "${SYSTEM_ONLY:-}" = redirect ]; then # checks 10 and 11 alone (development)
         check10
         check11
+        check12
         stop_checks
         [ "$failed" -eq 0 ]
         return
@@ -570,6 +573,7 @@ inside() {
     check8
     check10
     check11
+    check12
     stop_checks
     say "inside run took $(($(now_ms) - t0)) ms"
     if [ "$failed" -gt 0 ] && [ "${KEEP_HARNESS:-0}" != 1 ]; then

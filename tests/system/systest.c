@@ -6,6 +6,7 @@
  *   systest links    link options at the redirect (cmocka): types, expiry, caps, moves
  *   systest redis    check 5 (cmocka): Redis stopped, then started again empty
  *   systest load ... the load tool of checks 4 and 6 (sysload.h)
+ *   systest coherence ...  the near-cache coherence tool of check 12 (syscoher.h)
  *
  * Env of the cmocka groups: WRITE_URLS, REDIRECT_URLS (space-separated base URLs),
  * DATABASE_URL, REDIS_URL, HARNESS_DIR (tests/harness-ctl.sh uses it), REPO_ROOT,
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "syscoher.h"
 #include "sysload.h"
 
 #include "banned.h"
@@ -32,9 +34,12 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return sysload_main(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "coherence") == 0)
+        return syscoher_main(argc - 2, argv + 2);
     if (argc != 2 || (strcmp(argv[1], "flows") != 0 && strcmp(argv[1], "redis") != 0 &&
                       strcmp(argv[1], "links") != 0)) {
-        fprintf(stderr, "usage: systest flows | links | redis | load ARGS...\n");
+        fprintf(stderr,
+                "usage: systest flows | links | redis | load ARGS... | coherence ARGS...\n");
         return 2;
     }
     /* cmocka writes results on stdout and failures on stderr: keep them in order. */

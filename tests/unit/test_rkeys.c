@@ -76,23 +76,29 @@ static void test_rkeys_stream_key_format(void **state)
 
 static void test_rkeys_keys_share_hash_tag(void **state)
 {
-    /* A link and its click stream must land in the same Redis Cluster slot. */
+    /* A link, its click stream and its change stream must land in the same cluster slot. */
     for (int i = 0; i < 200; i++) {
         char code[SHORTCODE_LEN + 1];
         char link[RKEYS_MAX];
         char stream[RKEYS_MAX];
+        char changes[RKEYS_MAX];
         snprintf(code, sizeof(code), "c%05d", (i * 7919) % 100000);
         assert_true(rkeys_link(code, SHORTCODE_LEN, 8, link) > 0);
         unsigned shard = shortcode_shard(code, SHORTCODE_LEN, 8);
         assert_true(rkeys_stream(shard, stream) > 0);
+        assert_true(rkeys_changes(shard, changes) > 0);
         const char *a = strchr(link, '{');
         const char *b = strchr(stream, '{');
+        const char *c = strchr(changes, '{');
         assert_non_null(a);
         assert_non_null(b);
+        assert_non_null(c);
         size_t alen = (size_t)(strchr(a, '}') - a);
         size_t blen = (size_t)(strchr(b, '}') - b);
         assert_int_equal(alen, blen);
         assert_memory_equal(a, b, alen);
+        assert_int_equal((size_t)(strchr(c, '}') - c), alen);
+        assert_memory_equal(a, c, alen);
         assert_string_equal(link + strlen(link) - SHORTCODE_LEN, code);
     }
 }
