@@ -93,9 +93,11 @@ wenv=(LOG_LEVEL=${BENCH_PIPE_LOG:-warn} STREAM_SHARDS="$SHARDS")
 svc_start event-worker "$port" "${wenv[@]}"
 svc_stop_all
 # events and, when it is partitioned (schema/008), its partitions: one figure for all.
+# pg_partition_tree is empty for a plain table: then events itself.
+events_rels="SELECT relid FROM pg_partition_tree('events') WHERE isleaf
+    UNION SELECT 'events'::regclass WHERE NOT EXISTS (SELECT FROM pg_partition_tree('events'))"
 events_size() {
-    sql "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)
-         FROM pg_partition_tree('events') WHERE isleaf"
+    sql "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM ($events_rels) t"
 }
 size0=$(events_size)
 
@@ -136,7 +138,7 @@ dict=$(sql "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class
     WHERE c.relname IN ('click_links', 'click_agents', 'click_referrers')")
 detail=$(sql "SELECT sum(pg_relation_size(c.oid)) || ' ' || sum(pg_indexes_size(c.oid)) || ' ' ||
     coalesce(sum(pg_total_relation_size(nullif(c.reltoastrelid, 0))), 0)
-    FROM pg_partition_tree('events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf")
+    FROM ($events_rels) t JOIN pg_class c ON c.oid = t.relid")
 read -r heap idx toast <<<"$detail"
 rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
 rate2=$(awk -v n="$N" -v ms=$((t1 - t_first)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
