@@ -143,6 +143,9 @@ WORKER_SRCS := \
 	event-worker/monitor.c \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
+	event-worker/clickdict.c \
+	event-worker/rollup.c \
+	event-worker/retention.c \
 	event-worker/backoff.c \
 	event-worker/exporter.c \
 	event-worker/derive.c \
@@ -176,6 +179,7 @@ UNIT_TESTS := \
 	qr \
 	refhost \
 	rkeys \
+	rollup \
 	router \
 	shortcode \
 	timefmt \
@@ -347,6 +351,13 @@ $(B)/tests/unit/test_qr: $(B)/obj/tests/unit/test_qr.o $(B)/obj/write-svc/qr.o $
 
 # test_live tests write-svc's live feed rendering (live.o runs a thread and a Redis handle).
 $(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/live.o $(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# The worker's sums of a part's rollup rows.
+$(B)/tests/unit/test_rollup: $(B)/obj/tests/unit/test_rollup.o $(B)/obj/event-worker/rollup.o \
+		$(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
