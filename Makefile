@@ -148,6 +148,9 @@ WORKER_SRCS := \
 	event-worker/monitor.c \
 	event-worker/entry.c \
 	event-worker/sink_pg.c \
+	event-worker/clickdict.c \
+	event-worker/rollup.c \
+	event-worker/retention.c \
 	event-worker/backoff.c \
 	event-worker/exporter.c \
 	event-worker/derive.c \
@@ -162,6 +165,7 @@ WORKER_SRCS := \
 UNIT_TESTS := \
 	apikey \
 	buf \
+	client \
 	config \
 	csv \
 	db \
@@ -181,6 +185,7 @@ UNIT_TESTS := \
 	qr \
 	refhost \
 	rkeys \
+	rollup \
 	router \
 	shortcode \
 	timefmt \
@@ -356,8 +361,22 @@ $(B)/tests/unit/test_live: $(B)/obj/tests/unit/test_live.o $(B)/obj/write-svc/li
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(LINK_TEST)
 
+# The worker's sums of a part's rollup rows.
+$(B)/tests/unit/test_rollup: $(B)/obj/tests/unit/test_rollup.o $(B)/obj/event-worker/rollup.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
 # test_ncache tests redirect-svc's near-cache table.
 $(B)/tests/unit/test_ncache: $(B)/obj/tests/unit/test_ncache.o $(B)/obj/redirect-svc/ncache.o \
+		$(B)/libshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(LINK_TEST)
+
+# test_client tests redirect-svc's self host list.
+$(B)/tests/unit/test_client: $(B)/obj/tests/unit/test_client.o $(B)/obj/redirect-svc/client.o \
 		$(B)/libshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")

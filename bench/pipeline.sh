@@ -14,7 +14,8 @@
 #      one row per link, not a count over the events table), at most BENCH_PIPE_TIMEOUT
 #      (300) s;
 #   4. checks the counts (events rows = clicks = url_totals) and the streams (nothing pending),
-#      and measures pg_total_relation_size('events') (heap, TOAST and indexes) per stored click.
+#      and measures the total size of events (heap, TOAST and indexes; all its partitions)
+#      per stored click.
 # Prints clicks/s (from the worker's start, and from its first stored click) and bytes per
 # click as a Markdown table. Exit 0 when the drain completed exactly; 1 otherwise.
 set -euo pipefail
@@ -91,7 +92,14 @@ port=$(pick_free_port)
 wenv=(LOG_LEVEL=${BENCH_PIPE_LOG:-warn} STREAM_SHARDS="$SHARDS")
 svc_start event-worker "$port" "${wenv[@]}"
 svc_stop_all
-size0=$(sql "SELECT pg_total_relation_size('events')")
+# events and, when it is partitioned (schema/008), its partitions: one figure for all.
+# pg_partition_tree is empty for a plain table: then events itself.
+events_rels="SELECT relid FROM pg_partition_tree('events') WHERE isleaf
+    UNION SELECT 'events'::regclass WHERE NOT EXISTS (SELECT FROM pg_partition_tree('events'))"
+events_size() {
+    sql "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM ($events_rels) t"
+}
+size0=$(events_size)
 
 say "filling the streams with $N clicks ($PER per entry, $LINKS links, $SHARDS shards)"
 t=$(ms)
@@ -108,19 +116,29 @@ while :; do
     n=$(total_clicks)
     [ -z "$t_first" ] && [ "$n" -gt 0 ] && t_first=$(ms)
     [ "$n" -ge "$N" ] && break
-    [ $(($(ms) - t0)) -lt $((TIMEOUT * 1000)) ] || die "not drained after $TIMEOUT s: $n of $N"
+    [ $(($(ms) - t0)) -lt $((TIMEOUT * 1000)) ] || {
+        tail -n 5 "$HARNESS_DIR/event-worker.log" >&2
+        die "not drained after $TIMEOUT s: $n of $N"
+    }
     sleep 0.2
 done
 t1=$(ms)
+# The worker's peak resident memory (kB), read before it stops.
+rss=$(awk '/^VmHWM/ { print $2 }' "/proc/${svc_pids[-1]}/status" 2>/dev/null || echo '?')
 svc_stop_all
 
+[ -z "${BENCH_PIPE_LOG_COPY:-}" ] || cp "$HARNESS_DIR/event-worker.log" "$BENCH_PIPE_LOG_COPY"
 rows=$(sql "SELECT count(*) FROM events")
 pending=$(total_pending)
 [ "$rows" = "$N" ] && [ "$n" = "$N" ] && [ "$pending" = 0 ] ||
     die "counts differ: $rows rows, url_totals $n, $pending pending, $N clicks"
-size1=$(sql "SELECT pg_total_relation_size('events')")
-detail=$(sql "SELECT pg_relation_size('events') || ' ' || pg_indexes_size('events') || ' ' ||
-    coalesce(pg_total_relation_size(reltoastrelid), 0) FROM pg_class WHERE relname = 'events'")
+size1=$(events_size)
+# The click dictionaries of schema/007 (none before it): per distinct value, not per click.
+dict=$(sql "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+    WHERE c.relname IN ('click_links', 'click_agents', 'click_referrers')")
+detail=$(sql "SELECT sum(pg_relation_size(c.oid)) || ' ' || sum(pg_indexes_size(c.oid)) || ' ' ||
+    coalesce(sum(pg_total_relation_size(nullif(c.reltoastrelid, 0))), 0)
+    FROM ($events_rels) t JOIN pg_class c ON c.oid = t.relid")
 read -r heap idx toast <<<"$detail"
 rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
 rate2=$(awk -v n="$N" -v ms=$((t1 - t_first)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
@@ -128,9 +146,9 @@ per_click=$(awk -v a="$size1" -v b="$size0" -v n="$N" 'BEGIN { printf "%.0f", (a
 
 printf '\n### Click pipeline: %s clicks drained into PostgreSQL (%s per entry, %s links)\n\n' \
     "$N" "$PER" "$LINKS"
-printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST |\n'
-printf '|---|---|---|---|---|---|---|\n'
-printf '| %s ms | %s | %s | %s | %s | %s | %s |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
+printf '| drain (from start) | clicks/s | clicks/s from the first stored click | bytes per click | heap | indexes | TOAST | dictionaries (total) | worker peak RSS |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| %s ms | %s | %s | %s | %s | %s | %s | %s | %s kB |\n' "$((t1 - t0))" "$rate" "$rate2" "$per_click" \
     "$(awk -v v="$heap" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
     "$(awk -v v="$idx" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" \
-    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')"
+    "$(awk -v v="$toast" -v n="$N" 'BEGIN { printf "%.0f", v / n }')" "$dict" "$rss"

@@ -53,7 +53,7 @@ new_link() { # prints the id of a new link
 # add_clicks URL_ID N: N stream clicks of the last 30 days, then the link's rollups rebuilt.
 add_clicks() {
     local id=$1 n=$2
-    sql "INSERT INTO events (url_id, event_type, \"timestamp\", details, stream_ms,
+    sql "INSERT INTO events (url_id, event_type, \"timestamp\", api_details, stream_ms,
                              stream_seq, stream_shard, stream_idx)
          SELECT $id, 'click', (now() AT TIME ZONE 'UTC') - (g % 2592000) * interval '1 second',
                 jsonb_build_object(
@@ -69,8 +69,8 @@ add_clicks() {
          DELETE FROM url_stats_hour WHERE url_id = $id;
          DELETE FROM url_stats_day WHERE url_id = $id;
          INSERT INTO url_totals (url_id, clicks, human_clicks, bot_clicks, last_click)
-             SELECT $id, count(*), count(*) FILTER (WHERE details->>'bot' = 'false'),
-                    count(*) FILTER (WHERE details->>'bot' = 'true'), max(\"timestamp\")
+             SELECT $id, count(*), count(*) FILTER (WHERE api_details->>'bot' = 'false'),
+                    count(*) FILTER (WHERE api_details->>'bot' = 'true'), max(\"timestamp\")
              FROM events WHERE url_id = $id AND stream_ms IS NOT NULL;
          INSERT INTO url_stats_hour
              SELECT $id, v.dim::\"char\", date_trunc('hour', e.\"timestamp\"), v.name, count(*)

@@ -41,7 +41,7 @@
 
 #include "banned.h"
 
-#define BATCH_ROWS_MAX   32768 /* clicks per part (>= CLICKSTREAM_BATCH_MAX) */
+#define BATCH_ROWS_MAX   65536 /* clicks per part (>= CLICKSTREAM_BATCH_MAX; DECISIONS P7) */
 #define BATCH_DEAD_EXTRA 14    /* XADD key MAXLEN ~ n * + 4 extra field pairs */
 #define BATCH_ROW_FIELDS 16    /* a refused row as a one-click entry: 8 name/value pairs */
 
@@ -63,7 +63,7 @@ struct batch_part {
 static int batch_insert(struct consumer *c, struct batch_part *p)
 {
     struct sink_pg_row *rows = p->out.rows;
-    int rc = sink_pg_write(c->db, rows, p->out.nrows, &p->inserted);
+    int rc = sink_pg_write(c->db, c->dict, rows, p->out.nrows, &p->inserted);
     if (rc == 0 || rc == ERR_INVALID)
         c->last_db_ms = timefmt_mono_ms();
     if (rc != ERR_INVALID)
@@ -72,7 +72,7 @@ static int batch_insert(struct consumer *c, struct batch_part *p)
              p->out.nrows, db_errmsg(c->db));
     for (size_t i = 0; i < p->out.nrows; i++) {
         long one = 0;
-        rc = sink_pg_write(c->db, &rows[i], 1, &one);
+        rc = sink_pg_write(c->db, c->dict, &rows[i], 1, &one);
         if (rc == ERR_INVALID) {
             log_error("click '%s' refused by postgresql: %s", rows[i].stream_id, db_errmsg(c->db));
             struct entry_bad *b = &p->out.bad[p->out.nbad++];

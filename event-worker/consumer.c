@@ -11,10 +11,12 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clickdict.h"
 #include "consumer_int.h"
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "retention.h"
 #include "timefmt.h"
 
 #include "banned.h"
@@ -288,6 +290,20 @@ static int consumer_setup(struct consumer *c)
     return 0;
 }
 
+/* The monthly partitions of events, now and then; a failure is retried later, not fatal (a
+ * click of a month without a partition is stored in events_api and moved when it comes). */
+static void consumer_partitions(struct consumer *c, int64_t now)
+{
+    int made = 0, dropped = 0;
+    int rc = retention_run(c->db, c->cfg.retention_months, &made, &dropped);
+    c->next_partition_ms = now + (rc ? RETENTION_RETRY_MS : RETENTION_EVERY_MS);
+    if (rc)
+        log_warn("events partitions: %s", db_errmsg(c->db));
+    else if (made || dropped)
+        log_info("events partitions: %d created, %d dropped (retention %ld months)", made, dropped,
+                 c->cfg.retention_months);
+}
+
 int consumer_step(struct consumer *c)
 {
     int rc = c->ready ? 0 : consumer_setup(c);
@@ -296,6 +312,8 @@ int consumer_step(struct consumer *c)
         c->next_claim_ms = now + c->cfg.claim_idle_ms / 2;
         rc = consumer_claim(c);
     }
+    if (rc == 0 && now >= c->next_partition_ms)
+        consumer_partitions(c, now);
     if (rc == 0)
         rc = consumer_read(c);
     now = timefmt_mono_ms();
@@ -330,8 +348,9 @@ struct consumer *consumer_new(const struct consumer_cfg *cfg, struct kv *kv, str
     if (!c)
         return NULL;
     c->keys = calloc((size_t)cfg->nshards, sizeof(*c->keys));
-    if (!c->keys) {
-        free(c);
+    c->dict = clickdict_new();
+    if (!c->keys || !c->dict) {
+        consumer_free(c);
         return NULL;
     }
     for (int s = 0; s < cfg->nshards; s++)
@@ -364,6 +383,7 @@ void consumer_free(struct consumer *c)
 {
     if (!c)
         return;
+    clickdict_free(c->dict);
     free(c->keys);
     free(c);
 }

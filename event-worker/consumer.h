@@ -42,6 +42,7 @@ struct consumer_cfg {
     int claim_idle_ms;     /* XAUTOCLAIM min-idle-time; claims run every claim_idle_ms / 2 */
     long maxlen_dead;      /* approximate MAXLEN of the dead-letter stream; 0 = no cap */
     struct derive *derive; /* the analytics fields (derive.h); borrowed; NULL = none */
+    long retention_months; /* click months kept (retention.h); 0 = all */
 };
 
 /* Totals since start. Written by the consumer thread; read with atomic_load anywhere. */

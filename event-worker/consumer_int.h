@@ -16,6 +16,7 @@
 #include "rkeys.h"
 
 struct redisReply;
+struct clickdict;
 
 #define CONSUMER_ERR_MAX 512
 
@@ -41,12 +42,13 @@ struct consumer {
     struct consumer_cfg cfg;
     struct kv *kv;           /* borrowed */
     struct db *db;           /* borrowed */
+    struct clickdict *dict;  /* owned: the click dictionaries' cache (clickdict.h) */
     char (*keys)[RKEYS_MAX]; /* owned: "clicks:{s}" for every shard */
     char count[24], block[24], idle[24], maxlen[24];
     int ready;    /* 1 once the groups exist (redone after any Redis failure) */
     int replay;   /* 1 while our own pending entries must be drained first */
     int failures; /* consecutive failed steps */
-    int64_t next_claim_ms, next_snapshot_ms, next_report_ms, last_db_ms;
+    int64_t next_claim_ms, next_snapshot_ms, next_report_ms, last_db_ms, next_partition_ms;
     struct backoff backoff;
     struct consumer_window win;
     struct consumer_stats stats;

@@ -63,6 +63,7 @@ struct main_cfg {
     const char *ua_regexes;
     const char *geoip_db;
     long ua_cache;
+    long retention_months;
 };
 
 struct main_app {
@@ -95,6 +96,7 @@ static const struct cfg_entry main_cfg[] = {
      "this worker's consumer name in the group (default <hostname>-<pid>)", &main_app.cfg.consumer},
     {"EVENT_MAXLEN_DEAD", CFG_INT, "100000", 0, 1000000000, 0, 0, NULL,
      "approximate cap of the dead-letter stream clicks:dead (0 = none)", &main_app.cfg.maxlen_dead},
+    CFG_EVENT_RETENTION_MONTHS(&main_app.cfg.retention_months),
     {"UA_REGEXES", CFG_STRING, "/usr/share/uap-core/regexes.yaml", 1, 4096, 0, 0, NULL,
      "uap-core user-agent rules (Debian package uap-core), read at start-up",
      &main_app.cfg.ua_regexes},
@@ -256,6 +258,7 @@ int main(int argc, char **argv)
         .block_ms = (int)app->cfg.block_ms,
         .claim_idle_ms = (int)app->cfg.claim_idle_ms,
         .maxlen_dead = app->cfg.maxlen_dead,
+        .retention_months = app->cfg.retention_months,
     };
     /* The socket timeout must outlast BLOCK, or every idle read would fail as a timeout. */
     struct kv *kv = kv_new(app->cfg.redis_url, (int)(app->cfg.redis_timeout_ms + cc.block_ms));

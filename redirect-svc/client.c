@@ -28,9 +28,13 @@ static const char *client_peer(struct MHD_Connection *conn, char out[CLIENT_IP_M
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     const void *addr = NULL;
-    if (sa && sa->sa_family == AF_INET)
-        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    else if (sa && sa->sa_family == AF_INET6)
+    if (sa && sa->sa_family == AF_INET) {
+        struct netaddr a = {.family = 4, .prefix = 32};
+        memcpy(a.bytes, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        netaddr_format(&a, out); /* no sprintf, unlike inet_ntop */
+        return out;
+    }
+    if (sa && sa->sa_family == AF_INET6)
         addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
     if (!addr || !inet_ntop(sa->sa_family, addr, out, CLIENT_IP_MAX))
         return NULL;
@@ -61,6 +65,27 @@ static int client_put(char *out, size_t cap, const char *s)
     return 0;
 }
 
+/*
+ * "host:port" into one[310] (host: hl < 256 bytes), as snprintf("%s:%ld") wrote it without
+ * its cost (it ran on every redirect).
+ */
+static void client_hostport(char *one, const char *host, size_t hl, long port)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long v = port < 0 ? 0UL - (unsigned long)port : (unsigned long)port;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < sizeof(digits));
+    memcpy(one, host, hl);
+    one[hl++] = ':';
+    if (port < 0)
+        one[hl++] = '-';
+    while (n)
+        one[hl++] = digits[--n];
+    one[hl] = '\0';
+}
+
 /* One host[:port] entry h[0..len) appended normalised. */
 static void client_self_one(const char *h, size_t len, char *out, size_t cap)
 {
@@ -86,13 +111,13 @@ static void client_self_one(const char *h, size_t len, char *out, size_t cap)
         return;
     if (colon && colon + 1 < h + len) {
         long port = strtol(colon + 1, NULL, 10);
-        snprintf(one, sizeof(one), "%s:%ld", host, port);
+        client_hostport(one, host, hl, port);
         (void)client_put(out, cap, one);
         return;
     }
-    snprintf(one, sizeof(one), "%s:80", host);
+    client_hostport(one, host, hl, 80);
     if (client_put(out, cap, one) == 0) {
-        snprintf(one, sizeof(one), "%s:443", host);
+        client_hostport(one, host, hl, 443);
         (void)client_put(out, cap, one);
     }
 }
@@ -112,7 +137,9 @@ void client_request_self(struct MHD_Connection *conn, const struct netaddr_list 
 {
     char peer[CLIENT_IP_MAX];
     const char *host = NULL;
-    snprintf(out, CLIENT_SELF_MAX, "%s", cfg_self ? cfg_self : "");
+    size_t n = cfg_self ? strnlen(cfg_self, CLIENT_SELF_MAX - 1) : 0;
+    memcpy(out, cfg_self ? cfg_self : "", n);
+    out[n] = '\0';
     if (client_peer(conn, peer) && netaddr_list_match(trusted, peer))
         host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Host");
     if (!host)

@@ -408,9 +408,15 @@ int follow_hostport(const char *url, size_t len, char out[NCACHE_HP_MAX + 1])
     size_t hlen = (size_t)(hend - a);
     if (plen > 9 || hlen + plen + 3 > NCACHE_HP_MAX)
         return 0;
-    snprintf(out, NCACHE_HP_MAX + 1, " %.*s:%.*s ", (int)hlen, a, (int)plen, port);
-    for (size_t i = 1; i <= hlen; i++)
-        out[i] = (char)tolower((unsigned char)out[i]);
+    hlen = strnlen(a, hlen); /* " %.*s:%.*s " by hand (it ran on every cache fill) */
+    plen = strnlen(port, plen);
+    out[0] = ' ';
+    for (size_t i = 0; i < hlen; i++)
+        out[1 + i] = (char)tolower((unsigned char)a[i]);
+    out[1 + hlen] = ':';
+    memcpy(out + 2 + hlen, port, plen);
+    out[2 + hlen + plen] = ' ';
+    out[3 + hlen + plen] = '\0';
     return 1;
 }
 

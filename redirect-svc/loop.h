@@ -41,6 +41,10 @@ enum rctx_kind { RCTX_ANSWERED, RCTX_FOLLOW, RCTX_HEALTH, RCTX_READYZ };
 enum rctx_state { RCTX_NEW, RCTX_WAITING, RCTX_READY };
 
 struct loop;
+struct server_resp;
+
+/* The redirect statuses whose answers server.c pools (301, 302, 307, 308). */
+#define LOOP_RESP_KINDS 4
 
 /* One request, from the loop's pool (loop_rctx_get). Borrowed pointers come from MHD and live
  * until the request completes. */
@@ -58,8 +62,9 @@ struct rctx {
     int status;                 /* the status answered, for the access line */
     enum rstats_route route;    /* for the per-route figures */
     int64_t start_us;
+    struct server_resp *resp; /* the pooled 3xx answer queued (server.c), or NULL */
     char req_id[HTTP_REQ_ID_MAX];
-    char method[8];
+    char method[8]; /* method and path: for the access line only, empty when it is off */
     char path[128];
     char location[VALIDATE_URL_MAX + 1]; /* the link, on FOLLOW_FOUND */
 };
@@ -100,6 +105,7 @@ struct loop {
     size_t nc_count, nc_bytes;      /* the cache's size as last added to stats */
     uint64_t nc_evicted;            /* its evictions as last added to stats */
     struct http_req_ids ids;        /* this loop's request ids */
+    struct server_resp *resp_free[LOOP_RESP_KINDS]; /* owned by server.c: 3xx answers idle */
 };
 
 struct server {

@@ -87,6 +87,112 @@ static void server_common_headers(struct MHD_Response *r, const struct rctx *x)
         MHD_add_response_header(r, http_security_headers[i][0], http_security_headers[i][1]);
 }
 
+/*
+ * A redirect's answer, kept for reuse: MHD copies each header into three allocations, so a
+ * fresh answer cost 22 malloc/free pairs; a pooled one keeps its status's constant headers
+ * and swaps only X-Request-Id and Location. In use from server_queue_redirect() until the
+ * request completes (MHD has then built the answer's header into the connection's buffer,
+ * and a connection closed early only drops its reference later), then idle in the loop's
+ * resp_free list of its status. Its MHD reference is ours until loop_close().
+ */
+struct server_resp {
+    struct MHD_Response *r;
+    struct server_resp *next;
+    int kind; /* index into resp_free */
+};
+
+/* resp_free index of a redirect status, or -1. */
+static int server_resp_kind(int status)
+{
+    switch (status) {
+    case 301:
+        return 0;
+    case 302:
+        return 1;
+    case 307:
+        return 2;
+    case 308:
+        return 3;
+    default:
+        return -1;
+    }
+}
+
+/* Replaces r's header key (there at most once) by value. MHD_NO when out of memory. */
+static enum MHD_Result server_resp_set(struct MHD_Response *r, const char *key, const char *value)
+{
+    const char *old = MHD_get_response_header(r, key);
+    if (old)
+        MHD_del_response_header(r, key, old); /* compares, then frees old */
+    return MHD_add_response_header(r, key, value);
+}
+
+/* An idle pooled answer for status (a redirect), or a new one; NULL when out of memory. */
+static struct server_resp *server_resp_get(struct rctx *x, int kind, int status)
+{
+    struct loop *l = x->loop;
+    struct server_resp *p = l->resp_free[kind];
+    if (p) {
+        l->resp_free[kind] = p->next;
+        return p;
+    }
+    if (!(p = malloc(sizeof(*p))))
+        return NULL;
+    p->kind = kind;
+    p->next = NULL;
+    p->r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!p->r) {
+        free(p);
+        return NULL;
+    }
+    int permanent = status == 301 || status == 308;
+    MHD_add_response_header(p->r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            permanent ? l->srv->public_cache : "private, max-age=0");
+    for (size_t i = 0; i < HTTP_SECURITY_NHEADERS; i++)
+        MHD_add_response_header(p->r, http_security_headers[i][0], http_security_headers[i][1]);
+    return p;
+}
+
+/* Gives x's pooled answer back (at completion). */
+static void server_resp_put(struct loop *l, struct rctx *x)
+{
+    struct server_resp *p = x->resp;
+    x->resp = NULL;
+    if (!p)
+        return;
+    p->next = l->resp_free[p->kind];
+    l->resp_free[p->kind] = p;
+}
+
+/* Frees l's idle answers (the daemon stopped: no connection refers to them). */
+static void server_resp_release(struct loop *l)
+{
+    for (int k = 0; k < LOOP_RESP_KINDS; k++)
+        while (l->resp_free[k]) {
+            struct server_resp *p = l->resp_free[k];
+            l->resp_free[k] = p->next;
+            MHD_destroy_response(p->r);
+            free(p);
+        }
+}
+
+static enum MHD_Result server_queue(struct rctx *x, int status, const char *json,
+                                    const char *location);
+
+/* A redirect from the pool (a fresh answer when the pool cannot grow). */
+static enum MHD_Result server_queue_redirect(struct rctx *x, int status, int kind)
+{
+    struct server_resp *p = server_resp_get(x, kind, status);
+    if (!p)
+        return server_queue(x, status, NULL, x->location);
+    x->resp = p;
+    if (server_resp_set(p->r, "X-Request-Id", x->req_id) != MHD_YES ||
+        server_resp_set(p->r, MHD_HTTP_HEADER_LOCATION, x->location) != MHD_YES)
+        return MHD_NO; /* the connection is closed; the answer goes back at completion */
+    x->status = status;
+    return MHD_queue_response(x->conn, (unsigned)status, p->r);
+}
+
 static enum MHD_Result server_queue(struct rctx *x, int status, const char *json,
                                     const char *location)
 {
@@ -133,8 +239,12 @@ static enum MHD_Result server_answer(struct rctx *x)
     }
     rstats_count(&x->loop->srv->stats, x->result);
     switch (x->result) {
-    case FOLLOW_FOUND:
+    case FOLLOW_FOUND: {
+        int kind = server_resp_kind(x->redirect);
+        if (kind >= 0)
+            return server_queue_redirect(x, x->redirect, kind);
         return server_queue(x, x->redirect, NULL, x->location);
+    }
     case FOLLOW_EXPIRED:
         return server_queue(x, 410, server_json_410, NULL);
     case FOLLOW_NOT_FOUND:
@@ -150,6 +260,14 @@ static enum MHD_Result server_answer(struct rctx *x)
 /* MHD callbacks                                                             */
 /* ------------------------------------------------------------------------ */
 
+/* Copies src into dst[size], cut to fit, NUL-terminated (snprintf's "%s" without its cost). */
+static void server_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, const char *url,
                                     const char *method, void **req_cls)
 {
@@ -161,11 +279,13 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     x->route = RSTATS_UNMATCHED;
     x->start_us = timefmt_mono_us();
     atomic_fetch_add_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
-    snprintf(x->method, sizeof(x->method), "%s", method);
-    snprintf(x->path, sizeof(x->path), "%s", url);
+    if (l->srv->app->cfg.access_log) { /* method and path serve the access line only */
+        server_copy(x->method, sizeof(x->method), method);
+        server_copy(x->path, sizeof(x->path), url);
+    }
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && http_req_id_valid(rid))
-        snprintf(x->req_id, sizeof(x->req_id), "%s", rid);
+        server_copy(x->req_id, sizeof(x->req_id), rid);
     else
         http_req_id_next(&l->ids, x->req_id);
     *req_cls = x;
@@ -304,6 +424,7 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req_cls
     atomic_fetch_sub_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     if (l->srv->app->cfg.access_log)
         log_access(x->req_id, x->method, x->path, x->status, ms);
+    server_resp_put(l, x);
     loop_rctx_put(l, x);
     *req_cls = NULL;
 }
@@ -355,6 +476,7 @@ static void loop_close(struct loop *l)
         pthread_join(l->thread, NULL);
     if (l->daemon)
         MHD_stop_daemon(l->daemon);
+    server_resp_release(l);
     if (l->epfd >= 0)
         close(l->epfd);
     kv_free(l->kv);

@@ -108,7 +108,7 @@ SET user_id = EXCLUDED.user_id, short_code = EXCLUDED.short_code,
     is_active = EXCLUDED.is_active, created_at = EXCLUDED.created_at,
     updated_at = EXCLUDED.updated_at;
 
-INSERT INTO events (id, url_id, user_id, event_type, "timestamp", details)
+INSERT INTO events_api (id, url_id, user_id, event_type, "timestamp", api_details)
 SELECT DISTINCT ON (id::bigint) id::bigint, NULLIF(url_id, '')::bigint,
        NULLIF(user_id, '')::bigint, event_type,
        COALESCE(NULLIF("timestamp", '')::timestamp, now() AT TIME ZONE 'UTC'),
@@ -117,7 +117,7 @@ FROM stage_events
 ORDER BY id::bigint, n DESC
 ON CONFLICT (id) DO UPDATE
 SET url_id = EXCLUDED.url_id, user_id = EXCLUDED.user_id, event_type = EXCLUDED.event_type,
-    "timestamp" = EXCLUDED."timestamp", details = EXCLUDED.details;
+    "timestamp" = EXCLUDED."timestamp", api_details = EXCLUDED.api_details;
 
 -- New ids continue after the largest one (1 when a table is empty).
 SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL)

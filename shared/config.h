@@ -64,6 +64,13 @@ struct cfg_entry {
         .name = "LOG_LEVEL", .type = CFG_ENUM, .def = "info", .choices = "debug|info|warn|error",  \
         .help = "minimum log level", .dest = (dst)                                                 \
     }
+#define CFG_EVENT_RETENTION_MONTHS(dst)                                                            \
+    {                                                                                              \
+        .name = "EVENT_RETENTION_MONTHS", .type = CFG_INT, .def = "0", .min = 0, .max = 1200,      \
+        .help = "whole months of stream clicks kept in events, besides this one; older months "    \
+                "are dropped (the stats keep their counts; 0 = keep all)",                         \
+        .dest = (dst)                                                                              \
+    }
 #define CFG_STREAM_SHARDS(dst)                                                                     \
     {                                                                                              \
         .name = "STREAM_SHARDS", .type = CFG_INT, .def = "8", .min = 1,                            \

@@ -138,7 +138,22 @@ int netaddr_list_match(const struct netaddr_list *l, const char *ip)
 
 void netaddr_format(const struct netaddr *a, char out[NETADDR_TEXT_MAX])
 {
-    if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->bytes, out, NETADDR_TEXT_MAX))
+    if (a->family == 4) { /* inet_ntop's sprintf cost a tenth of a redirect (callgrind) */
+        char *p = out;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->bytes[i];
+            if (i)
+                *p++ = '.';
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+        }
+        *p = '\0';
+        return;
+    }
+    if (!inet_ntop(AF_INET6, a->bytes, out, NETADDR_TEXT_MAX))
         out[0] = '\0';
 }
 

@@ -34,7 +34,29 @@ int rkeys_link(const char *code, size_t len, unsigned nshards, char out[RKEYS_MA
         out[0] = '\0';
         return ERR_TOO_BIG;
     }
-    return rkeys_fmt(out, "url:{%u}:%.*s", shortcode_shard(code, len, nshards), (int)len, code);
+    /* "url:{%u}:%.*s" by hand: vsnprintf cost 3 % of a redirect's instructions (callgrind). */
+    unsigned shard = shortcode_shard(code, len, nshards);
+    char digits[12];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + shard % 10);
+    while ((shard /= 10) && nd < sizeof(digits));
+    len = strnlen(code, len); /* %.*s stopped at a NUL */
+    size_t n = 5 + nd + 2 + len;
+    if (n >= RKEYS_MAX) {
+        out[0] = '\0';
+        return ERR_TOO_BIG;
+    }
+    char *p = out;
+    memcpy(p, "url:{", 5);
+    p += 5;
+    while (nd)
+        *p++ = digits[--nd];
+    *p++ = '}';
+    *p++ = ':';
+    memcpy(p, code, len);
+    p[len] = '\0';
+    return (int)n;
 }
 
 int rkeys_marker(unsigned shard, char out[RKEYS_MAX])

@@ -1,5 +1,10 @@
 /*
  * store_events.c - SQL for the events table.
+ *
+ * An event's details are read as `events.details`: the function details(events) of
+ * schema/007_compact_clicks.sql (api_details when set, else a stream click's details rebuilt
+ * from its dictionary references). They are written to api_details: an event created
+ * through the API, or any event whose details PUT replaces.
  */
 #include <stdlib.h>
 
@@ -13,7 +18,7 @@
 #define EVENT_JSON                                                                                 \
     "json_build_object('id', id, 'url_id', url_id, 'user_id', user_id, 'event_type',"              \
     " event_type, 'timestamp', to_char(\"timestamp\", 'YYYY-MM-DD\"T\"HH24:MI:SS'),"               \
-    " 'details', details)"
+    " 'details', events.details)"
 
 int store_events_get(struct db *db, long long id, char **json)
 {
@@ -54,7 +59,7 @@ int store_events_insert(struct db *db, long long url_id, long long user_id, cons
                             user_id ? store_fmt_id(user, user_id) : NULL, type,
                             details_json ? details_json : "{}"};
     return store_query_json(db, "events_insert",
-                            "INSERT INTO events (url_id, user_id, event_type, details)"
+                            "INSERT INTO events (url_id, user_id, event_type, api_details)"
                             " VALUES ($1::bigint, $2::bigint, $3, $4::jsonb)"
                             " RETURNING " EVENT_JSON "::text",
                             4, params, json);
@@ -73,7 +78,7 @@ int store_events_update(struct db *db, long long id, const char *type, const cha
                             user_id ? store_fmt_id(user, user_id) : NULL};
     return store_query_json(db, "events_update",
                             "UPDATE events SET event_type = coalesce($2, event_type),"
-                            " details = coalesce($3::jsonb, details),"
+                            " api_details = coalesce($3::jsonb, api_details),"
                             " url_id = CASE WHEN $4::int IS NULL THEN url_id ELSE $5::bigint END,"
                             " user_id = CASE WHEN $6::int IS NULL THEN user_id ELSE $7::bigint END"
                             " WHERE id = $1::bigint RETURNING " EVENT_JSON "::text",

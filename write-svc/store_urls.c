@@ -121,7 +121,7 @@ int store_urls_insert(struct db *db, const struct store_url *u, long long *id, c
                      " to_timestamp($8::bigint) AT TIME ZONE 'UTC', $9::integer FROM o WHERE ok"
                      " ON CONFLICT (short_code) DO NOTHING RETURNING *),"
                      " e AS (INSERT INTO events (url_id, user_id, event_type, \"timestamp\","
-                     " details) SELECT id, user_id, 'created', created_at,"
+                     " api_details) SELECT id, user_id, 'created', created_at,"
                      " jsonb_build_object('short_code', short_code, 'original_url',"
                      " original_url) FROM u)"
                      " SELECT o.ok, u.id, CASE WHEN u.id IS NULL THEN NULL ELSE " URL_JSON

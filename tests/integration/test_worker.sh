@@ -19,6 +19,9 @@
 #      exact counts through two SIGKILLs and a PostgreSQL restart;
 #  10. schema/006 converts stored text stream ids into the compact key;
 #  11. the trim after a batch (XTRIM MINID) keeps the entries another consumer has pending;
+#  12. schema/007 converts stored clicks to the narrow form, every event's details unchanged;
+#  13. schema/008's monthly partitions: clicks in their month, API events in events_api, a
+#      late partition takes its rows, EVENT_RETENTION_MONTHS drops old months, rollups kept;
 #   8. analytics: a known mix of user agents, referrers and addresses (a GeoIP database built by
 #      tests/geoip/mkmmdb.pl) gives exact rollups, event details and unique visitors, and a
 #      re-delivery of the same entries (same stream ids) counts nothing twice.
@@ -232,8 +235,8 @@ good=$(sql "SELECT count(*) FROM events e WHERE e.event_type = 'click'
 eq "every row has the right url_id, user_id, timestamp, details and stream key" "$good" 1000
 eq "every click once" "$(sql "SELECT count(DISTINCT url_id) FROM events")" 1000
 eq "derived fields: device, bot flag, referrer host of the odd ones" "$(sql "SELECT count(*)
-    FROM events WHERE details->>'device' = 'desktop' AND details->'bot' = 'false'
-    AND details->>'referrer_host' IS NOT DISTINCT FROM
+    FROM events WHERE events.details->>'device' = 'desktop' AND events.details->'bot' = 'false'
+    AND events.details->>'referrer_host' IS NOT DISTINCT FROM
         (CASE WHEN url_id % 2 = 1 THEN 'ref.example' END)")" 1000
 eq "url_totals and the hourly and daily kind rollups count 1000" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -292,7 +295,7 @@ bash "$CTL" pg-start
 check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
     count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -324,7 +327,7 @@ for ((i = 0; i < 10000; i += 500)); do
 done
 check "10000 clicks added" $ok3
 check "10000 rows, streams empty, nothing pending" wait_for 60 drained 10000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') FROM events")" \
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') FROM events")" \
     10000
 stop_worker "$w1"
 eq "SIGTERM exit status (A)" "$?" 0
@@ -356,7 +359,7 @@ check "a bad user id is poison" grep -q 'user id is not a number' <<<"$dead"
 check "the dead entry names its shard and entry id" \
     bash -c "grep -A1 -x shard <<<\"\$1\" | grep -qx 2 && grep -qx entry_id <<<\"\$1\"" _ "$dead"
 eq "an invalid UTF-8 user agent is kept, made valid" \
-    "$(sql "SELECT details->>'user_agent' FROM events WHERE url_id = 100009")" 'bad??'
+    "$(sql "SELECT events.details->>'user_agent' FROM events WHERE url_id = 100009")" 'bad??'
 check "the poison entries were logged" grep -q 'cannot be stored' "$wl"
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
@@ -384,7 +387,7 @@ rcli XGROUP CREATE 'clicks:{1}' "$GROUP" 0 MKSTREAM >/dev/null
 id=$(rcli XADD 'clicks:{1}' '*' id 42 uid '' code ghost url https://g.example ts 1700000000000 \
     ref '' ua ghost-ua)
 rcli XREADGROUP GROUP "$GROUP" ghost COUNT 10 STREAMS 'clicks:{1}' '>' >/dev/null
-sql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+sql "INSERT INTO events (url_id, event_type, api_details, stream_ms, stream_seq, stream_shard,
      stream_idx) VALUES (42, 'click', '{\"short_code\": \"ghost\"}', ${id%-*}, ${id#*-}, 1, 0)" \
     >/dev/null
 eq "the dead consumer 'ghost' holds the entry" "$(total_pending)" 1
@@ -489,15 +492,15 @@ eq "unique visitors: 4 humans with an address (one came twice)" \
     "$(rcli PFCOUNT "hll:{500}:$T8_DAY")" 4
 ttl=$(rcli TTL "hll:{500}:$T8_DAY")
 check "the visitor HyperLogLog expires (TTL $ttl s)" test "$ttl" -gt 30000000
-eq "a bot's event row" "$(sql "SELECT (details->>'browser') || ' ' || (details->>'device') || ' ' ||
-    (details->>'bot') || ' ' || coalesce(details->>'country', '-')
+eq "a bot's event row" "$(sql "SELECT (events.details->>'browser') || ' ' || (events.details->>'device') || ' ' ||
+    (events.details->>'bot') || ' ' || coalesce(events.details->>'country', '-')
     FROM events WHERE (stream_shard, stream_ms, stream_seq, stream_idx) = (4, 1700000000000, 4, 0)")" \
     "Googlebot bot true -"
 eq "visitor hashes: 32 hex digits, equal for the same address and agent" "$(sql "SELECT
-    count(DISTINCT details->>'visitor') || ' ' || count(*) FILTER (WHERE details->>'visitor' ~ '^[0-9a-f]{32}$')
+    count(DISTINCT events.details->>'visitor') || ' ' || count(*) FILTER (WHERE events.details->>'visitor' ~ '^[0-9a-f]{32}$')
     FROM events WHERE url_id = 500")" "7 8"
 eq "no raw address anywhere in the events" "$(sql "SELECT count(*) FROM events
-    WHERE details::text ~ '192\.0\.2|198\.51\.100|127\.0\.0\.1|66\.249' OR details ? 'ip'")" 0
+    WHERE events.details::text ~ '192\.0\.2|198\.51\.100|127\.0\.0\.1|66\.249' OR events.details ? 'ip'")" 0
 check "one salt for the day in visitor_salts" \
     test "$(sql "SELECT count(*) FROM visitor_salts WHERE day = date '$T8_HOUR'")" = 1
 before=$(rollups_now)
@@ -601,7 +604,7 @@ bash "$CTL" pg-start
 check "the producer added all 20000" wait "$producer"
 producer=
 check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT details->>'user_agent') || ' ' ||
+eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
     count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
 eq "the rollups count every click once too" "$(sql "SELECT
     (SELECT sum(clicks) FROM url_totals) || ' ' ||
@@ -657,6 +660,85 @@ start_worker
 w=$wpid
 check "claimed from the ghost, stored, and then everything trimmed" wait_for 20 drained 81
 stop_worker "$w"
+
+# ---------------------------------------------------------------------------------------------
+say "test 12: schema/007 stores stream clicks narrow, and every event's details read the same"
+mdir=$HARNESS_DIR/schema-006
+mkdir -p "$mdir"
+cp "$REPO_ROOT"/schema/00[1-6]_*.sql "$mdir"/
+mdb=${DATABASE_URL%/*}/migrate007
+psql -X -q -d "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE migrate007" >/dev/null
+check "schema up to 006" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+full='{"short_code": "abc", "original_url": "https://x.example/a", "referrer": "https://r.example/p",
+  "user_agent": "Mozilla/5.0 \"X\"", "referrer_host": "r.example", "browser": "Chrome",
+  "os": "Linux", "device": "desktop", "bot": false, "country": "DE",
+  "visitor": "00112233445566778899aabbccddeeff"}'
+msql "INSERT INTO events (url_id, event_type, details, stream_ms, stream_seq, stream_shard,
+      stream_idx) VALUES
+    (1, 'click', '$full', 1, 1, 0, 0), (2, 'click', '$full', 1, 1, 0, 1),
+    (3, 'click', '{\"short_code\": \"abd\", \"user_agent\": \"u\", \"bot\": true}', 1, 2, 0, 0),
+    (4, 'click', '{}', 1, 3, 0, 0),
+    (5, 'click', '{\"short_code\": \"abd\", \"extra\": 1.0}', 1, 4, 0, 0),
+    (6, 'click', '{\"bot\": \"yes\", \"visitor\": \"XYZ\"}', 1, 5, 0, 0);
+    INSERT INTO events (url_id, event_type, details) VALUES (1, 'created', '{\"a\": [1, 2]}'),
+    (1, 'click', '{\"via\": \"api\"}')" >/dev/null
+before=$(msql "SELECT string_agg(id || ' ' || details::text, E'\\n' ORDER BY id) FROM events")
+cp "$REPO_ROOT"/schema/007_*.sql "$mdir"/
+check "007 applies" env DATABASE_URL="$mdb" SCHEMA_DIR="$mdir" "$REPO_ROOT/scripts/migrate.sh"
+eq "every event's details are byte-identical after the conversion" "$(msql "SELECT
+    string_agg(id || ' ' || e.details::text, E'\\n' ORDER BY id) FROM events e")" "$before"
+eq "the canonical clicks are narrow, the others keep their stored details" "$(msql "SELECT
+    string_agg(id || ':' || (api_details IS NULL)::text, ',' ORDER BY id) FROM events")" \
+    "1:true,2:true,3:true,4:true,5:false,6:false,7:false,8:false"
+eq "one dictionary row per distinct value" "$(msql "SELECT (SELECT count(*) FROM click_links) ||
+    ' ' || (SELECT count(*) FROM click_agents) || ' ' || (SELECT count(*) FROM click_referrers)")" \
+    "2 2 1"
+eq "the visitor hash is 16 bytes" "$(msql "SELECT octet_length(visitor) FROM events WHERE id = 1")" 16
+check "an API event needs details" bash -c "! psql -X -q -v ON_ERROR_STOP=1 '$mdb' -c \"INSERT INTO
+    events (url_id, event_type) VALUES (1, 'created')\" 2>/dev/null"
+
+# ---------------------------------------------------------------------------------------------
+say "test 13: events partitioned by month (schema/008), old click months dropped, counts kept"
+reset
+old_ms=$(( ($(date +%s) - 100 * 86400) * 1000 ))  # about three months ago
+old_month=$(sql "SELECT to_char(to_timestamp($old_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY\"m\"MM')")
+sql "DROP TABLE IF EXISTS events_y$old_month" >/dev/null
+rcli XGROUP CREATE 'clicks:{3}' "$GROUP" 0 MKSTREAM >/dev/null
+rcli XADD 'clicks:{3}' "$old_ms-0" id 301 uid '' code old url https://o.example \
+    ts 1700000000000 ref '' ua old-ua >/dev/null
+rcli XADD 'clicks:{3}' '*' id 302 uid '' code new url https://n.example ts 1700000000000 \
+    ref '' ua new-ua >/dev/null
+sql "INSERT INTO events (url_id, event_type, api_details) VALUES (301, 'created', '{}')" >/dev/null
+start_worker
+w=$wpid
+check "both clicks stored" wait_for 20 drained 2
+stop_worker "$w"
+eq "this month's click in its partition, the old one (no partition yet) and the API event in events_api" \
+    "$(sql "SELECT string_agg(url_id || ':' || tableoid::regclass::text, ',' ORDER BY url_id,
+        event_type) FROM events")" \
+    "301:events_api,301:events_api,302:events_y$(date -u +%Ym%m)"
+eq "a partition made later takes the rows of its month" \
+    "$(sql "SELECT events_add_partition(date_trunc('month', to_timestamp($old_ms / 1000.0)
+        AT TIME ZONE 'UTC'))") $(sql "SELECT tableoid::regclass::text FROM events
+        WHERE url_id = 301 AND event_type = 'click'")" "1 events_y$old_month"
+before=$(sql "SELECT json_build_object('d', e.details)::text FROM events e WHERE url_id = 302")
+start_worker EVENT_RETENTION_MONTHS=1
+w=$wpid
+check "the worker drops the months older than EVENT_RETENTION_MONTHS" wait_for 10 bash -c \
+    "[ \"\$(psql -X -A -t -q '$DATABASE_URL' -c \"SELECT to_regclass('events_y$old_month')
+        IS NULL\")\" = t ]"
+stop_worker "$w"
+eq "the old click is gone, the new one and the API event stay" "$(sql "SELECT string_agg(
+    url_id || ':' || event_type, ',' ORDER BY url_id, event_type) FROM events")" \
+    "301:created,302:click"
+eq "the rollups keep both clicks" "$(sql "SELECT sum(clicks) FROM url_totals") $(sql \
+    "SELECT sum(clicks) FROM url_stats_day WHERE dim = 'k'")" "2 2"
+eq "the remaining click reads the same" \
+    "$(sql "SELECT json_build_object('d', e.details)::text FROM events e WHERE url_id = 302")" \
+    "$before"
+eq "partitions exist ahead for this month and the next two" "$(sql "SELECT count(*) FROM
+    generate_series(0, 2) k WHERE to_regclass(format('events_y%s', to_char(date_trunc('month',
+    now() AT TIME ZONE 'UTC') + make_interval(months => k), 'YYYY\"m\"MM'))) IS NOT NULL")" 3
 
 # ---------------------------------------------------------------------------------------------
 sanitizer=$(grep -l -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$LOGS"/*.err 2>/dev/null)

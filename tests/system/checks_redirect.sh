@@ -240,8 +240,8 @@ check12() {
     # Cached answers send their click packed by redirect-svc: its values must be the same.
     eq "every stored click has its link's code, URL, referrer and agent" "$(sql "SELECT count(*)
         FROM events WHERE event_type = 'click' AND url_id IN (${ids:-0}) AND NOT coalesce(
-        details->>'user_agent' = 'coh/1' AND details->>'referrer' = 'https://ref.example/x' AND
-        substring(details->>'original_url' FROM '^https://coh[.]example/[^/]+/l([0-9]+)/v[0-9]+$') =
-        substring(details->>'short_code' FROM 'l([0-9]+)[ab]$'), false)")" 0
+        events.details->>'user_agent' = 'coh/1' AND events.details->>'referrer' = 'https://ref.example/x' AND
+        substring(events.details->>'original_url' FROM '^https://coh[.]example/[^/]+/l([0-9]+)/v[0-9]+$') =
+        substring(events.details->>'short_code' FROM 'l([0-9]+)[ab]$'), false)")" 0
     phase_end "check 12"
 }

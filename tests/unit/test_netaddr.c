@@ -1,6 +1,7 @@
 /*
  * test_netaddr.c - addresses, CIDR lists and the X-Forwarded-For rule (shared/netaddr.c).
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,17 @@ static void test_netaddr_format(void **state)
     assert_int_equal(netaddr_parse("::ffff:1.2.3.4", 14, &a), 0);
     netaddr_format(&a, out);
     assert_string_equal(out, "1.2.3.4");
+    /* IPv4 is formatted without inet_ntop: every byte value in every place matches it. */
+    for (unsigned v = 0; v < 256; v++) {
+        char want[NETADDR_TEXT_MAX];
+        a = (struct netaddr){.family = 4, .prefix = 32};
+        unsigned char b[4] = {(unsigned char)v, (unsigned char)(255 - v), (unsigned char)(v / 2),
+                              (unsigned char)(v * 7)};
+        memcpy(a.bytes, b, 4);
+        netaddr_format(&a, out);
+        assert_non_null(inet_ntop(AF_INET, b, want, sizeof(want)));
+        assert_string_equal(out, want);
+    }
 }
 
 struct xffcase {
