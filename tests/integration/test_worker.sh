@@ -166,6 +166,63 @@ produceb() {
     [[ $out == *"errors: 0, replies: $(cat "$HARNESS_DIR/genb.count")"* ]]
 }
 
+# slow_inserts on|off: every INSERT into events takes 50 ms longer (a statement trigger), so
+# that a batch is in flight (read, not yet acknowledged) most of the time and the SIGKILLs of
+# crash_cycle land in the middle of one.
+slow_inserts() {
+    if [ "$1" = on ]; then
+        sql "CREATE FUNCTION test_worker_slow() RETURNS trigger LANGUAGE plpgsql AS
+             \$\$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END \$\$;
+             CREATE TRIGGER test_worker_slow BEFORE INSERT ON events
+             FOR EACH STATEMENT EXECUTE FUNCTION test_worker_slow()" >/dev/null
+    else
+        sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+    fi
+}
+
+at_least() { [ "$(cat "$1")" -ge "$2" ]; }
+rows_at_least() { [ "$(nrows)" -ge "$1" ]; }
+
+# crash_cycle BATCH [wait_rows]: while the background $producer adds 20 000 clicks (progress in
+# $produced), SIGKILLs the worker $w twice (at 4 000 and 10 000 added, each time with entries
+# pending; with wait_rows only once 1 000 rows are stored), restarting it with EVENT_BATCH=BATCH,
+# then stops PostgreSQL (at 14 000; the worker's health answers 503) for a second; ends when
+# all 20 000 are stored with nothing pending. Leaves the last worker in $w, its log in $wl.
+crash_cycle() {
+    local k at
+    for k in 1 2; do
+        at=$((k == 1 ? 4000 : 10000))
+        check "the producer reached $at" wait_for 60 at_least "$produced" "$at"
+        [ "$k" = 1 ] && [ "${2:-}" = wait_rows ] && wait_for 30 rows_at_least 1000
+        check "entries are pending at SIGKILL $k" wait_for 10 pending_now
+        kill9 "$w"
+        say "SIGKILL $k at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
+        start_worker EVENT_BATCH="$1"
+        w=$wpid
+    done
+    wl=$wlog
+    check "the producer reached 14000" wait_for 60 at_least "$produced" 14000
+    bash "$CTL" pg-stop fast
+    say "PostgreSQL stopped at $(cat "$produced") added, $(total_pending) pending"
+    check "health answers 503 while PostgreSQL is down" wait_for 10 health_is "$wl" 503
+    sleep 1
+    bash "$CTL" pg-start
+    check "the producer added all 20000" wait "$producer"
+    producer=
+    check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
+}
+
+# exactly_once_20000: the 20 000 clicks of crash_cycle are each one row and counted once by the
+# rollups.
+exactly_once_20000() {
+    eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
+        count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
+    eq "the rollups count every click once too" "$(sql "SELECT
+        (SELECT sum(clicks) FROM url_totals) || ' ' ||
+        (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
+        (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'b')")" "20000 20000 20000"
+}
+
 # start_worker [VAR=value...]: starts a worker with a free health port; sets $wpid, $wlog.
 start_worker() {
     nworkers=$((nworkers + 1))
@@ -250,12 +307,7 @@ eq "SIGTERM exit status" "$?" 0
 # ---------------------------------------------------------------------------------------------
 say "test 2: 20000 clicks, two SIGKILLs and a PostgreSQL restart while they are added"
 reset
-# Every INSERT takes 50 ms longer, so that a batch is in flight (read, not yet acknowledged)
-# most of the time and the SIGKILLs land in the middle of one.
-sql "CREATE FUNCTION test_worker_slow() RETURNS trigger LANGUAGE plpgsql AS
-     \$\$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END \$\$;
-     CREATE TRIGGER test_worker_slow BEFORE INSERT ON events
-     FOR EACH STATEMENT EXECUTE FUNCTION test_worker_slow()" >/dev/null
+slow_inserts on
 start_worker EVENT_BATCH=100
 w=$wpid
 wait_for 10 health_is "$wlog" 200
@@ -269,38 +321,8 @@ echo 0 >"$produced"
     done
 ) &
 producer=$!
-at_least() { [ "$(cat "$1")" -ge "$2" ]; }
-rows_at_least() { [ "$(nrows)" -ge "$1" ]; }
-
-check "the producer reached 4000" wait_for 60 at_least "$produced" 4000
-wait_for 30 rows_at_least 1000
-check "entries are pending at SIGKILL 1" wait_for 10 pending_now
-kill9 "$w"
-say "SIGKILL 1 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
-start_worker EVENT_BATCH=100
-w=$wpid
-check "the producer reached 10000" wait_for 60 at_least "$produced" 10000
-check "entries are pending at SIGKILL 2" wait_for 10 pending_now
-kill9 "$w"
-say "SIGKILL 2 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
-start_worker EVENT_BATCH=100
-w=$wpid
-wl=$wlog
-check "the producer reached 14000" wait_for 60 at_least "$produced" 14000
-bash "$CTL" pg-stop fast
-say "PostgreSQL stopped at $(cat "$produced") added, $(total_pending) pending"
-check "health answers 503 while PostgreSQL is down" wait_for 10 health_is "$wl" 503
-sleep 1
-bash "$CTL" pg-start
-check "the producer added all 20000" wait "$producer"
-producer=
-check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
-    count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
-eq "the rollups count every click once too" "$(sql "SELECT
-    (SELECT sum(clicks) FROM url_totals) || ' ' ||
-    (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
-    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'b')")" "20000 20000 20000"
+crash_cycle 100 wait_rows
+exactly_once_20000
 check "health answers 200 again" wait_for 10 health_is "$wl" 200
 check "the restarted workers claimed the dead ones' entries" \
     grep -q 'claimed [0-9]* idle click entries' "$LOGS"/worker-*.err
@@ -308,7 +330,7 @@ check "the worker logged the PostgreSQL failure and its recovery" \
     grep -q 'recovered after' "$wl"
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
-sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+slow_inserts off
 
 # ---------------------------------------------------------------------------------------------
 say "test 3: two workers at once"
@@ -568,10 +590,7 @@ stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
 
 reset
-sql "CREATE FUNCTION test_worker_slow() RETURNS trigger LANGUAGE plpgsql AS
-     \$\$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END \$\$;
-     CREATE TRIGGER test_worker_slow BEFORE INSERT ON events
-     FOR EACH STATEMENT EXECUTE FUNCTION test_worker_slow()" >/dev/null
+slow_inserts on
 start_worker EVENT_BATCH=4
 w=$wpid
 wait_for 10 health_is "$wlog" 200
@@ -584,35 +603,11 @@ echo 0 >"$produced"
     done
 ) &
 producer=$!
-check "the producer reached 4000" wait_for 60 at_least "$produced" 4000
-check "entries are pending at SIGKILL 1" wait_for 10 pending_now
-kill9 "$w"
-say "SIGKILL 1 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
-start_worker EVENT_BATCH=4
-w=$wpid
-check "the producer reached 10000" wait_for 60 at_least "$produced" 10000
-check "entries are pending at SIGKILL 2" wait_for 10 pending_now
-kill9 "$w"
-say "SIGKILL 2 at $(cat "$produced") added, $(nrows) stored, $(total_pending) pending"
-start_worker EVENT_BATCH=4
-w=$wpid
-wl=$wlog
-check "the producer reached 14000" wait_for 60 at_least "$produced" 14000
-bash "$CTL" pg-stop fast
-sleep 1
-bash "$CTL" pg-start
-check "the producer added all 20000" wait "$producer"
-producer=
-check "20000 rows, streams empty, nothing pending" wait_for 60 drained 20000
-eq "every click exactly once" "$(sql "SELECT count(DISTINCT events.details->>'user_agent') || ' ' ||
-    count(DISTINCT $KEY_SQL) || ' ' || count(*) FROM events")" "20000 20000 20000"
-eq "the rollups count every click once too" "$(sql "SELECT
-    (SELECT sum(clicks) FROM url_totals) || ' ' ||
-    (SELECT sum(clicks) FROM url_stats_hour WHERE dim = 'k') || ' ' ||
-    (SELECT sum(clicks) FROM url_stats_day WHERE dim = 'b')")" "20000 20000 20000"
+crash_cycle 4
+exactly_once_20000
 stop_worker "$w"
 eq "SIGTERM exit status" "$?" 0
-sql "DROP TRIGGER test_worker_slow ON events; DROP FUNCTION test_worker_slow()" >/dev/null
+slow_inserts off
 
 # ---------------------------------------------------------------------------------------------
 say "test 10: schema/006 converts the text stream ids of stored clicks into the compact key"
