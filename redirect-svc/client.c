@@ -137,9 +137,7 @@ void client_request_self(struct MHD_Connection *conn, const struct netaddr_list 
 {
     char peer[CLIENT_IP_MAX];
     const char *host = NULL;
-    size_t n = cfg_self ? strnlen(cfg_self, CLIENT_SELF_MAX - 1) : 0;
-    memcpy(out, cfg_self ? cfg_self : "", n);
-    out[n] = '\0';
+    common_copy(out, CLIENT_SELF_MAX, cfg_self ? cfg_self : "");
     if (client_peer(conn, peer) && netaddr_list_match(trusted, peer))
         host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Host");
     if (!host)

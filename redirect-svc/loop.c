@@ -146,8 +146,8 @@ static void loop_cache_lookup(struct loop *l, struct rctx *x)
         (c.exp_ms >= 0 && l->now_ms >= c.exp_ms) || c.url_len >= sizeof(x->location))
         return;
     memcpy(x->location, c.url, c.url_len + 1);
-    snprintf(r->id, sizeof(r->id), "%s", c.id);
-    snprintf(r->uid, sizeof(r->uid), "%s", c.uid);
+    common_copy(r->id, sizeof(r->id), c.id);
+    common_copy(r->uid, sizeof(r->uid), c.uid);
     r->url = x->location;
     r->url_len = c.url_len;
     x->redirect = c.rt;
@@ -221,6 +221,8 @@ static void loop_finish(struct loop *l, int rc)
         MHD_resume_connection(x->conn);
     }
     rlist_init(&l->flight);
+    if (l->ncache) /* the gauges /metrics reads: once per batch, not per call */
+        loop_report_size(l);
     l->ncalls = l->replies = 0;
     l->cursor = NULL;
     l->deadline_us = 0;
@@ -333,8 +335,6 @@ static void loop_take_call(struct loop *l, const redisReply *r, int got)
         l->use_eval = 1;
     else if (got != 1 || broken)
         log_warn("redis refused a redirect call: %s", got != 1 ? kv_errmsg(l->kv) : "bad reply");
-    if (l->ncache)
-        loop_report_size(l);
 }
 
 /* The WAIT's reply: how many replicas have the batch's clicks (on every node written). */

@@ -260,14 +260,6 @@ static enum MHD_Result server_answer(struct rctx *x)
 /* MHD callbacks                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Copies src into dst[size], cut to fit, NUL-terminated (snprintf's "%s" without its cost). */
-static void server_copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, const char *url,
                                     const char *method, void **req_cls)
 {
@@ -280,12 +272,12 @@ static enum MHD_Result server_begin(struct loop *l, struct MHD_Connection *c, co
     x->start_us = timefmt_mono_us();
     atomic_fetch_add_explicit(&l->srv->stats.http.in_flight, 1, memory_order_relaxed);
     if (l->srv->app->cfg.access_log) { /* method and path serve the access line only */
-        server_copy(x->method, sizeof(x->method), method);
-        server_copy(x->path, sizeof(x->path), url);
+        common_copy(x->method, sizeof(x->method), method);
+        common_copy(x->path, sizeof(x->path), url);
     }
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && http_req_id_valid(rid))
-        server_copy(x->req_id, sizeof(x->req_id), rid);
+        common_copy(x->req_id, sizeof(x->req_id), rid);
     else
         http_req_id_next(&l->ids, x->req_id);
     *req_cls = x;
