@@ -233,16 +233,19 @@ static int clickdict_arrays(const struct clickdict_miss *m, const struct sink_pg
                             const size_t *sel, size_t nsel, struct buf *arr)
 {
     int rc = 0;
-    for (int j = 0; j < m->k->nfields && rc == 0; j++) {
+    int nf = m->k->nfields;
+    for (int j = 0; j < nf && rc == 0; j++) {
         buf_reset(&arr[j]);
         rc = buf_putc(&arr[j], '{');
-        for (size_t i = 0; i < nsel && rc == 0; i++) {
-            const char *f[CLICKDICT_FIELDS];
-            clickdict_fields(m->k, &rows[m->row[sel[i]]], f);
-            rc = clickdict_elem(&arr[j], f[j], i == 0);
-        }
-        rc = rc ? rc : buf_putc(&arr[j], '}');
     }
+    for (size_t i = 0; i < nsel && rc == 0; i++) { /* each row's fields derived once */
+        const char *f[CLICKDICT_FIELDS];
+        clickdict_fields(m->k, &rows[m->row[sel[i]]], f);
+        for (int j = 0; j < nf && rc == 0; j++)
+            rc = clickdict_elem(&arr[j], f[j], i == 0);
+    }
+    for (int j = 0; j < nf && rc == 0; j++)
+        rc = buf_putc(&arr[j], '}');
     return rc;
 }
 

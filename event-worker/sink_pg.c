@@ -310,10 +310,13 @@ static int sink_pg_tx(struct db *db, const struct sink_pg_row *rows, size_t n,
 {
     *inserted = 0;
     int rc = db_begin(db);
-    if (rc == 0) /* the merge sorts and groups the whole part: keep it in memory */
-        rc = db_exec(db, NULL, "SET LOCAL work_mem = '" SINK_PG_WORK_MEM "'", 0, NULL, NULL);
-    if (rc == 0) /* compiling the statements costs more than it saves on one part */
-        rc = db_exec(db, NULL, "SET LOCAL jit = off", 0, NULL, NULL);
+    /* SET LOCAL of both in one round trip: the merge sorts and groups the whole part (keep
+     * it in memory), and compiling the statements costs more than it saves on one part */
+    if (rc == 0)
+        rc = db_exec(db, NULL,
+                     "SELECT set_config('work_mem', '" SINK_PG_WORK_MEM "', true),"
+                     " set_config('jit', 'off', true)",
+                     0, NULL, NULL);
     if (rc == 0)
         rc = sink_pg_stage(db);
     if (rc == 0)
