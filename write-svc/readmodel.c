@@ -66,12 +66,11 @@ struct readmodel_args {
     char key[RKEYS_MAX], chg[RKEYS_MAX], id[24], uid[24], rt[8], exp[24], max[24], n[24];
 };
 
-/* Fills a's buffers for u (a->chg: its shard's change stream). 0 or ERR_INVALID. */
+/* Fills a's buffers for u, but a->chg (only readmodel_put writes a change). 0 or ERR_INVALID. */
 static int readmodel_fill_args(struct app *app, const struct store_url *u, long long clicks,
                                struct readmodel_args *a)
 {
-    if (readmodel_key(app, u->short_code, a->key) ||
-        readmodel_changes_key(app, u->short_code, a->chg))
+    if (readmodel_key(app, u->short_code, a->key))
         return ERR_INVALID;
     store_fmt_id(a->id, u->id);
     a->uid[0] = '\0';
@@ -136,7 +135,7 @@ static const char readmodel_put_script[] =
 int readmodel_put(struct app *app, const struct store_url *u, long long clicks)
 {
     struct readmodel_args a;
-    if (readmodel_fill_args(app, u, clicks, &a))
+    if (readmodel_fill_args(app, u, clicks, &a) || readmodel_changes_key(app, u->short_code, a.chg))
         return ERR_INVALID;
     const char *argv[] = {"EVAL",
                           readmodel_put_script,
