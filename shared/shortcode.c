@@ -3,10 +3,8 @@
  */
 #include "shortcode.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "entropy.h"
 

@@ -3,11 +3,9 @@
  */
 #include "apikey.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "entropy.h"
 #include "router.h"

@@ -69,10 +69,8 @@ int h_urls_list(struct http_req *req, struct http_resp *resp)
         reply_store_error(req, resp, db, rc == 0 ? ERR_NOT_FOUND : rc, USER_NOT_FOUND);
         goto out;
     }
-    if ((rc = store_urls_list(db, &pg, user_id, is_active, &json)) != 0)
-        reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
-    else
-        reply_json_take(resp, 200, &json);
+    rc = store_urls_list(db, &pg, user_id, is_active, &json);
+    reply_store_result(req, resp, db, rc, URL_NOT_FOUND, 200, &json);
 out:
     db_pool_release(app->pool, db);
     return resp->status;
@@ -99,10 +97,9 @@ int h_urls_events(struct http_req *req, struct http_resp *resp)
     int rc = store_exists(db, "urls", f.url_id);
     if (rc <= 0)
         reply_store_error(req, resp, db, rc == 0 ? ERR_NOT_FOUND : rc, URL_NOT_FOUND);
-    else if ((rc = store_events_list(db, &pg, &f, &json)) != 0)
-        reply_store_error(req, resp, db, rc, URL_NOT_FOUND);
     else
-        reply_json_take(resp, 200, &json);
+        reply_store_result(req, resp, db, store_events_list(db, &pg, &f, &json), URL_NOT_FOUND, 200,
+                           &json);
     db_pool_release(app->pool, db);
     return resp->status;
 }

@@ -77,10 +77,8 @@ int h_users_create(struct http_req *req, struct http_resp *resp)
     int rc = store_users_create(db, username, email, &json, &conflict);
     if (rc == ERR_CONFLICT)
         h_users_conflict(resp, conflict);
-    else if (rc)
-        reply_store_error(req, resp, db, rc, USER_NOT_FOUND);
     else
-        reply_json_take(resp, 201, &json);
+        reply_store_result(req, resp, db, rc, USER_NOT_FOUND, 201, &json);
 out:
     db_pool_release(app->pool, db);
     json_decref(body);
